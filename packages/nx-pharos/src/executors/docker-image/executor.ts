@@ -1,0 +1,117 @@
+import type { ExecutorContext } from '@nx/devkit';
+import { readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { baseImages, parseDockerfile, normalizeImageRef, type ParsedDockerfile } from '../../plugin/dockerfile';
+import { imageProducers } from '../../plugin/infer-projects';
+import { assertDaemon, buildImage, BuildStepError, dockerClient, inspectImage, tryPull } from '../../tools/docker';
+import { ensureImage, imageProductPaths, publishImage, readImageManifest, type ImageManifest } from '../../tools/image-manifest';
+import { removeProducts } from '../../utils/atomic-file';
+import { PharosError } from '../../utils/errors';
+import { runExecutor, workspacePath } from '../../utils/executor';
+
+export interface DockerImageExecutorOptions {
+  dockerfile?: string;
+  context?: string;
+  tag: string;
+  buildArgs?: Record<string, string>;
+  target?: string;
+  outputPath?: string;
+}
+
+/** Maps the builder's "Step N/M" to the Dockerfile line of the N-th instruction. */
+export function instructionForStep(parsed: ParsedDockerfile, step: number) {
+  return parsed.instructions[step - 1];
+}
+
+export default async function dockerImageExecutor(options: DockerImageExecutorOptions, context: ExecutorContext) {
+  return runExecutor(async () => {
+    const dockerfile = workspacePath(options.dockerfile ?? '{projectRoot}/Dockerfile', context);
+    const contextDir = workspacePath(options.context ?? '{projectRoot}', context);
+    const shownDockerfile = relative(context.root, dockerfile);
+    const outputDir = workspacePath(options.outputPath ?? 'dist/{projectRoot}', context);
+    const { archive, manifest } = imageProductPaths(outputDir);
+    await removeProducts([manifest, archive]);
+
+    const parsed = parseDockerfile(await readFile(dockerfile, 'utf8').catch(() => {
+      throw new PharosError('Dockerfile not found', { file: shownDockerfile });
+    }));
+    if (parsed.errors.length) {
+      const [first] = parsed.errors;
+      throw new PharosError(`Dockerfile syntax error: ${first.message}`, { file: shownDockerfile, line: first.line, next: 'fix the instruction on that line' });
+    }
+
+    const docker = dockerClient();
+    await assertDaemon(docker);
+    const base = await prepareBaseImages(parsed, options.buildArgs ?? {}, context, shownDockerfile);
+
+    let imageId: string;
+    try {
+      imageId = await buildImage(docker, {
+        contextDir,
+        dockerfile: relative(contextDir, dockerfile),
+        tag: options.tag,
+        buildArgs: options.buildArgs,
+        target: options.target,
+        labels: { 'org.pharos.project': context.projectName as string },
+        onOutput: (t) => process.stdout.write(t),
+      });
+    } catch (err) {
+      if (!(err instanceof BuildStepError)) throw err;
+      const instruction = err.step ? instructionForStep(parsed, err.step.index) : undefined;
+      throw new PharosError(err.message.trim(), {
+        file: shownDockerfile,
+        line: instruction?.line,
+        step: err.step ? `step ${err.step.index}/${err.step.total} \`${err.step.text}\`` : 'build',
+        tail: err.tail,
+        next: instruction ? `fix the ${instruction.keyword} at ${shownDockerfile}:${instruction.line}, then run the target again` : 'read the daemon message above',
+      });
+    }
+
+    const published = await publishImage(docker, {
+      project: context.projectName as string,
+      imageId,
+      tags: [options.tag],
+      outputDir,
+      base,
+      definedBy: shownDockerfile,
+    });
+    process.stdout.write(`pharos: ${options.tag} is ${published.id} (${relative(context.root, archive)})\n`);
+  });
+
+  /**
+   * Every FROM image must be in the daemon before the build, because the builder never pulls here: images made by
+   * other projects come back from their archives (a cache restore leaves only files), the rest from a registry.
+   */
+  async function prepareBaseImages(parsed: ParsedDockerfile, buildArgs: Record<string, string>, ctx: ExecutorContext, shownDockerfile: string): Promise<ImageManifest['base']> {
+    const docker = dockerClient();
+    const projects = ctx.projectsConfigurations?.projects ?? {};
+    const producers = imageProducers(projects);
+    const base: ImageManifest['base'] = [];
+    for (const ref of baseImages(parsed, buildArgs)) {
+      const normalized = normalizeImageRef(ref.ref);
+      const producer = producers.get(normalized);
+      if (producer) {
+        const root = projects[producer].root;
+        const manifestFile = join(ctx.root, 'dist', root, 'image.json');
+        const m = readImageManifest(manifestFile, ctx.root, `${producer}:image`);
+        await ensureImage(docker, manifestFile, m, (t) => process.stdout.write(t));
+        base.push({ ref: normalized, id: m.id, source: producer });
+        continue;
+      }
+      let info = await inspectImage(docker, normalized);
+      if (!info) {
+        const pulled = await tryPull(docker, normalized, (t) => process.stdout.write(t));
+        info = pulled.ok ? await inspectImage(docker, normalized) : undefined;
+        if (!info) {
+          throw new PharosError(`base image ${ref.ref} is not produced by any project, not in the daemon, and cannot be pulled (${pulled.reason})`, {
+            file: shownDockerfile,
+            line: ref.line,
+            next: 'add a project that produces it (a folder with a base-image.yaml or Dockerfile), or `docker load` it',
+          });
+        }
+      }
+      base.push({ ref: normalized, id: info.Id, source: 'daemon' });
+    }
+    return base;
+  }
+}

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { baseImages, normalizeImageRef, parseDockerfile, substituteArgs } from './dockerfile';
+
+describe('parseDockerfile', () => {
+  it('keeps the start line of each instruction across continuations and comments', () => {
+    const parsed = parseDockerfile('# comment\nFROM debian:trixie\n\nRUN apt-get update \\\n  # inline comment\n  && apt-get install -y x\nCOPY a /b\n');
+    expect(parsed.errors).toEqual([]);
+    expect(parsed.instructions.map((i) => [i.keyword, i.line])).toEqual([['FROM', 2], ['RUN', 4], ['COPY', 7]]);
+    expect(parsed.instructions[1].args.replace(/\s+/g, ' ')).toBe('apt-get update && apt-get install -y x');
+  });
+
+  it('reports an unknown instruction with its line', () => {
+    expect(parseDockerfile('FROM a\nRUNN echo\n').errors).toEqual([{ line: 2, message: 'unknown instruction: RUNN' }]);
+  });
+
+  it('requires FROM first (ARG may come before it)', () => {
+    expect(parseDockerfile('ARG X=1\nFROM a\n').errors).toEqual([]);
+    expect(parseDockerfile('RUN true\nFROM a\n').errors[0]).toMatchObject({ line: 1 });
+    expect(parseDockerfile('# only a comment\n').errors[0].message).toBe('no FROM instruction');
+  });
+
+  it('honours the escape directive and skips heredoc bodies', () => {
+    const parsed = parseDockerfile('# escape=`\nFROM a\nRUN echo `\n  b\nRUN <<EOF\nnot an instruction\nEOF\nUSER x\n');
+    expect(parsed.errors).toEqual([]);
+    expect(parsed.instructions.map((i) => i.keyword)).toEqual(['FROM', 'RUN', 'RUN', 'USER']);
+  });
+});
+
+describe('baseImages', () => {
+  it('substitutes global ARGs and build args, and skips stages and scratch', () => {
+    const parsed = parseDockerfile('ARG SUITE=bookworm\nFROM debian:${SUITE} AS build\nFROM build AS again\nFROM scratch\nFROM --platform=linux/amd64 pharos/base-tools\n');
+    expect(baseImages(parsed).map((r) => [r.ref, r.line])).toEqual([['debian:bookworm', 2], ['pharos/base-tools', 5]]);
+    expect(baseImages(parsed, { SUITE: 'trixie' })[0].ref).toBe('debian:trixie');
+  });
+});
+
+describe('substituteArgs and normalizeImageRef', () => {
+  it('expands the forms the builder accepts', () => {
+    expect(substituteArgs('${A:-x}-$B-${C:+y}', { B: 'b', C: '1' })).toBe('x-b-y');
+  });
+  it('adds :latest only where no tag or digest is given', () => {
+    expect(normalizeImageRef('debian')).toBe('debian:latest');
+    expect(normalizeImageRef('localhost:5000/a/b')).toBe('localhost:5000/a/b:latest');
+    expect(normalizeImageRef('a@sha256:00')).toBe('a@sha256:00');
+    expect(normalizeImageRef('debian:trixie')).toBe('debian:trixie');
+  });
+});

@@ -1,0 +1,149 @@
+/**
+ * Pure Dockerfile reading: enough of the reference syntax to know each instruction's line, the images a build starts
+ * from, and to reject what the daemon would reject, but with the file and line in the message.
+ */
+
+export const DOCKERFILE_INSTRUCTIONS = [
+  'ADD', 'ARG', 'CMD', 'COPY', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'FROM', 'HEALTHCHECK', 'LABEL', 'MAINTAINER',
+  'ONBUILD', 'RUN', 'SHELL', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR',
+] as const;
+
+export interface DockerfileInstruction {
+  keyword: string;
+  args: string;
+  /** 1-based line where the instruction starts. */
+  line: number;
+  /** The instruction as written, continuation lines joined. */
+  original: string;
+}
+
+export interface DockerfileSyntaxError {
+  line: number;
+  message: string;
+}
+
+export interface ParsedDockerfile {
+  instructions: DockerfileInstruction[];
+  errors: DockerfileSyntaxError[];
+}
+
+export interface BaseImageRef {
+  /** The reference after ARG substitution, e.g. `debian:trixie`. */
+  ref: string;
+  line: number;
+  /** Stage name from `FROM x AS name`. */
+  stage?: string;
+}
+
+const PARSER_DIRECTIVE = /^#\s*([a-zA-Z]+)\s*=\s*(.+?)\s*$/;
+
+export function parseDockerfile(text: string): ParsedDockerfile {
+  const rawLines = text.split(/\r?\n/);
+  let escape = '\\';
+  // Parser directives are only recognised before the first instruction, comment or blank line.
+  for (const raw of rawLines) {
+    const m = PARSER_DIRECTIVE.exec(raw);
+    if (!m) break;
+    if (m[1].toLowerCase() === 'escape') escape = m[2];
+  }
+
+  const instructions: DockerfileInstruction[] = [];
+  const errors: DockerfileSyntaxError[] = [];
+  let current: { line: number; parts: string[] } | null = null;
+  let heredocEnd: string | null = null;
+
+  const finish = () => {
+    if (!current) return;
+    const joined = current.parts.join(' ').trim();
+    const m = /^(\S+)\s*([\s\S]*)$/.exec(joined);
+    if (m) {
+      const keyword = m[1].toUpperCase();
+      if (!(DOCKERFILE_INSTRUCTIONS as readonly string[]).includes(keyword)) {
+        errors.push({ line: current.line, message: `unknown instruction: ${m[1]}` });
+      }
+      instructions.push({ keyword, args: m[2].trim(), line: current.line, original: joined });
+      const heredoc = /<<-?\s*["']?([A-Za-z_][A-Za-z0-9_]*)["']?/.exec(m[2]);
+      if (heredoc && ['RUN', 'COPY', 'ADD'].includes(keyword)) heredocEnd = heredoc[1];
+    }
+    current = null;
+  };
+
+  rawLines.forEach((raw, index) => {
+    const lineNo = index + 1;
+    if (heredocEnd !== null) {
+      if (raw.trim() === heredocEnd) heredocEnd = null;
+      return;
+    }
+    const trimmed = raw.trim();
+    if (trimmed.startsWith('#')) return; // comments are dropped, even inside a continued instruction
+    if (!current && trimmed === '') return;
+    const continues = trimmed.endsWith(escape);
+    const content = continues ? trimmed.slice(0, -escape.length) : trimmed;
+    if (!current) current = { line: lineNo, parts: [] };
+    current.parts.push(content);
+    if (!continues) finish();
+  });
+  finish();
+
+  const firstReal = instructions.find((i) => i.keyword !== 'ARG');
+  if (firstReal && firstReal.keyword !== 'FROM' && !errors.length) {
+    errors.push({ line: firstReal.line, message: `the first instruction must be FROM (or ARG), found ${firstReal.keyword}` });
+  }
+  if (!firstReal && !errors.length) errors.push({ line: 1, message: 'no FROM instruction' });
+  for (const i of instructions) {
+    if (i.keyword === 'FROM' && !i.args) errors.push({ line: i.line, message: 'FROM needs an image reference' });
+  }
+  return { instructions, errors };
+}
+
+/** Expands `$VAR`, `${VAR}` and `${VAR:-default}` the way the builder does for FROM. */
+export function substituteArgs(value: string, args: Record<string, string | undefined>): string {
+  return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([-+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (_m, braced: string | undefined, op: string | undefined, word: string | undefined, bare: string | undefined) => {
+      const name = (braced ?? bare) as string;
+      const v = args[name];
+      if (op === '-') return v ? v : (word ?? '');
+      if (op === '+') return v ? (word ?? '') : '';
+      return v ?? '';
+    });
+}
+
+function parseArgDefault(args: string): [string, string | undefined] {
+  const eq = args.indexOf('=');
+  if (eq < 0) return [args.trim(), undefined];
+  return [args.slice(0, eq).trim(), args.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1')];
+}
+
+/**
+ * The external images a Dockerfile builds on, in order. Stages that refer to an earlier stage (`FROM builder`) are
+ * not external and are left out; `scratch` is not an image.
+ */
+export function baseImages(parsed: ParsedDockerfile, buildArgs: Record<string, string> = {}): BaseImageRef[] {
+  const globalArgs: Record<string, string | undefined> = {};
+  const stages = new Set<string>();
+  const refs: BaseImageRef[] = [];
+  let seenFrom = false;
+  for (const i of parsed.instructions) {
+    if (i.keyword === 'ARG' && !seenFrom) {
+      const [name, def] = parseArgDefault(i.args);
+      globalArgs[name] = buildArgs[name] ?? def;
+      continue;
+    }
+    if (i.keyword !== 'FROM') continue;
+    seenFrom = true;
+    const words = i.args.split(/\s+/).filter((w) => !w.startsWith('--'));
+    const ref = substituteArgs(words[0] ?? '', globalArgs);
+    const asIndex = words.findIndex((w) => w.toLowerCase() === 'as');
+    const stage = asIndex > 0 ? words[asIndex + 1]?.toLowerCase() : undefined;
+    if (ref !== 'scratch' && !stages.has(ref.toLowerCase())) refs.push({ ref, line: i.line, stage });
+    if (stage) stages.add(stage);
+  }
+  return refs;
+}
+
+/** `debian` means `debian:latest`; digests and explicit tags are kept. */
+export function normalizeImageRef(ref: string): string {
+  if (ref.includes('@')) return ref;
+  const lastSlash = ref.lastIndexOf('/');
+  return ref.slice(lastSlash + 1).includes(':') ? ref : `${ref}:latest`;
+}

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { parseBaseImageDefinition } from './base-image-definition';
+import { dockerImageTag, imageProducers, inferBaseImageProject, inferDockerImageProject } from './infer-projects';
+
+describe('inference', () => {
+  it('makes a Dockerfile folder an image project with build and test', () => {
+    const p = inferDockerImageProject('tools/dev-container/Dockerfile');
+    expect(p.name).toBe('dev-container');
+    expect(Object.keys(p.targets ?? {}).sort()).toEqual(['build', 'image', 'test']);
+    expect(p.targets?.image.dependsOn).toEqual(['^image']);
+    expect(p.targets?.image.outputs).toEqual(['{workspaceRoot}/dist/{projectRoot}/image.tar', '{workspaceRoot}/dist/{projectRoot}/image.json']);
+    // The cache key covers the context and the manifests of the images it builds on.
+    expect(p.targets?.image.inputs).toContain('{projectRoot}/**/*');
+    expect(p.targets?.image.inputs).toContainEqual({ dependentTasksOutputFiles: '**/image.json', transitive: true });
+    expect(p.targets?.build.dependsOn).toEqual(['image']);
+  });
+
+  it('makes a base-image.yaml folder a base image project keyed by suite and mirror', () => {
+    const def = parseBaseImageDefinition('suite: trixie\n', 'containers/debian-trixie/base-image.yaml');
+    const p = inferBaseImageProject('containers/debian-trixie/base-image.yaml', def);
+    expect(p.name).toBe('debian-trixie');
+    expect(p.targets?.image.inputs).toContain('{projectRoot}/base-image.yaml');
+    expect(p.targets?.image.inputs).toContainEqual({ runtime: 'node packages/nx-pharos/bin/pharos.cjs debian-mirror' });
+    expect(p.targets?.test.options.checks[0].expectOutput).toBe('trixie');
+  });
+
+  it('knows which project produces a tag', () => {
+    const def = parseBaseImageDefinition('suite: bookworm\n', 'x/base-image.yaml');
+    const producers = imageProducers({
+      'containers/debian-bookworm': inferBaseImageProject('containers/debian-bookworm/base-image.yaml', def),
+      'containers/openmpi': inferDockerImageProject('containers/openmpi/Dockerfile'),
+    });
+    expect(producers.get('debian:bookworm')).toBe('debian-bookworm');
+    expect(producers.get(dockerImageTag('openmpi'))).toBe('openmpi');
+  });
+});
+
+describe('parseBaseImageDefinition', () => {
+  it('names the file and the key it does not know', () => {
+    expect(() => parseBaseImageDefinition('suite: trixie\nsuit: x\n', 'a/base-image.yaml')).toThrow(/unknown key "suit"/);
+    try {
+      parseBaseImageDefinition('suite: trixie\nsuit: x\n', 'a/base-image.yaml');
+    } catch (err) {
+      expect((err as { format(): string }).format()).toMatch(/^pharos: a\/base-image.yaml: /);
+    }
+  });
+  it('rejects bad suites and distributions, and fills defaults', () => {
+    expect(() => parseBaseImageDefinition('suite: "Trixie!"\n', 'f')).toThrow(/suite/);
+    expect(() => parseBaseImageDefinition('suite: x\ndistribution: fedora\n', 'f')).toThrow(/unsupported distribution/);
+    expect(parseBaseImageDefinition('suite: sid\n', 'f')).toEqual({ distribution: 'debian', suite: 'sid', variant: 'minbase', tag: 'debian:sid', include: [] });
+  });
+});

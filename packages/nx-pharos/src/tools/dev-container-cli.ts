@@ -1,0 +1,99 @@
+import { createProjectGraphAsync } from '@nx/devkit';
+import { execa } from 'execa';
+import { join, resolve } from 'node:path';
+import { PharosError } from '../utils/errors';
+import { assertDaemon, dockerClient, runContainer } from './docker';
+import { containerCwd, DEFAULT_DEV_CONTAINER_PROJECT, devContainerRunSpec, hostFacts, readyDevContainer } from './dev-container';
+
+const HELP = `usage: tools/run-in-dev-container [options] [--] [command [args…]]
+
+Runs a command in the Pharos dev container as you (same uid and gid), with the workspace mounted at the same path
+and the current directory kept. Without a command, starts an interactive shell. /dev/kvm is passed when present.
+The dev container is brought up to date first (npx nx run ${DEFAULT_DEV_CONTAINER_PROJECT}:image, a cache hit when
+nothing changed), and loaded from dist/ if the daemon lacks it.
+
+options:
+  --docker          mount the Docker socket (grants root on the host; off unless asked)
+  --fuse            pass /dev/fuse with seccomp unconfined (for apptainer exec)
+  -e, --env K=V     set an environment variable (repeatable)
+  --no-build        do not run the dev container's image target first
+  -h, --help        this text`;
+
+export interface DevRunCliArgs {
+  help: boolean;
+  docker: boolean;
+  fuse: boolean;
+  build: boolean;
+  env: Record<string, string>;
+  command: string[];
+}
+
+export function parseDevRunArgs(argv: string[]): DevRunCliArgs {
+  const out: DevRunCliArgs = { help: false, docker: false, fuse: false, build: true, env: {}, command: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      out.command = argv.slice(i + 1);
+      break;
+    }
+    if (a === '-h' || a === '--help') out.help = true;
+    else if (a === '--docker') out.docker = true;
+    else if (a === '--fuse') out.fuse = true;
+    else if (a === '--no-build') out.build = false;
+    else if (a === '-e' || a === '--env') {
+      const kv = argv[++i] ?? '';
+      const eq = kv.indexOf('=');
+      if (eq <= 0) throw new PharosError(`${a} needs NAME=VALUE, got "${kv}"`, { step: 'run-in-dev-container' });
+      out.env[kv.slice(0, eq)] = kv.slice(eq + 1);
+    } else if (a.startsWith('-')) {
+      throw new PharosError(`unknown option ${a}`, { step: 'run-in-dev-container', next: 'see --help; put the command after --' });
+    } else {
+      out.command = argv.slice(i);
+      break;
+    }
+  }
+  return out;
+}
+
+export async function runInDevContainerCli(argv: string[]): Promise<number> {
+  const args = parseDevRunArgs(argv);
+  if (args.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const workspaceRoot = resolve(__dirname, '../../../..');
+  const project = process.env.PHAROS_DEV_CONTAINER || DEFAULT_DEV_CONTAINER_PROJECT;
+  const docker = dockerClient();
+  await assertDaemon(docker);
+  if (args.build) {
+    // Nx's output goes to stderr so that stdout carries only the command's output.
+    const nx = await execa(join(workspaceRoot, 'node_modules/.bin/nx'), ['run', `${project}:image`, '--output-style=static'], {
+      cwd: workspaceRoot, stdin: 'ignore', stdout: process.stderr, stderr: process.stderr, reject: false,
+    });
+    if (nx.exitCode !== 0) throw new PharosError(`could not build the dev container (nx run ${project}:image failed)`, { step: 'run-in-dev-container' });
+  }
+  const graph = await createProjectGraphAsync({ exitOnError: false });
+  const root = graph.nodes[project]?.data.root;
+  if (root === undefined) throw new PharosError(`no project named "${project}" in this workspace`, { step: 'run-in-dev-container', next: 'set PHAROS_DEV_CONTAINER' });
+  const imageId = await readyDevContainer(docker, workspaceRoot, project, root);
+  const interactive = args.command.length === 0 || !!process.stdin.isTTY;
+  const tty = !!process.stdin.isTTY && !!process.stdout.isTTY;
+  const spec = devContainerRunSpec(imageId, {
+    workspaceRoot,
+    cwd: containerCwd(workspaceRoot, process.cwd()),
+    command: args.command,
+    env: args.env,
+    dockerSocket: args.docker,
+    fuse: args.fuse,
+    tty,
+    interactive: interactive && !!process.stdin.isTTY,
+    label: 'run-in-dev-container',
+  }, hostFacts());
+  if (tty) process.stdin.setRawMode?.(true);
+  try {
+    return await runContainer(docker, spec, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin });
+  } finally {
+    if (tty) process.stdin.setRawMode?.(false);
+    process.stdin.pause();
+  }
+}

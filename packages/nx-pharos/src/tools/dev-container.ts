@@ -1,0 +1,106 @@
+import type Docker from 'dockerode';
+import { existsSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { ContainerSpec } from './docker';
+import { ensureImage, readImageManifest } from './image-manifest';
+
+/**
+ * How a command runs in the dev container: as the calling user, with the workspace at the same path (so paths in
+ * logs, manifests and Nx outputs mean the same inside and out). Pure: it takes facts about the host and returns a spec.
+ */
+
+export const DEFAULT_DEV_CONTAINER_PROJECT = 'dev-container';
+export const DOCKER_SOCKET = '/var/run/docker.sock';
+
+export interface HostFacts {
+  uid: number;
+  gid: number;
+  user?: string;
+  /** gid owning /dev/kvm, when the device exists. */
+  kvmGid?: number;
+  /** gid owning the Docker socket, when it exists. */
+  dockerSocketGid?: number;
+}
+
+export interface DevRunRequest {
+  workspaceRoot: string;
+  cwd: string;
+  /** argv; none means an interactive login shell. */
+  command?: string[];
+  env?: Record<string, string>;
+  /** Mount the Docker socket: explicit opt-in only, since it is root on the host. */
+  dockerSocket?: boolean;
+  /** /dev/fuse and an unconfined seccomp profile: what `apptainer exec` needs inside a container. */
+  fuse?: boolean;
+  tty?: boolean;
+  interactive?: boolean;
+  label?: string;
+}
+
+export function devContainerRunSpec(imageId: string, req: DevRunRequest, host: HostFacts): ContainerSpec {
+  const extraGids: number[] = [];
+  const devices: string[] = [];
+  const binds = [`${req.workspaceRoot}:${req.workspaceRoot}`];
+  const securityOpt: string[] = [];
+  if (host.kvmGid !== undefined) {
+    devices.push('/dev/kvm');
+    extraGids.push(host.kvmGid);
+  }
+  if (req.dockerSocket) {
+    binds.push(`${DOCKER_SOCKET}:${DOCKER_SOCKET}`);
+    if (host.dockerSocketGid !== undefined) extraGids.push(host.dockerSocketGid);
+  }
+  if (req.fuse) {
+    devices.push('/dev/fuse');
+    securityOpt.push('seccomp=unconfined');
+  }
+  const env: Record<string, string> = { ...(req.env ?? {}) };
+  if (host.uid !== 0) {
+    env.PHAROS_UID = String(host.uid);
+    env.PHAROS_GID = String(host.gid);
+    if (host.user) env.PHAROS_USER = host.user;
+    const gids = [...new Set(extraGids.filter((g) => g !== host.gid && g !== 0))];
+    if (gids.length) env.PHAROS_EXTRA_GIDS = gids.join(',');
+  }
+  return {
+    image: imageId,
+    cmd: req.command?.length ? req.command : ['bash', '-l'],
+    env,
+    workingDir: req.cwd,
+    binds,
+    devices,
+    securityOpt,
+    labels: { 'org.pharos.dev-container': req.label ?? 'run' },
+    tty: !!req.tty,
+    interactive: !!req.interactive,
+  };
+}
+
+export function hostFacts(): HostFacts {
+  const gidOf = (path: string) => (existsSync(path) ? statSync(path).gid : undefined);
+  return {
+    uid: process.getuid?.() ?? 0,
+    gid: process.getgid?.() ?? 0,
+    user: process.env.USER,
+    kvmGid: gidOf('/dev/kvm'),
+    dockerSocketGid: gidOf(DOCKER_SOCKET),
+  };
+}
+
+export function devContainerManifestPath(workspaceRoot: string, projectRoot: string): string {
+  return join(workspaceRoot, 'dist', projectRoot, 'image.json');
+}
+
+/** The dev container's image ID, loading its archive into the daemon when needed (after `docker rmi` or a cache restore). */
+export async function readyDevContainer(docker: Docker, workspaceRoot: string, projectName: string, projectRoot: string): Promise<string> {
+  const file = devContainerManifestPath(workspaceRoot, projectRoot);
+  const manifest = readImageManifest(file, workspaceRoot, `${projectName}:image`);
+  await ensureImage(docker, file, manifest, (t) => process.stderr.write(`pharos: ${t}`));
+  return manifest.id;
+}
+
+/** A cwd inside the workspace is kept (same path inside); anything else starts at the workspace root. */
+export function containerCwd(workspaceRoot: string, cwd: string): string {
+  const rel = relative(workspaceRoot, cwd);
+  return rel.startsWith('..') || rel.startsWith('/') ? workspaceRoot : cwd;
+}

@@ -1,0 +1,289 @@
+import Docker from 'dockerode';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { onInterrupt } from '../utils/cleanup';
+import { PharosError } from '../utils/errors';
+
+/**
+ * The one module that talks to the Docker engine. Everything goes through the engine API (dockerode), so there is
+ * no CLI output to parse and the daemon's own errors reach the user unchanged.
+ */
+
+export function dockerClient(): Docker {
+  // docker-modem reads DOCKER_HOST (and the TLS variables) itself, like the docker CLI does.
+  return new Docker();
+}
+
+export function dockerEndpoint(): string {
+  return process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
+}
+
+export async function assertDaemon(docker: Docker): Promise<void> {
+  try {
+    await docker.ping();
+  } catch (err) {
+    throw new PharosError(`no Docker daemon answers at ${dockerEndpoint()} (${(err as Error).message})`, {
+      step: 'connect to Docker',
+      next: 'run `npm run setup` (tools/setup-host.mjs) to install and start the engine, or point DOCKER_HOST at a running one',
+    });
+  }
+}
+
+export type ImageInfo = Docker.ImageInspectInfo;
+
+export async function inspectImage(docker: Docker, ref: string): Promise<ImageInfo | undefined> {
+  try {
+    return await docker.getImage(ref).inspect();
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+    throw err;
+  }
+}
+
+export async function tagImage(docker: Docker, imageId: string, ref: string): Promise<void> {
+  const at = ref.lastIndexOf(':');
+  const hasTag = at > ref.lastIndexOf('/');
+  await docker.getImage(imageId).tag({ repo: hasTag ? ref.slice(0, at) : ref, tag: hasTag ? ref.slice(at + 1) : 'latest' });
+}
+
+interface ProgressEvent {
+  stream?: string;
+  status?: string;
+  progress?: string;
+  id?: string;
+  error?: string;
+  errorDetail?: { code?: number; message?: string };
+  aux?: { ID?: string };
+}
+
+/** Follows a JSON progress stream; resolves with every event, rejects with the daemon's error text. */
+function followProgress(docker: Docker, stream: NodeJS.ReadableStream, onEvent: (e: ProgressEvent) => void): Promise<ProgressEvent[]> {
+  return new Promise((resolve, reject) => {
+    docker.modem.followProgress(
+      stream,
+      (err: Error | null, events: ProgressEvent[]) => {
+        if (err) return reject(err);
+        const failed = events.find((e) => e.error || e.errorDetail);
+        if (failed) return reject(new Error(failed.errorDetail?.message ?? failed.error));
+        resolve(events);
+      },
+      onEvent,
+    );
+  });
+}
+
+export interface BuildRequest {
+  contextDir: string;
+  /** Path of the Dockerfile relative to the context. */
+  dockerfile: string;
+  tag: string;
+  buildArgs?: Record<string, string>;
+  target?: string;
+  labels?: Record<string, string>;
+  onOutput: (text: string) => void;
+}
+
+/** Where a build stopped: the builder's step counter and the daemon's message. */
+export class BuildStepError extends Error {
+  constructor(
+    message: string,
+    readonly step: { index: number; total: number; text: string } | undefined,
+    readonly tail: string[],
+  ) {
+    super(message);
+  }
+}
+
+const TAIL_LINES = 15;
+
+export async function buildImage(docker: Docker, req: BuildRequest): Promise<string> {
+  const src = await readdir(req.contextDir);
+  const abort = new AbortController();
+  let runningContainer: string | undefined;
+  // An aborted request makes the daemon cancel the build; removing the step container is the belt to those braces.
+  const cancel = onInterrupt(async () => {
+    abort.abort();
+    if (runningContainer) await docker.getContainer(runningContainer).remove({ force: true }).catch(() => undefined);
+  });
+  let step: { index: number; total: number; text: string } | undefined;
+  const tail: string[] = [];
+  let imageId: string | undefined;
+  try {
+    const stream = await docker.buildImage(
+      { context: req.contextDir, src },
+      {
+        t: req.tag,
+        dockerfile: req.dockerfile,
+        buildargs: req.buildArgs ?? {},
+        labels: req.labels ?? {},
+        target: req.target,
+        rm: true,
+        forcerm: true,
+        pull: false,
+        abortSignal: abort.signal,
+      } as Docker.ImageBuildOptions,
+    );
+    await followProgress(docker, stream, (e) => {
+      if (e.stream) {
+        req.onOutput(e.stream);
+        for (const line of e.stream.split('\n')) {
+          if (!line.trim()) continue;
+          tail.push(line);
+          if (tail.length > TAIL_LINES) tail.shift();
+          const s = /^Step (\d+)\/(\d+) : (.*)$/.exec(line);
+          if (s) step = { index: Number(s[1]), total: Number(s[2]), text: s[3] };
+          const r = /^ ---> Running in ([0-9a-f]+)/.exec(line);
+          if (r) runningContainer = r[1];
+        }
+      }
+      if (e.aux?.ID) imageId = e.aux.ID;
+    }).catch((err: Error) => {
+      throw new BuildStepError(err.message, step, tail.slice());
+    });
+  } catch (err) {
+    if (err instanceof BuildStepError) throw err;
+    throw new BuildStepError((err as Error).message, step, tail.slice());
+  } finally {
+    runningContainer = undefined;
+    await cancel();
+  }
+  const info = await inspectImage(docker, req.tag);
+  if (!info || (imageId && info.Id !== imageId)) {
+    throw new BuildStepError(`the build finished but ${req.tag} does not name the image it built`, step, tail);
+  }
+  return info.Id;
+}
+
+/** Writes `docker save` of `ref` to `dest`, hashing as it goes. */
+export async function saveImage(docker: Docker, ref: string, dest: string): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const source = (await docker.getImage(ref).get()) as unknown as Readable;
+  source.on('data', (chunk: Buffer) => {
+    hash.update(chunk);
+    bytes += chunk.length;
+  });
+  await pipeline(source, createWriteStream(dest, { mode: 0o644 }));
+  return { sha256: hash.digest('hex'), bytes };
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), hash as unknown as Writable);
+  return hash.digest('hex');
+}
+
+export async function loadImage(docker: Docker, archive: string): Promise<void> {
+  const stream = await docker.loadImage(createReadStream(archive), { quiet: true });
+  await followProgress(docker, stream, () => undefined);
+}
+
+/** Tries a registry pull; false (not an exception) when no registry answers, which is normal at air-gapped sites. */
+export async function tryPull(docker: Docker, ref: string, onOutput: (t: string) => void): Promise<{ ok: boolean; reason?: string }> {
+  try {
+    const stream = await docker.pull(ref);
+    await followProgress(docker, stream, (e) => {
+      if (e.status && !e.progress) onOutput(`${e.id ? `${e.id}: ` : ''}${e.status}\n`);
+    });
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, reason: (err as Error).message };
+  }
+}
+
+/** `docker import` of a root filesystem tar stream. */
+export async function importRootfs(docker: Docker, tar: Readable, ref: string, changes: string[]): Promise<string> {
+  const at = ref.lastIndexOf(':');
+  const stream = await docker.importImage(tar as unknown as NodeJS.ReadableStream, {
+    repo: ref.slice(0, at),
+    tag: ref.slice(at + 1),
+    changes,
+  } as object);
+  const events = await followProgress(docker, stream, () => undefined);
+  const id = events.map((e) => e.status).find((s) => s?.startsWith('sha256:'));
+  if (!id) throw new Error(`docker import of ${ref} returned no image id`);
+  return id;
+}
+
+export interface ContainerSpec {
+  image: string;
+  cmd?: string[];
+  entrypoint?: string[];
+  env?: Record<string, string>;
+  workingDir?: string;
+  user?: string;
+  binds?: string[];
+  devices?: string[];
+  securityOpt?: string[];
+  groupAdd?: string[];
+  labels?: Record<string, string>;
+  tty?: boolean;
+  interactive?: boolean;
+  network?: string;
+}
+
+export interface ContainerIO {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  stdin?: NodeJS.ReadableStream;
+}
+
+/**
+ * Runs a container to completion like `docker run --rm --init`, streaming its output. The container is removed on
+ * exit, on error and on Ctrl-C, so nothing is left running.
+ */
+export async function runContainer(docker: Docker, spec: ContainerSpec, io: ContainerIO): Promise<number> {
+  const container = await docker.createContainer({
+    Image: spec.image,
+    Cmd: spec.cmd,
+    Entrypoint: spec.entrypoint,
+    Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
+    WorkingDir: spec.workingDir,
+    User: spec.user,
+    Labels: spec.labels,
+    Tty: !!spec.tty,
+    OpenStdin: !!spec.interactive,
+    StdinOnce: !!spec.interactive,
+    AttachStdin: !!spec.interactive,
+    AttachStdout: true,
+    AttachStderr: true,
+    HostConfig: {
+      Init: true,
+      Binds: spec.binds,
+      Devices: (spec.devices ?? []).map((d) => ({ PathOnHost: d, PathInContainer: d, CgroupPermissions: 'rwm' })),
+      SecurityOpt: spec.securityOpt,
+      GroupAdd: spec.groupAdd,
+      NetworkMode: spec.network,
+    },
+  });
+  const remove = onInterrupt(() => container.remove({ force: true }).catch(() => undefined));
+  try {
+    const stream = await container.attach({ stream: true, stdout: true, stderr: true, stdin: !!spec.interactive, hijack: !!spec.interactive });
+    const ended = new Promise<void>((resolve) => stream.on('end', resolve).on('close', resolve).on('error', () => resolve()));
+    if (spec.tty) stream.pipe(io.stdout);
+    else docker.modem.demuxStream(stream, io.stdout, io.stderr);
+    if (spec.interactive && io.stdin) io.stdin.pipe(stream);
+    await container.start();
+    const stopResizing = spec.tty ? followTerminalSize(container, io.stdout) : () => undefined;
+    const result = (await container.wait()) as { StatusCode: number };
+    stopResizing();
+    await ended;
+    return result.StatusCode;
+  } finally {
+    if (spec.interactive && io.stdin) io.stdin.unpipe();
+    await remove();
+  }
+}
+
+/** Keeps an interactive container's terminal the size of ours. */
+function followTerminalSize(container: Docker.Container, out: NodeJS.WritableStream): () => void {
+  const tty = out as NodeJS.WriteStream;
+  if (!tty.isTTY) return () => undefined;
+  const resize = () => void container.resize({ h: tty.rows, w: tty.columns }).catch(() => undefined);
+  resize();
+  process.on('SIGWINCH', resize);
+  return () => void process.off('SIGWINCH', resize);
+}

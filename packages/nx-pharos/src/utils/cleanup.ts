@@ -1,0 +1,49 @@
+/**
+ * One place that undoes half-finished work (temporary files, containers, aborted requests) when a task fails or
+ * is interrupted. Nx forwards Ctrl-C to the task process as SIGINT (or SIGTERM); without this, a killed build would
+ * leave a partial archive in dist/ or a container running.
+ */
+type Cleanup = () => void | Promise<void>;
+
+const pending = new Set<Cleanup>();
+let installed = false;
+let interrupted = false;
+
+function install(): void {
+  if (installed) return;
+  installed = true;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      if (interrupted) return;
+      interrupted = true;
+      process.stderr.write(`\npharos: ${signal} received, cleaning up…\n`);
+      void runAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    });
+  }
+}
+
+async function runAll(): Promise<void> {
+  const all = [...pending].reverse();
+  pending.clear();
+  for (const fn of all) {
+    try {
+      await fn();
+    } catch {
+      // Best effort: one failed cleanup must not stop the others.
+    }
+  }
+}
+
+/** Registers `fn` to run on interrupt; call the returned function to run it now (and unregister). */
+export function onInterrupt(fn: Cleanup): () => Promise<void> {
+  install();
+  pending.add(fn);
+  return async () => {
+    if (!pending.delete(fn)) return;
+    await fn();
+  };
+}
+
+export function wasInterrupted(): boolean {
+  return interrupted;
+}
