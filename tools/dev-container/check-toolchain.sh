@@ -103,6 +103,7 @@ check make               make               make --version
 check dpkg-buildpackage  dpkg-buildpackage  dpkg-buildpackage --version
 check debuild            debuild            debuild --version
 # equivs-build has no --version; report the package version.
+# shellcheck disable=SC2016 # ${Version} is a dpkg-query field, not shell
 check equivs-build       equivs-build       dpkg-query -W -f 'equivs ${Version}' equivs
 check fakeroot           fakeroot           fakeroot --version
 check cmake              cmake              cmake --version

@@ -45,8 +45,9 @@ export const createNodesV2: CreateNodesV2<PharosPluginOptions> = [
 export const createDependencies: CreateDependencies<PharosPluginOptions> = (_options, context) => {
   const producers = imageProducers(context.projects);
   const deps: RawProjectGraphDependency[] = [];
-  for (const [root, project] of Object.entries(context.projects)) {
-    const dockerfile = join(root, 'Dockerfile');
+  // Keyed by project name; the root is in the configuration.
+  for (const project of Object.values(context.projects)) {
+    const dockerfile = join(project.root, 'Dockerfile');
     const full = join(context.workspaceRoot, dockerfile);
     if (!existsSync(full) || !project.name) continue;
     for (const ref of baseImages(parseDockerfile(readFileSync(full, 'utf8')))) {

@@ -18,6 +18,7 @@
 set -eu
 
 PROVENANCE=${PROVENANCE:-/usr/share/pharos-dev-container/foreign-packages}
+# shellcheck source=/dev/null
 base=$(. /etc/os-release && printf '%s' "$VERSION_CODENAME")
 before=$1; shift
 
@@ -34,6 +35,15 @@ suites_of() {
 # Exact package-name match in a "pkg version..." list (names contain + and .).
 listed() { awk -v p="$1" '$1 == p { f = 1 } END { exit !f }' "$2"; }
 
+# True if any of the given suites is the base suite or its update/security
+# pockets (the official image also lists trixie-updates and trixie-security).
+from_base() {
+    for s in "$@"; do
+        case $s in "$base" | "$base-updates" | "$base-security" | "$base-proposed-updates") return 0 ;; esac
+    done
+    return 1
+}
+
 after=$(mktemp); changed=$(mktemp)
 dpkg-query -W -f '${Package} ${Version}\n' | sort > "$after"
 # Lines in AFTER but not BEFORE = new packages or changed versions.
@@ -48,7 +58,8 @@ while read -r pkg ver; do
         continue
     fi
     suites=$(suites_of "$pkg" "$ver" | tr '\n' ' ')
-    case " $suites" in *" $base "*) continue ;; esac
+    # shellcheck disable=SC2086 # word-split the suite list on purpose
+    if from_base $suites; then continue; fi
     echo "$pkg $ver ${suites% }" >> "$PROVENANCE.tmp"
 done < "$changed"
 [ "$fail" = 0 ] || exit 1

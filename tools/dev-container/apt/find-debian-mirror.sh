@@ -15,6 +15,7 @@ set -eu
 
 suite=${1:-}
 if [ -z "$suite" ] && [ -r /etc/os-release ]; then
+    # shellcheck source=/dev/null
     suite=$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-}")
 fi
 [ -n "$suite" ] || { echo "find-debian-mirror: cannot determine base suite" >&2; exit 1; }

@@ -1,4 +1,4 @@
-import { createProjectGraphAsync } from '@nx/devkit';
+import { createProjectGraphAsync, readCachedProjectGraph, type ProjectGraph } from '@nx/devkit';
 import { execa } from 'execa';
 import { join, resolve } from 'node:path';
 import { PharosError } from '../utils/errors';
@@ -72,7 +72,7 @@ export async function runInDevContainerCli(argv: string[]): Promise<number> {
     });
     if (nx.exitCode !== 0) throw new PharosError(`could not build the dev container (nx run ${project}:image failed)`, { step: 'run-in-dev-container' });
   }
-  const graph = await createProjectGraphAsync({ exitOnError: false });
+  const graph = await projectGraph();
   const root = graph.nodes[project]?.data.root;
   if (root === undefined) throw new PharosError(`no project named "${project}" in this workspace`, { step: 'run-in-dev-container', next: 'set PHAROS_DEV_CONTAINER' });
   const imageId = await readyDevContainer(docker, workspaceRoot, project, root);
@@ -95,5 +95,14 @@ export async function runInDevContainerCli(argv: string[]): Promise<number> {
   } finally {
     if (tty) process.stdin.setRawMode?.(false);
     process.stdin.pause();
+  }
+}
+
+/** The graph Nx last computed (read-only, so it works for any caller), or a fresh one when there is none yet. */
+async function projectGraph(): Promise<ProjectGraph> {
+  try {
+    return readCachedProjectGraph();
+  } catch {
+    return createProjectGraphAsync({ exitOnError: false });
   }
 }

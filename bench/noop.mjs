@@ -1,0 +1,48 @@
+#!/usr/bin/env zx
+// No-op pipeline benchmark: `nx run-many -t build` with everything cached, against the same command in an empty Nx
+// workspace, measured in the same run on the same machine. Prints medians and the ratio; asserts nothing.
+// Run after the main job (npm run pipeline), so every task is a cache hit.
+import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { $ } from 'zx';
+
+$.verbose = false;
+const root = resolve(import.meta.dirname, '..');
+const runs = Number(process.env.BENCH_RUNS ?? 5);
+const nxBin = join(root, 'node_modules/.bin/nx');
+
+const empty = mkdtempSync(join(tmpdir(), 'nx-empty-'));
+writeFileSync(join(empty, 'package.json'), '{"name":"empty","private":true}\n');
+writeFileSync(join(empty, 'nx.json'), '{}\n');
+mkdirSync(join(empty, 'packages'));
+symlinkSync(join(root, 'node_modules'), join(empty, 'node_modules'));
+
+async function median(cwd, daemon) {
+  const env = { ...process.env, NX_DAEMON: String(daemon), NX_TUI: 'false', NX_NO_CLOUD: 'true' };
+  await $({ cwd, env, nothrow: true })`${nxBin} run-many -t build --output-style=static`; // warm-up
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const t = process.hrtime.bigint();
+    const r = await $({ cwd, env, nothrow: true })`${nxBin} run-many -t build --output-style=static`;
+    times.push(Number(process.hrtime.bigint() - t) / 1e6);
+    if (cwd === root && !/all|read the output from the cache|Successfully ran/.test(r.stdout) && r.exitCode !== 0) {
+      throw new Error(`pipeline no-op run failed:\n${r.stdout}${r.stderr}`);
+    }
+    if (cwd === root && /> nx run \S+(?!.*cache)\s*$/m.test(r.stdout)) {
+      console.warn('warning: a task ran instead of hitting the cache; run the main job first');
+    }
+  }
+  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+}
+
+try {
+  for (const daemon of [false, true]) {
+    const pipeline = await median(root, daemon);
+    const baseline = await median(empty, daemon);
+    console.log(`daemon ${daemon ? 'on ' : 'off'}: pharos no-op ${pipeline.toFixed(0)} ms, empty Nx workspace ${baseline.toFixed(0)} ms, ratio ${(pipeline / baseline).toFixed(2)} (median of ${runs})`);
+  }
+} finally {
+  await $({ cwd: empty, nothrow: true })`${nxBin} daemon --stop`;
+  rmSync(empty, { recursive: true, force: true });
+}

@@ -1,0 +1,122 @@
+import type { ExecutorContext, ProjectConfiguration } from '@nx/devkit';
+import Docker from 'dockerode';
+import { execa } from 'execa';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { vi } from 'vitest';
+
+/** Test harness for the real-tool tests: real Docker engine, real Nx CLI, real workspace files copied to a temp dir. */
+
+export const WORKSPACE = resolve(__dirname, '../../..');
+export const NX_BIN = join(WORKSPACE, 'node_modules/.bin/nx');
+export const docker = new Docker();
+
+export function nxEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    ...(process.env as Record<string, string>),
+    NX_DAEMON: 'false',
+    NX_NO_CLOUD: 'true',
+    NX_TUI: 'false',
+    NX_SKIP_NX_CACHE: '',
+    FORCE_COLOR: '0',
+    ...extra,
+  };
+}
+
+export interface NxRun {
+  exitCode: number;
+  output: string;
+  /** task id → 'ran' | 'cache' */
+  tasks: Map<string, 'ran' | 'cache'>;
+}
+
+/** Reads which tasks ran and which came from the cache, from Nx's static output. */
+export function parseNxTasks(output: string): Map<string, 'ran' | 'cache'> {
+  const tasks = new Map<string, 'ran' | 'cache'>();
+  for (const line of output.split('\n')) {
+    const m = /^> nx run (\S+?)(?::(\S+))?(?:\s+(.*))?$/.exec(line.trim());
+    if (!m) continue;
+    const id = m[2] ? `${m[1]}:${m[2]}` : m[1];
+    tasks.set(id.replace(/\s.*$/, ''), /\[(local cache|existing outputs match the cache|remote cache)/.test(m[3] ?? '') ? 'cache' : 'ran');
+  }
+  return tasks;
+}
+
+export async function nx(args: string[], cwd = WORKSPACE, env: Record<string, string> = {}): Promise<NxRun> {
+  const r = await execa(NX_BIN, [...args, '--output-style=static'], { cwd, env: nxEnv(env), all: true, reject: false, stdin: 'ignore' });
+  return { exitCode: r.exitCode ?? 1, output: r.all ?? '', tasks: parseNxTasks(r.all ?? '') };
+}
+
+export function startNx(args: string[], cwd: string) {
+  return execa(NX_BIN, [...args, '--output-style=static'], { cwd, env: nxEnv(), all: true, reject: false, detached: true, stdin: 'ignore' });
+}
+
+/**
+ * A copy of the workspace in a temp dir that shares the real Nx cache, so the base images and the dev container come
+ * back as cache hits (their files restored) instead of being rebuilt, and edits do not touch the real tree.
+ */
+export function copyWorkspace(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pharos-ws-'));
+  const files = readFileSync(join(WORKSPACE, '.pharos-test-files'), 'utf8').split('\n').filter(Boolean);
+  for (const f of files) {
+    mkdirSync(dirname(join(dir, f)), { recursive: true });
+    cpSync(join(WORKSPACE, f), join(dir, f));
+  }
+  symlinkSync(join(WORKSPACE, 'node_modules'), join(dir, 'node_modules'));
+  return dir;
+}
+
+export async function listWorkspaceFiles(): Promise<string[]> {
+  const r = await execa('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: WORKSPACE });
+  return r.stdout.split('\n').filter((f) => f && existsSync(join(WORKSPACE, f)));
+}
+
+export function sharedCacheEnv(): Record<string, string> {
+  return { NX_CACHE_DIRECTORY: join(WORKSPACE, '.nx/cache') };
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** A minimal ExecutorContext for calling an executor directly in a temp workspace. */
+export function executorContext(root: string, projectName: string, targetName: string, projects: Record<string, ProjectConfiguration>): ExecutorContext {
+  return {
+    root,
+    cwd: root,
+    projectName,
+    targetName,
+    isVerbose: false,
+    projectsConfigurations: { version: 2, projects },
+    nxJsonConfiguration: {},
+    projectGraph: { nodes: {}, dependencies: {} },
+  } as ExecutorContext;
+}
+
+/** Captures what an executor writes to stderr and stdout while it runs. */
+export async function captureOutput<T>(fn: () => Promise<T>): Promise<{ result: T; stderr: string; stdout: string }> {
+  let stderr = '';
+  let stdout = '';
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += chunk.toString()), true));
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += chunk.toString()), true));
+  try {
+    return { result: await fn(), stderr, stdout };
+  } finally {
+    e.mockRestore();
+    o.mockRestore();
+  }
+}
+
+export async function containerIds(): Promise<Set<string>> {
+  return new Set((await docker.listContainers({ all: true })).map((c) => c.Id));
+}
+
+export function filesIn(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir) : [];
+}
+
+/** The real workspace's product for a project, as built by the global setup. */
+export function realProduct(projectRoot: string): string {
+  return join(WORKSPACE, 'dist', projectRoot);
+}

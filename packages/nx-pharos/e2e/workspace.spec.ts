@@ -1,0 +1,113 @@
+import { execa } from 'execa';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { containerIds, copyWorkspace, docker, filesIn, nx, removeDir, sharedCacheEnv, startNx, WORKSPACE } from './harness';
+
+const ranTasks = (tasks: Map<string, string>) => [...tasks].filter(([, s]) => s === 'ran').map(([t]) => t).sort();
+
+// The acceptance checks of the foundation, through the real Nx CLI and the real Docker engine.
+describe('the main job', () => {
+  it('is all cache hits the second time, over every project', async () => {
+    const run = await nx(['run-many', '-t', 'build']);
+    expect(run.exitCode).toBe(0);
+    expect(run.tasks.size).toBeGreaterThanOrEqual(6);
+    expect(ranTasks(run.tasks)).toEqual([]);
+  });
+});
+
+describe('a copy of the workspace sharing the Nx cache', () => {
+  let ws: string;
+  const env = sharedCacheEnv();
+  beforeAll(() => {
+    ws = copyWorkspace();
+  });
+  afterAll(async () => {
+    // The edited dev container is this copy's alone; the real workspace's image stays for the other tests.
+    const copy = JSON.parse(readFileSync(join(ws, 'dist/tools/dev-container/image.json'), 'utf8'));
+    const real = JSON.parse(readFileSync(join(WORKSPACE, 'dist/tools/dev-container/image.json'), 'utf8'));
+    if (copy.id !== real.id) await docker.getImage(copy.id).remove({ force: true }).catch(() => undefined);
+    removeDir(ws);
+  });
+
+  it('restores every product from the cache, and an unrelated edit rebuilds nothing', async () => {
+    appendFileSync(join(ws, 'README.md'), '\nAn unrelated edit.\n');
+    writeFileSync(join(ws, 'docs/unrelated.md'), '# unrelated\n');
+    const run = await nx(['run-many', '-t', 'build'], ws, env);
+    expect(run.exitCode).toBe(0);
+    expect(ranTasks(run.tasks)).toEqual([]);
+    expect(filesIn(join(ws, 'dist/tools/dev-container')).sort()).toEqual(['image.json', 'image.tar']);
+  });
+
+  it('rejects a Dockerfile syntax error through nx with a non-zero exit', async () => {
+    mkdirSync(join(ws, 'containers/broken'), { recursive: true });
+    writeFileSync(join(ws, 'containers/broken/Dockerfile'), 'FROM debian:trixie\nCOPPY x /y\n');
+    const run = await nx(['run', 'broken:image'], ws, env);
+    expect(run.exitCode).not.toBe(0);
+    expect(run.output).toContain('pharos: containers/broken/Dockerfile:2: Dockerfile syntax error: unknown instruction: COPPY');
+    expect(filesIn(join(ws, 'dist/containers/broken'))).toEqual([]);
+    removeDir(join(ws, 'containers/broken'));
+  });
+
+  it('leaves no container and no partial file when an image build is interrupted', async () => {
+    mkdirSync(join(ws, 'containers/slow'), { recursive: true });
+    writeFileSync(join(ws, 'containers/slow/Dockerfile'), `FROM debian:trixie\nRUN echo ${Date.now()} && sleep 600\n`);
+    const before = await containerIds();
+    const child = startNx(['run', 'slow:image'], ws);
+    let output = '';
+    child.all?.on('data', (d: Buffer) => (output += d.toString()));
+    const deadline = Date.now() + 120_000;
+    while (!/Running in [0-9a-f]+/.test(output) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(output).toMatch(/Running in [0-9a-f]+/);
+    process.kill(-(child.pid as number), 'SIGINT'); // Ctrl-C reaches the whole foreground process group
+    const result = await child;
+    expect(result.exitCode).not.toBe(0);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect([...(await containerIds())].filter((id) => !before.has(id))).toEqual([]);
+    expect(filesIn(join(ws, 'dist/containers/slow'))).toEqual([]);
+    removeDir(join(ws, 'containers/slow'));
+  });
+
+  it("rebuilds the dev container and what runs in it when its Dockerfile changes, and nothing else", async () => {
+    appendFileSync(join(ws, 'tools/dev-container/Dockerfile'), `\nLABEL org.pharos.test-edit="${Date.now()}"\n`);
+    const run = await nx(['run-many', '-t', 'build,test'], ws, env);
+    expect(run.exitCode).toBe(0);
+    expect(ranTasks(run.tasks)).toEqual(['dev-container:build', 'dev-container:image', 'dev-container:test']);
+  });
+
+  it('gives consumers a working dev container after docker rmi, reloaded from the archive', async () => {
+    const manifest = JSON.parse(readFileSync(join(ws, 'dist/tools/dev-container/image.json'), 'utf8'));
+    await docker.getImage(manifest.id).remove({ force: true });
+    mkdirSync(join(ws, 'tools/consumer'), { recursive: true });
+    writeFileSync(join(ws, 'tools/consumer/project.json'), JSON.stringify({
+      name: 'consumer',
+      targets: { probe: { executor: '@pharos/nx-plugin:dev-container-run', options: { command: `echo consumer-${Date.now()}; id -u; pwd` } } },
+    }));
+    const run = await nx(['run', 'consumer:probe'], ws, env);
+    expect(run.exitCode).toBe(0);
+    expect(run.tasks.get('dev-container:image')).toBe('cache');
+    expect(run.output).toContain('loading dev-container image from');
+    expect(run.output).toMatch(new RegExp(`consumer-\\d+\\n${process.getuid?.()}\\n${ws}/tools/consumer`));
+    expect((await docker.getImage(manifest.id).inspect()).Id).toBe(manifest.id);
+  });
+});
+
+describe('tools/run-in-dev-container', () => {
+  const runner = join(WORKSPACE, 'tools/run-in-dev-container');
+  it('runs a command as the caller with the workspace at the same path', async () => {
+    const r = await execa(runner, ['sh', '-c', 'id -u; pwd; test -S /var/run/docker.sock && echo socket || echo no-socket'], { cwd: join(WORKSPACE, 'docs'), stdin: 'ignore' });
+    expect(r.stdout.split('\n')).toEqual([String(process.getuid?.()), join(WORKSPACE, 'docs'), 'no-socket']);
+  });
+
+  it('maps a non-root caller to the same uid and gid, and mounts the Docker socket only with --docker', async () => {
+    const dockerGid = (await execa('stat', ['-c', '%g', '/var/run/docker.sock'])).stdout;
+    const asUser = ['--reuid=4321', '--regid=4321', `--groups=${dockerGid}`, '--', runner];
+    const r = await execa('setpriv', [...asUser, '--docker', '--no-build', '--', 'sh', '-c', 'id -u; id -g; id -un; test -S /var/run/docker.sock && echo socket; touch /tmp/x && echo writable'], { cwd: WORKSPACE, stdin: 'ignore', env: { ...process.env, HOME: '/tmp' } });
+    expect(r.stdout.split('\n')).toEqual(['4321', '4321', expect.any(String), 'socket', 'writable']);
+  });
+
+  it('propagates the exit code of the command', async () => {
+    const r = await execa(runner, ['--no-build', 'sh', '-c', 'exit 5'], { reject: false, stdin: 'ignore' });
+    expect(r.exitCode).toBe(5);
+  });
+});

@@ -1,0 +1,50 @@
+import type { ProjectConfiguration } from '@nx/devkit';
+import { copyFileSync, mkdirSync, mkdtempSync, openSync, writeSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { captureOutput, containerIds, executorContext, realProduct, removeDir } from '../../../e2e/harness';
+import imageTestExecutor, { judgeCheck, type ImageCheck } from './executor';
+
+describe('judgeCheck', () => {
+  it('compares exit code first, then exact or contained output', () => {
+    expect(judgeCheck({ command: 'x', expectOutput: 'a' }, { exitCode: 0, stdout: 'a\n' })).toBeUndefined();
+    expect(judgeCheck({ command: 'x' }, { exitCode: 2, stdout: '' })).toBe('expected exit code 0, got 2');
+    expect(judgeCheck({ command: 'x', expectExitCode: 2 }, { exitCode: 2, stdout: '' })).toBeUndefined();
+    expect(judgeCheck({ command: 'x', expectOutput: 'a' }, { exitCode: 0, stdout: 'b' })).toBe('expected output "a", got "b"');
+    expect(judgeCheck({ command: 'x', expectOutputContains: 'll' }, { exitCode: 0, stdout: 'hello' })).toBeUndefined();
+  });
+});
+
+// Real Docker engine, on a copy of the debian-trixie product the global setup built.
+describe('image-test executor', () => {
+  let ws: string;
+  const projects: Record<string, ProjectConfiguration> = { t: { root: 'containers/t', name: 't' } };
+  beforeAll(() => {
+    ws = mkdtempSync(join(tmpdir(), 'pharos-image-test-'));
+    mkdirSync(join(ws, 'dist/containers/t'), { recursive: true });
+    for (const f of ['image.json', 'image.tar']) copyFileSync(join(realProduct('containers/debian-trixie'), f), join(ws, 'dist/containers/t', f));
+  });
+  afterAll(() => removeDir(ws));
+  const run = (checks: ImageCheck[]) => captureOutput(() => imageTestExecutor({ checks }, executorContext(ws, 't', 'test', projects)));
+
+  it('passes real checks and reports a failing one with command, runtime, expected and actual', async () => {
+    const before = await containerIds();
+    const ok = await run([{ name: 'codename', command: '. /etc/os-release; echo $VERSION_CODENAME', expectOutput: 'trixie' }]);
+    expect(ok.result.success).toBe(true);
+    expect(ok.stdout).toContain('ok   codename');
+    const bad = await run([{ command: 'echo 41', expectOutput: '42' }]);
+    expect(bad.result.success).toBe(false);
+    expect(bad.stderr).toContain('check "echo 41" failed in docker: `echo 41`: expected output "42", got "41"');
+    expect(await containerIds()).toEqual(before);
+  });
+
+  it('refuses a corrupt archive', async () => {
+    const fd = openSync(join(ws, 'dist/containers/t/image.tar'), 'r+');
+    writeSync(fd, Buffer.from('corrupt'), 0, 7, 4096);
+    closeSync(fd);
+    const { result, stderr } = await run([]);
+    expect(result.success).toBe(false);
+    expect(stderr).toMatch(/dist\/containers\/t\/image.tar: .*archive sha256 is [0-9a-f]{64}, the manifest says/);
+  });
+});
