@@ -15,6 +15,7 @@
 # Optional environment:
 #   PHAROS_EXPECT_UID  `id -u` must equal it and the uid must have a passwd entry
 #   PHAROS_EXPECT_CWD  `pwd` must equal it
+# (set but empty counts as a failure; unset skips the check)
 set -u
 export LC_ALL=C CHECKPOINT_DISABLE=1
 
@@ -131,9 +132,13 @@ else
 fi
 
 # --- identity / workspace ------------------------------------------------------
-if [ -n "${PHAROS_EXPECT_UID:-}" ]; then
+# Set-but-empty is an error: it means the caller meant to check but lost the
+# value on the way (e.g. an unset host variable), and should not pass silently.
+if [ -n "${PHAROS_EXPECT_UID+set}" ]; then
     u=$(id -u)
-    if [ "$u" != "$PHAROS_EXPECT_UID" ]; then
+    if [ -z "$PHAROS_EXPECT_UID" ]; then
+        fail "uid: PHAROS_EXPECT_UID is set but empty"
+    elif [ "$u" != "$PHAROS_EXPECT_UID" ]; then
         fail "uid: running as $u, want $PHAROS_EXPECT_UID"
     elif ! name=$(id -un 2>/dev/null); then
         fail "uid: $u has no passwd entry"
@@ -141,8 +146,10 @@ if [ -n "${PHAROS_EXPECT_UID:-}" ]; then
         ok uid "$u ($name, groups: $(id -Gn 2>/dev/null | tr ' ' ','))"
     fi
 fi
-if [ -n "${PHAROS_EXPECT_CWD:-}" ]; then
-    if [ "$PWD" != "$PHAROS_EXPECT_CWD" ]; then
+if [ -n "${PHAROS_EXPECT_CWD+set}" ]; then
+    if [ -z "$PHAROS_EXPECT_CWD" ]; then
+        fail "cwd: PHAROS_EXPECT_CWD is set but empty"
+    elif [ "$PWD" != "$PHAROS_EXPECT_CWD" ]; then
         fail "cwd: $PWD, want $PHAROS_EXPECT_CWD"
     else
         ok cwd "$PWD"
