@@ -1,6 +1,6 @@
 import type { ExecutorContext, ProjectConfiguration } from '@nx/devkit';
 import Docker from 'dockerode';
-import { execa } from 'execa';
+import { execa, execaSync } from 'execa';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -48,13 +48,16 @@ export async function nx(args: string[], cwd = WORKSPACE, env: Record<string, st
   return { exitCode: r.exitCode ?? 1, output: r.all ?? '', tasks: parseNxTasks(r.all ?? '') };
 }
 
+/** Starts nx in its own process group, streaming task output as it comes (static output waits for the task's end). */
 export function startNx(args: string[], cwd: string) {
-  return execa(NX_BIN, [...args, '--output-style=static'], { cwd, env: nxEnv(), all: true, reject: false, detached: true, stdin: 'ignore' });
+  return execa(NX_BIN, [...args, '--output-style=stream'], { cwd, env: nxEnv(), all: true, reject: false, detached: true, stdin: 'ignore' });
 }
 
 /**
- * A copy of the workspace in a temp dir that shares the real Nx cache, so the base images and the dev container come
- * back as cache hits (their files restored) instead of being rebuilt, and edits do not touch the real tree.
+ * A copy of the workspace in a temp dir with the real workspace's Nx cache, so the base images and the dev container
+ * come back as cache hits (their files restored) instead of being rebuilt, and edits do not touch the real tree.
+ * Nx only trusts cache entries its workspace database recorded, so the copy gets the database and a hard-linked copy
+ * of the cache (instant, and new entries stay in the copy) rather than a shared cache directory.
  */
 export function copyWorkspace(): string {
   const dir = mkdtempSync(join(tmpdir(), 'pharos-ws-'));
@@ -64,16 +67,17 @@ export function copyWorkspace(): string {
     cpSync(join(WORKSPACE, f), join(dir, f));
   }
   symlinkSync(join(WORKSPACE, 'node_modules'), join(dir, 'node_modules'));
+  mkdirSync(join(dir, '.nx/workspace-data'), { recursive: true });
+  for (const f of readdirSync(join(WORKSPACE, '.nx/workspace-data')).filter((n) => n.endsWith('.db'))) {
+    cpSync(join(WORKSPACE, '.nx/workspace-data', f), join(dir, '.nx/workspace-data', f));
+  }
+  execaSync('cp', ['-al', join(WORKSPACE, '.nx/cache'), join(dir, '.nx/cache')]);
   return dir;
 }
 
 export async function listWorkspaceFiles(): Promise<string[]> {
   const r = await execa('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: WORKSPACE });
   return r.stdout.split('\n').filter((f) => f && existsSync(join(WORKSPACE, f)));
-}
-
-export function sharedCacheEnv(): Record<string, string> {
-  return { NX_CACHE_DIRECTORY: join(WORKSPACE, '.nx/cache') };
 }
 
 export function removeDir(dir: string): void {
