@@ -56,13 +56,14 @@ then run the command again.`);
 } else {
   const names = toInstall.map((p) => p.pkg);
   say(`installing ${names.join(', ')}`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const update = await asRoot(['apt-get', 'update', '-qq']).env(env).nothrow();
+  // Through env(1), so it survives sudo's environment reset.
+  const apt = ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get'];
+  const update = await asRoot([...apt, 'update', '-qq']).nothrow();
   if (update.exitCode !== 0) {
     console.error(`setup: apt-get update failed:\n${update.stderr}\nnext: check the apt sources and the network, then run again.`);
     process.exit(1);
   }
-  const install = await asRoot(['apt-get', 'install', '-y', '-qq', '--no-install-recommends', ...names]).env(env).nothrow();
+  const install = await asRoot([...apt, 'install', '-y', '-qq', '--no-install-recommends', ...names]).nothrow();
   if (install.exitCode !== 0) {
     console.error(`setup: apt-get install ${names.join(' ')} failed:\n${install.stderr.trim().split('\n').slice(-15).join('\n')}
 next: packer is not in every distribution's archive (Ubuntu: use HashiCorp's apt repository); install what is missing, then run again.`);
