@@ -1,4 +1,7 @@
 import type { ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
+
+/** One entry of a target's `inputs` (Nx does not export the name). */
+type InputDefinition = Exclude<NonNullable<TargetConfiguration['inputs']>[number], string>;
 import { basename, dirname } from 'node:path';
 import type { BaseImageDefinition } from './base-image-definition';
 
@@ -31,6 +34,13 @@ export function imageOutputs(): string[] {
 /** The manifests of the images a target builds on, or runs in: their IDs are the honest part of the cache key. */
 export const UPSTREAM_IMAGE_MANIFESTS = { dependentTasksOutputFiles: '**/image.json', transitive: true } as const;
 
+/**
+ * The npm packages that shape image products. Without this Nx would hash every external dependency, and a test-runner
+ * upgrade would rebuild a gigabyte of images.
+ */
+export const IMAGE_NPM_INPUTS: InputDefinition = { externalDependencies: ['dockerode'] };
+export const DEFINITION_NPM_INPUTS: InputDefinition = { externalDependencies: ['dockerode', 'yaml'] };
+
 export const DEBIAN_MIRROR_INPUT = { runtime: 'node packages/nx-pharos/bin/pharos.cjs debian-mirror' } as const;
 
 function buildTarget(dependsOn: string[]): TargetConfiguration {
@@ -61,6 +71,7 @@ export function inferBaseImageProject(definitionFile: string, def: BaseImageDefi
           '{projectRoot}/base-image.yaml',
           DEBIAN_MIRROR_INPUT,
           { env: 'PHAROS_BASE_IMAGE_SOURCE' },
+          DEFINITION_NPM_INPUTS,
           ...executorSourceInputs('base-image', ['debootstrap', 'image-manifest']),
         ],
         outputs: imageOutputs(),
@@ -74,7 +85,7 @@ export function inferBaseImageProject(definitionFile: string, def: BaseImageDefi
           checks: [{ name: 'os-release names the suite', command: '. /etc/os-release && echo "$VERSION_CODENAME"', expectOutput: def.suite }],
         },
         dependsOn: ['image'],
-        inputs: [UPSTREAM_IMAGE_MANIFESTS, ...executorSourceInputs('image-test', ['image-manifest'])],
+        inputs: [UPSTREAM_IMAGE_MANIFESTS, IMAGE_NPM_INPUTS, ...executorSourceInputs('image-test', ['image-manifest'])],
         cache: true,
       },
     },
@@ -95,7 +106,7 @@ export function inferDockerImageProject(dockerfile: string): ProjectConfiguratio
         executor: `${PLUGIN}:docker-image`,
         options: { dockerfile, context: root, tag: dockerImageTag(name), outputPath: 'dist/{projectRoot}' },
         dependsOn: ['^image'],
-        inputs: ['{projectRoot}/**/*', UPSTREAM_IMAGE_MANIFESTS, ...executorSourceInputs('docker-image', ['image-manifest'])],
+        inputs: ['{projectRoot}/**/*', UPSTREAM_IMAGE_MANIFESTS, IMAGE_NPM_INPUTS, ...executorSourceInputs('docker-image', ['image-manifest'])],
         outputs: imageOutputs(),
         cache: true,
       },
@@ -104,7 +115,7 @@ export function inferDockerImageProject(dockerfile: string): ProjectConfiguratio
         executor: `${PLUGIN}:image-test`,
         options: { manifest: 'dist/{projectRoot}/image.json', checks: [] },
         dependsOn: ['image'],
-        inputs: [UPSTREAM_IMAGE_MANIFESTS, ...executorSourceInputs('image-test', ['image-manifest'])],
+        inputs: [UPSTREAM_IMAGE_MANIFESTS, IMAGE_NPM_INPUTS, ...executorSourceInputs('image-test', ['image-manifest'])],
         cache: true,
       },
     },
