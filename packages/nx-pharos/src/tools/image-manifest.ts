@@ -111,6 +111,8 @@ export interface PublishRequest {
   outputDir: string;
   base: ImageManifest['base'];
   definedBy: string;
+  /** Where the one-line report of what was published goes. */
+  log: (text: string) => void;
 }
 
 /**
@@ -139,5 +141,6 @@ export async function publishImage(docker: Docker, req: PublishRequest): Promise
     definedBy: req.definedBy,
   };
   await writeImageManifest(manifestFile, manifest);
+  req.log(`pharos: ${req.tags[0] ?? req.project} is ${manifest.id} (${manifest.archive}, ${(manifest.archiveBytes / 1e6).toFixed(0)} MB)\n`);
   return manifest;
 }

@@ -73,22 +73,14 @@ export default async function baseImageExecutor(options: BaseImageExecutorOption
         await mkdir(join(rootfs, 'var/lib/apt/lists/partial'), { recursive: true });
         log(`pharos: importing ${def.tag}\n`);
         const tar = tarRootfs(rootfs);
-        imageId = await importRootfs(docker, tar.stream, def.tag, ['CMD ["bash"]', 'ENV LANG=C.UTF-8']);
-        await tar.done;
+        // Awaited together, so a failed import does not leave tar's own failure unhandled.
+        [imageId] = await Promise.all([importRootfs(docker, tar.stream, def.tag, ['CMD ["bash"]', 'ENV LANG=C.UTF-8']), tar.done]);
       } finally {
         await removeRootfs();
       }
       base = [{ ref: `debootstrap --variant=${def.variant} ${def.suite}`, source: 'debian-archive' }];
     }
 
-    const published = await publishImage(docker, {
-      project: context.projectName as string,
-      imageId,
-      tags: [def.tag],
-      outputDir,
-      base,
-      definedBy: shownDefinition,
-    });
-    log(`pharos: ${def.tag} is ${published.id} (${relative(context.root, archive)}, ${(published.archiveBytes / 1e6).toFixed(0)} MB)\n`);
+    await publishImage(docker, { project: context.projectName as string, imageId, tags: [def.tag], outputDir, base, definedBy: shownDefinition, log });
   });
 }

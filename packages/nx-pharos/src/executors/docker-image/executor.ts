@@ -67,15 +67,10 @@ export default async function dockerImageExecutor(options: DockerImageExecutorOp
       });
     }
 
-    const published = await publishImage(docker, {
-      project: context.projectName as string,
-      imageId,
-      tags: [options.tag],
-      outputDir,
-      base,
-      definedBy: shownDockerfile,
+    await publishImage(docker, {
+      project: context.projectName as string, imageId, tags: [options.tag], outputDir, base, definedBy: shownDockerfile,
+      log: (t) => process.stdout.write(t),
     });
-    process.stdout.write(`pharos: ${options.tag} is ${published.id} (${relative(context.root, archive)})\n`);
   });
 
   /**
