@@ -13,6 +13,8 @@ describe('inference', () => {
     expect(p.targets?.image.inputs).toContain('{projectRoot}/**/*');
     expect(p.targets?.image.inputs).toContainEqual({ dependentTasksOutputFiles: '**/image.json', transitive: true });
     expect(p.targets?.build.dependsOn).toEqual(['image']);
+    // Executor edits change the cache key, so `nx affected` must see the plugin as a dependency too.
+    expect(p.implicitDependencies).toEqual(['@pharos/nx-plugin']);
   });
 
   it('makes a base-image.yaml folder a base image project keyed by suite and mirror', () => {

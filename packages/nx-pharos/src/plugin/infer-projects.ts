@@ -62,6 +62,9 @@ export function inferBaseImageProject(definitionFile: string, def: BaseImageDefi
     name: projectName(root),
     projectType: 'application',
     tags: ['base-image', `suite:${def.suite}`],
+    // The plugin's executors shape this project's products (they are in its cache keys); `nx affected` only sees
+    // project edges, so say it.
+    implicitDependencies: [PLUGIN],
     metadata: { pharos: { imageTags: [def.tag] } } as ProjectConfiguration['metadata'],
     targets: {
       image: {
@@ -100,6 +103,7 @@ export function inferDockerImageProject(dockerfile: string): ProjectConfiguratio
     name,
     projectType: 'application',
     tags: ['docker-image'],
+    implicitDependencies: [PLUGIN],
     metadata: { pharos: { imageTags: [dockerImageTag(name)] } } as ProjectConfiguration['metadata'],
     targets: {
       image: {
