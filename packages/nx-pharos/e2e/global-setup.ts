@@ -1,13 +1,10 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { listWorkspaceFiles, nx, WORKSPACE } from './harness';
+import { nx } from './harness';
 
 /**
  * Runs the main job once (`nx run-many -t build`): base images and the dev container, cached by Nx after the first
  * time. Every integration test reuses these products instead of building its own.
  */
 export default async function setup(): Promise<void> {
-  writeFileSync(join(WORKSPACE, '.pharos-test-files'), `${(await listWorkspaceFiles()).filter((f) => f !== '.pharos-test-files').join('\n')}\n`);
   const started = Date.now();
   const run = await nx(['run-many', '-t', 'build']);
   if (run.exitCode !== 0) {

@@ -1,7 +1,7 @@
 import type { ExecutorContext, ProjectConfiguration } from '@nx/devkit';
 import Docker from 'dockerode';
 import { execa, execaSync } from 'execa';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { vi } from 'vitest';
@@ -61,7 +61,8 @@ export function startNx(args: string[], cwd: string) {
  */
 export function copyWorkspace(): string {
   const dir = mkdtempSync(join(tmpdir(), 'pharos-ws-'));
-  const files = readFileSync(join(WORKSPACE, '.pharos-test-files'), 'utf8').split('\n').filter(Boolean);
+  const files = execaSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: WORKSPACE }).stdout
+    .split('\n').filter((f) => f && existsSync(join(WORKSPACE, f)));
   for (const f of files) {
     mkdirSync(dirname(join(dir, f)), { recursive: true });
     cpSync(join(WORKSPACE, f), join(dir, f));
@@ -73,11 +74,6 @@ export function copyWorkspace(): string {
   }
   execaSync('cp', ['-al', join(WORKSPACE, '.nx/cache'), join(dir, '.nx/cache')]);
   return dir;
-}
-
-export async function listWorkspaceFiles(): Promise<string[]> {
-  const r = await execa('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: WORKSPACE });
-  return r.stdout.split('\n').filter((f) => f && existsSync(join(WORKSPACE, f)));
 }
 
 export function removeDir(dir: string): void {

@@ -10,10 +10,8 @@ import type { BaseImageDefinition } from './base-image-definition';
  * depend on. Everything here is data in, data out, so it is unit-tested without Nx or Docker.
  */
 
-export interface PharosPluginOptions {
-  /** The project whose image every tool executor runs in. */
-  devContainerProject?: string;
-}
+/** The plugin takes no options yet; inference follows the files in the tree. */
+export type PharosPluginOptions = Record<string, never>;
 
 export const PLUGIN = '@pharos/nx-plugin';
 

@@ -88,11 +88,3 @@ export function tarRootfs(rootfs: string): { stream: Readable; done: Promise<unk
   const child = execa('tar', ['--numeric-owner', '--xattrs', '-C', rootfs, '-c', '.'], { stdout: 'pipe', buffer: false });
   return { stream: child.stdout as Readable, done: child };
 }
-
-export function osReleaseCodename(rootfs: string): string | undefined {
-  try {
-    return /^VERSION_CODENAME=(.*)$/m.exec(readFileSync(join(rootfs, 'etc/os-release'), 'utf8'))?.[1]?.replace(/"/g, '');
-  } catch {
-    return undefined;
-  }
-}

@@ -66,6 +66,17 @@ export async function writeImageManifest(file: string, manifest: ImageManifest):
   await writeAtomically(file, (tmp) => writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o644 }));
 }
 
+/** The archive is the one the manifest describes (a truncated copy or a bad restore would load a different image). */
+export async function assertArchiveMatches(archive: string, manifest: ImageManifest, shownPath = archive): Promise<void> {
+  const actual = await sha256File(archive).catch(() => 'missing');
+  if (actual !== manifest.archiveSha256) {
+    throw new PharosError(`archive sha256 is ${actual}, the manifest says ${manifest.archiveSha256}`, {
+      file: shownPath,
+      next: `rebuild it: npx nx run ${manifest.project}:image --skip-nx-cache`,
+    });
+  }
+}
+
 /**
  * Makes the manifest's image present in the daemon, loading the archive when it is missing (a cache hit on a machine
  * that never built it, or after `docker rmi`), and points the manifest's tags at it so `FROM <tag>` builds on it.
@@ -81,13 +92,7 @@ export async function ensureImage(docker: Docker, manifestFile: string, manifest
         next: `rebuild it: npx nx run ${manifest.project}:image --skip-nx-cache`,
       });
     }
-    const actual = await sha256File(archive);
-    if (actual !== manifest.archiveSha256) {
-      throw new PharosError(`archive is corrupt: sha256 ${actual} but the manifest says ${manifest.archiveSha256}`, {
-        file: archive,
-        next: `rebuild it: npx nx run ${manifest.project}:image --skip-nx-cache`,
-      });
-    }
+    await assertArchiveMatches(archive, manifest);
     log(`loading ${manifest.project} image from ${archive}\n`);
     await loadImage(docker, archive).catch((err: Error) => {
       throw new PharosError(`docker load failed: ${err.message}`, { file: archive, next: `rebuild it: npx nx run ${manifest.project}:image --skip-nx-cache` });

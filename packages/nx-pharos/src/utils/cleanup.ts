@@ -7,7 +7,7 @@ type Cleanup = () => void | Promise<void>;
 
 const pending = new Set<Cleanup>();
 let installed = false;
-let interrupted = false;
+let interrupted = false; // a second signal while cleaning up must not start a second cleanup
 
 function install(): void {
   if (installed) return;
@@ -42,8 +42,4 @@ export function onInterrupt(fn: Cleanup): () => Promise<void> {
     if (!pending.delete(fn)) return;
     await fn();
   };
-}
-
-export function wasInterrupted(): boolean {
-  return interrupted;
 }

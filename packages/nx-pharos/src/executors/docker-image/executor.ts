@@ -1,4 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
+import type Docker from 'dockerode';
 import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { baseImages, parseDockerfile, normalizeImageRef, type ParsedDockerfile } from '../../plugin/dockerfile';
@@ -16,11 +17,6 @@ export interface DockerImageExecutorOptions {
   buildArgs?: Record<string, string>;
   target?: string;
   outputPath?: string;
-}
-
-/** Maps the builder's "Step N/M" to the Dockerfile line of the N-th instruction. */
-export function instructionForStep(parsed: ParsedDockerfile, step: number) {
-  return parsed.instructions[step - 1];
 }
 
 export default async function dockerImageExecutor(options: DockerImageExecutorOptions, context: ExecutorContext) {
@@ -42,7 +38,7 @@ export default async function dockerImageExecutor(options: DockerImageExecutorOp
 
     const docker = dockerClient();
     await assertDaemon(docker);
-    const base = await prepareBaseImages(parsed, options.buildArgs ?? {}, context, shownDockerfile);
+    const base = await prepareBaseImages(docker, parsed, options.buildArgs ?? {}, context, shownDockerfile);
 
     let imageId: string;
     try {
@@ -57,7 +53,8 @@ export default async function dockerImageExecutor(options: DockerImageExecutorOp
       });
     } catch (err) {
       if (!(err instanceof BuildStepError)) throw err;
-      const instruction = err.step ? instructionForStep(parsed, err.step.index) : undefined;
+      // The builder numbers steps by instruction (and appends one for our labels), so step N is instruction N.
+      const instruction = err.step ? parsed.instructions[err.step.index - 1] : undefined;
       throw new PharosError(err.message.trim(), {
         file: shownDockerfile,
         line: instruction?.line,
@@ -72,41 +69,40 @@ export default async function dockerImageExecutor(options: DockerImageExecutorOp
       log: (t) => process.stdout.write(t),
     });
   });
+}
 
-  /**
-   * Every FROM image must be in the daemon before the build, because the builder never pulls here: images made by
-   * other projects come back from their archives (a cache restore leaves only files), the rest from a registry.
-   */
-  async function prepareBaseImages(parsed: ParsedDockerfile, buildArgs: Record<string, string>, ctx: ExecutorContext, shownDockerfile: string): Promise<ImageManifest['base']> {
-    const docker = dockerClient();
-    const projects = ctx.projectsConfigurations?.projects ?? {};
-    const producers = imageProducers(projects);
-    const base: ImageManifest['base'] = [];
-    for (const ref of baseImages(parsed, buildArgs)) {
-      const normalized = normalizeImageRef(ref.ref);
-      const producer = producers.get(normalized);
-      if (producer) {
-        const root = projects[producer].root;
-        const manifestFile = join(ctx.root, 'dist', root, 'image.json');
-        const m = readImageManifest(manifestFile, ctx.root, `${producer}:image`);
-        await ensureImage(docker, manifestFile, m, (t) => process.stdout.write(t));
-        base.push({ ref: normalized, id: m.id, source: producer });
-        continue;
-      }
-      let info = await inspectImage(docker, normalized);
-      if (!info) {
-        const pulled = await tryPull(docker, normalized, (t) => process.stdout.write(t));
-        info = pulled.ok ? await inspectImage(docker, normalized) : undefined;
-        if (!info) {
-          throw new PharosError(`base image ${ref.ref} is not produced by any project, not in the daemon, and cannot be pulled (${pulled.reason})`, {
-            file: shownDockerfile,
-            line: ref.line,
-            next: 'add a project that produces it (a folder with a base-image.yaml or Dockerfile), or `docker load` it',
-          });
-        }
-      }
-      base.push({ ref: normalized, id: info.Id, source: 'daemon' });
+/**
+ * Every FROM image must be in the daemon before the build, because the builder never pulls here: images made by
+ * other projects come back from their archives (a cache restore leaves only files), the rest from a registry.
+ */
+async function prepareBaseImages(docker: Docker, parsed: ParsedDockerfile, buildArgs: Record<string, string>, ctx: ExecutorContext, shownDockerfile: string): Promise<ImageManifest['base']> {
+  const projects = ctx.projectsConfigurations?.projects ?? {};
+  const producers = imageProducers(projects);
+  const base: ImageManifest['base'] = [];
+  for (const ref of baseImages(parsed, buildArgs)) {
+    const normalized = normalizeImageRef(ref.ref);
+    const producer = producers.get(normalized);
+    if (producer) {
+      const root = projects[producer].root;
+      const manifestFile = join(ctx.root, 'dist', root, 'image.json');
+      const m = readImageManifest(manifestFile, ctx.root, `${producer}:image`);
+      await ensureImage(docker, manifestFile, m, (t) => process.stdout.write(t));
+      base.push({ ref: normalized, id: m.id, source: producer });
+      continue;
     }
-    return base;
+    let info = await inspectImage(docker, normalized);
+    if (!info) {
+      const pulled = await tryPull(docker, normalized, (t) => process.stdout.write(t));
+      info = pulled.ok ? await inspectImage(docker, normalized) : undefined;
+      if (!info) {
+        throw new PharosError(`base image ${ref.ref} is not produced by any project, not in the daemon, and cannot be pulled (${pulled.reason})`, {
+          file: shownDockerfile,
+          line: ref.line,
+          next: 'add a project that produces it (a folder with a base-image.yaml or Dockerfile), or `docker load` it',
+        });
+      }
+    }
+    base.push({ ref: normalized, id: info.Id, source: 'daemon' });
   }
+  return base;
 }

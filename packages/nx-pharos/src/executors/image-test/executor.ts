@@ -1,11 +1,10 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { Writable } from 'node:stream';
-import { assertDaemon, dockerClient, runContainer, sha256File } from '../../tools/docker';
-import { ensureImage, readImageManifest } from '../../tools/image-manifest';
+import { assertDaemon, dockerClient, runContainer } from '../../tools/docker';
+import { assertArchiveMatches, ensureImage, readImageManifest } from '../../tools/image-manifest';
 import { PharosError } from '../../utils/errors';
 import { runExecutor, taskLabel, workspacePath } from '../../utils/executor';
-import { join, dirname } from 'node:path';
 
 export interface ImageCheck {
   name?: string;
@@ -52,14 +51,7 @@ export default async function imageTestExecutor(options: ImageTestOptions, conte
     const manifestFile = workspacePath(options.manifest ?? 'dist/{projectRoot}/image.json', context);
     const manifest = readImageManifest(manifestFile, context.root, `${context.projectName}:image`);
     const archive = join(dirname(manifestFile), manifest.archive);
-    const actual = await sha256File(archive).catch(() => 'missing');
-    if (actual !== manifest.archiveSha256) {
-      throw new PharosError(`archive sha256 is ${actual}, the manifest says ${manifest.archiveSha256}`, {
-        file: relative(context.root, archive),
-        step: taskLabel(context),
-        next: `rebuild it: npx nx run ${manifest.project}:image --skip-nx-cache`,
-      });
-    }
+    await assertArchiveMatches(archive, manifest, relative(context.root, archive));
     process.stdout.write(`ok   archive ${relative(context.root, archive)} matches its manifest\n`);
     const docker = dockerClient();
     await assertDaemon(docker);
