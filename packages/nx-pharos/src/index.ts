@@ -6,13 +6,17 @@ import {
   type RawProjectGraphDependency,
 } from '@nx/devkit';
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { PharosError } from './utils/errors';
 import { parseBaseImageDefinition } from './plugin/base-image-definition';
+import { EMPTY_CONTAINER_DEFINITION, parseContainerDefinition, type ContainerDefinition } from './plugin/container-definition';
 import { baseImages, normalizeImageRef, parseDockerfile } from './plugin/dockerfile';
 import {
   imageProducers,
   inferBaseImageProject,
+  inferContainerProject,
   inferDockerImageProject,
+  isApplicationContainer,
   type PharosPluginOptions,
 } from './plugin/infer-projects';
 
@@ -25,15 +29,17 @@ export type { PharosPluginOptions } from './plugin/infer-projects';
  * Adding such a folder adds the project; its targets come from here, refined by an optional project.json.
  */
 export const createNodesV2: CreateNodesV2<PharosPluginOptions> = [
-  '**/{Dockerfile,base-image.yaml}',
+  '**/{Dockerfile,base-image.yaml,container.yaml}',
   (files, options, context) =>
     createNodesFromFiles(
       (file, _options, ctx) => {
-        const full = join(ctx.workspaceRoot, file);
-        const project = basename(file) === 'Dockerfile'
-          ? inferDockerImageProject(file)
-          : inferBaseImageProject(file, parseBaseImageDefinition(readFileSync(full, 'utf8'), file));
-        return { projects: { [project.root]: project } };
+        try {
+          const project = inferProject(file, ctx.workspaceRoot);
+          return project ? { projects: { [project.root]: project } } : {};
+        } catch (err) {
+          // Nx prints only the message; ours carries file:line and the next step in format().
+          throw err instanceof PharosError ? new Error(err.format()) : err;
+        }
       },
       files,
       options ?? {},
@@ -41,7 +47,33 @@ export const createNodesV2: CreateNodesV2<PharosPluginOptions> = [
     ),
 ];
 
-/** `FROM <tag>` in a Dockerfile is an edge to the project that produces that tag. */
+function inferProject(file: string, workspaceRoot: string) {
+  const full = join(workspaceRoot, file);
+  switch (basename(file)) {
+    case 'base-image.yaml':
+      return inferBaseImageProject(file, parseBaseImageDefinition(readFileSync(full, 'utf8'), file));
+    case 'container.yaml':
+      // Read with its Dockerfile; matched here so a container.yaml without one is an error, not silence.
+      if (!existsSync(join(dirname(full), 'Dockerfile'))) {
+        throw new PharosError('container.yaml without a Dockerfile next to it', { file, next: 'add the Dockerfile, or remove container.yaml' });
+      }
+      return undefined;
+    default:
+      return isApplicationContainer(file)
+        ? inferContainerProject(file, readContainerDefinition(workspaceRoot, join(dirname(file), 'container.yaml')))
+        : inferDockerImageProject(file);
+  }
+}
+
+export function readContainerDefinition(workspaceRoot: string, file: string): ContainerDefinition {
+  const full = join(workspaceRoot, file);
+  return existsSync(full) ? parseContainerDefinition(readFileSync(full, 'utf8'), file) : structuredClone(EMPTY_CONTAINER_DEFINITION);
+}
+
+/**
+ * `FROM <tag>` in a Dockerfile is an edge to the project that produces that tag; an artifact a container.yaml declares
+ * is an edge to the project that makes it.
+ */
 export const createDependencies: CreateDependencies<PharosPluginOptions> = (_options, context) => {
   const producers = imageProducers(context.projects);
   const deps: RawProjectGraphDependency[] = [];
@@ -54,6 +86,13 @@ export const createDependencies: CreateDependencies<PharosPluginOptions> = (_opt
       const producer = producers.get(normalizeImageRef(ref.ref));
       if (producer && producer !== project.name) {
         deps.push({ source: project.name, target: producer, type: DependencyType.static, sourceFile: dockerfile });
+      }
+    }
+    if (!isApplicationContainer(dockerfile)) continue;
+    const definitionFile = join(project.root, 'container.yaml');
+    for (const artifact of readContainerDefinition(context.workspaceRoot, definitionFile).artifacts) {
+      if (artifact.project !== project.name) {
+        deps.push({ source: project.name, target: artifact.project, type: DependencyType.static, sourceFile: definitionFile });
       }
     }
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseBaseImageDefinition } from './base-image-definition';
-import { dockerImageTag, imageProducers, inferBaseImageProject, inferDockerImageProject } from './infer-projects';
+import { parseContainerDefinition } from './container-definition';
+import { dockerImageTag, imageProducers, inferBaseImageProject, inferContainerProject, inferDockerImageProject, isApplicationContainer } from './infer-projects';
 
 describe('inference', () => {
   it('makes a Dockerfile folder an image project with build and test', () => {
@@ -24,6 +25,32 @@ describe('inference', () => {
     expect(p.targets?.image.inputs).toContain('{projectRoot}/base-image.yaml');
     expect(p.targets?.image.inputs).toContainEqual({ runtime: 'node packages/nx-pharos/bin/pharos.cjs debian-mirror' });
     expect(p.targets?.test.options.checks[0].expectOutput).toBe('trixie');
+  });
+
+  it('makes containers/<name>/Dockerfile an application container: image, sif, build and test', () => {
+    expect(isApplicationContainer('containers/openmpi/Dockerfile')).toBe(true);
+    expect(isApplicationContainer('tools/dev-container/Dockerfile')).toBe(false);
+    const def = parseContainerDefinition(
+      'artifacts: [{ project: slurm, target: deb, files: dist/slurm/*.deb }]\nsif: { compression: gzip }\ntest: { checks: [{ command: "true" }] }\n',
+      'containers/openmpi/container.yaml',
+    );
+    const p = inferContainerProject('containers/openmpi/Dockerfile', def);
+    expect(p.tags).toEqual(['container']);
+    expect(p.implicitDependencies).toEqual(['@pharos/nx-plugin', 'dev-container']);
+    expect(Object.keys(p.targets ?? {}).sort()).toEqual(['build', 'image', 'sif', 'test']);
+    // The artifact is an ordered dependency and a cache input of the image.
+    expect(p.targets?.image.dependsOn).toEqual(['^image', { projects: ['slurm'], target: 'deb' }]);
+    expect(p.targets?.image.inputs).toContainEqual({ dependentTasksOutputFiles: 'dist/slurm/*.deb' });
+    // container.yaml's test section must not reach the image or SIF keys: only test reads the file.
+    expect(p.targets?.image.inputs).toContain('!{projectRoot}/container.yaml');
+    expect(JSON.stringify(p.targets?.image.options)).not.toContain('checks');
+    expect(JSON.stringify(p.targets?.test.options)).not.toContain('true');
+    expect(p.targets?.test.inputs).toContain('{projectRoot}/container.yaml');
+    expect(p.targets?.sif.options).toMatchObject({ compression: 'gzip' });
+    expect(p.targets?.sif.dependsOn).toEqual(['image', { projects: ['dev-container'], target: 'image' }]);
+    expect(p.targets?.sif.outputs).toContain('{workspaceRoot}/dist/{projectRoot}/openmpi.sif');
+    expect(p.targets?.test.dependsOn).toEqual(['image', 'sif', { projects: ['dev-container'], target: 'image' }]);
+    expect(p.targets?.build.dependsOn).toEqual(['image', 'sif']);
   });
 
   it('knows which project produces a tag', () => {

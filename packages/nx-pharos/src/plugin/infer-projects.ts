@@ -4,6 +4,7 @@ import type { ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
 type InputDefinition = Exclude<NonNullable<TargetConfiguration['inputs']>[number], string>;
 import { basename, dirname } from 'node:path';
 import type { BaseImageDefinition } from './base-image-definition';
+import type { ContainerDefinition } from './container-definition';
 
 /**
  * Pure inference: a definition file in the tree becomes a project with `build` and `test` and the finer steps those
@@ -16,12 +17,13 @@ export type PharosPluginOptions = Record<string, never>;
 export const PLUGIN = '@pharos/nx-plugin';
 
 /** Files of the plugin that shape an executor's product; changing them must rebuild what it made. */
+const PLUGIN_SRC = '{workspaceRoot}/packages/nx-pharos/src';
+
 export function executorSourceInputs(executor: string, tools: string[]): string[] {
-  const src = '{workspaceRoot}/packages/nx-pharos/src';
   return [
-    `${src}/executors/${executor}/executor.ts`,
-    `${src}/executors/${executor}/schema.json`,
-    ...tools.map((t) => `${src}/tools/${t}.ts`),
+    `${PLUGIN_SRC}/executors/${executor}/executor.ts`,
+    `${PLUGIN_SRC}/executors/${executor}/schema.json`,
+    ...tools.map((t) => `${PLUGIN_SRC}/tools/${t}.ts`),
   ];
 }
 
@@ -86,7 +88,7 @@ export function inferBaseImageProject(definitionFile: string, def: BaseImageDefi
           checks: [{ name: 'os-release names the suite', command: '. /etc/os-release && echo "$VERSION_CODENAME"', expectOutput: def.suite }],
         },
         dependsOn: ['image'],
-        inputs: [UPSTREAM_IMAGE_MANIFESTS, IMAGE_NPM_INPUTS, ...executorSourceInputs('image-test', ['image-manifest'])],
+        inputs: [UPSTREAM_IMAGE_MANIFESTS, IMAGE_NPM_INPUTS, ...executorSourceInputs('image-test', ['image-manifest']), `${PLUGIN_SRC}/plugin/image-check.ts`],
         cache: true,
       },
     },
@@ -117,7 +119,99 @@ export function inferDockerImageProject(dockerfile: string): ProjectConfiguratio
         executor: `${PLUGIN}:image-test`,
         options: { manifest: 'dist/{projectRoot}/image.json', checks: [] },
         dependsOn: ['image'],
-        inputs: [UPSTREAM_IMAGE_MANIFESTS, IMAGE_NPM_INPUTS, ...executorSourceInputs('image-test', ['image-manifest'])],
+        inputs: [UPSTREAM_IMAGE_MANIFESTS, IMAGE_NPM_INPUTS, ...executorSourceInputs('image-test', ['image-manifest']), `${PLUGIN_SRC}/plugin/image-check.ts`],
+        cache: true,
+      },
+    },
+  };
+}
+
+/** The dev container runs Apptainer for the SIF and test targets, so its image is an input of both. */
+export const DEV_CONTAINER_PROJECT = 'dev-container';
+const DEV_CONTAINER_IMAGE = { projects: [DEV_CONTAINER_PROJECT], target: 'image' };
+
+/** `containers/<name>/Dockerfile` is an application container: an image, its SIF, and tests in both runtimes. */
+export function isApplicationContainer(dockerfile: string): boolean {
+  return basename(dirname(dirname(dockerfile))) === 'containers';
+}
+
+export function sifOutputs(name: string): string[] {
+  return ['sif', 'sif.json', 'sif.pub.pem'].map((ext) => `{workspaceRoot}/dist/{projectRoot}/${name}.${ext}`);
+}
+
+export function inferContainerProject(dockerfile: string, def: ContainerDefinition): ProjectConfiguration {
+  const root = dirname(dockerfile);
+  const name = projectName(root);
+  const definitionFile = `${root}/container.yaml`;
+  return {
+    root,
+    name,
+    projectType: 'application',
+    tags: ['container'],
+    // The dev container's Apptainer makes and tests the SIF, so a new toolchain re-tests every container.
+    implicitDependencies: [PLUGIN, DEV_CONTAINER_PROJECT],
+    metadata: { pharos: { imageTags: [dockerImageTag(name)] } } as ProjectConfiguration['metadata'],
+    targets: {
+      image: {
+        executor: `${PLUGIN}:docker-image`,
+        options: {
+          dockerfile,
+          context: root,
+          tag: dockerImageTag(name),
+          outputPath: 'dist/{projectRoot}',
+          ...(Object.keys(def.buildArgs).length ? { buildArgs: def.buildArgs } : {}),
+          ...(def.artifacts.length ? { artifacts: def.artifacts } : {}),
+        },
+        dependsOn: ['^image', ...def.artifacts.map((a) => ({ projects: [a.project], target: a.target }))],
+        inputs: [
+          // container.yaml's build sections reach the key through these options; its test section must not.
+          '{projectRoot}/**/*',
+          '!{projectRoot}/container.yaml',
+          UPSTREAM_IMAGE_MANIFESTS,
+          ...def.artifacts.flatMap((a) => a.files.map((f) => ({ dependentTasksOutputFiles: f }))),
+          IMAGE_NPM_INPUTS,
+          ...executorSourceInputs('docker-image', ['image-manifest']),
+          `${PLUGIN_SRC}/executors/docker-image/build-context.ts`,
+        ],
+        outputs: imageOutputs(),
+        cache: true,
+      },
+      sif: {
+        executor: `${PLUGIN}:sif`,
+        options: {
+          manifest: 'dist/{projectRoot}/image.json',
+          outputPath: 'dist/{projectRoot}',
+          ...(def.sif.compression ? { compression: def.sif.compression } : {}),
+          ...(def.sif.compressionLevel ? { compressionLevel: def.sif.compressionLevel } : {}),
+          ...(def.sif.sign ? { sign: true, signRequiredBy: `${definitionFile} sif.sign` } : {}),
+        },
+        dependsOn: ['image', DEV_CONTAINER_IMAGE],
+        inputs: [
+          { dependentTasksOutputFiles: '**/image.json' },
+          // Which key signs shapes the product; the passphrase does not.
+          { env: 'PHAROS_SIF_SIGNING_KEY_FILE' },
+          { env: 'PHAROS_SIF_SIGNING_KEY' },
+          IMAGE_NPM_INPUTS,
+          ...executorSourceInputs('sif', ['apptainer', 'sif-manifest', 'image-manifest', 'dev-container']),
+          `${PLUGIN_SRC}/executors/sif/signing-key.ts`,
+        ],
+        outputs: sifOutputs(name),
+        cache: true,
+      },
+      build: buildTarget(['image', 'sif']),
+      test: {
+        executor: `${PLUGIN}:image-test`,
+        options: { manifest: 'dist/{projectRoot}/image.json', definition: definitionFile, sif: `dist/{projectRoot}/${name}.sif.json` },
+        dependsOn: ['image', 'sif', DEV_CONTAINER_IMAGE],
+        inputs: [
+          '{projectRoot}/container.yaml',
+          { dependentTasksOutputFiles: '**/image.json' },
+          { dependentTasksOutputFiles: '**/*.sif.json' },
+          IMAGE_NPM_INPUTS,
+          ...executorSourceInputs('image-test', ['apptainer', 'sif-manifest', 'image-manifest', 'dev-container']),
+          `${PLUGIN_SRC}/plugin/container-definition.ts`,
+          `${PLUGIN_SRC}/plugin/image-check.ts`,
+        ],
         cache: true,
       },
     },

@@ -1,7 +1,10 @@
+import type { ExecutorContext } from '@nx/devkit';
 import type Docker from 'dockerode';
 import { existsSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { ContainerSpec } from './docker';
+import { PharosError } from '../utils/errors';
+import { taskLabel } from '../utils/executor';
 import { ensureImage, readImageManifest } from './image-manifest';
 
 /**
@@ -32,6 +35,8 @@ export interface DevRunRequest {
   dockerSocket?: boolean;
   /** /dev/fuse and an unconfined seccomp profile: what `apptainer exec` needs inside a container. */
   fuse?: boolean;
+  /** More `host:container[:ro]` binds, e.g. a secret file mounted read-only at its own path. */
+  extraBinds?: string[];
   tty?: boolean;
   interactive?: boolean;
   label?: string;
@@ -40,7 +45,7 @@ export interface DevRunRequest {
 export function devContainerRunSpec(imageId: string, req: DevRunRequest, host: HostFacts): ContainerSpec {
   const extraGids: number[] = [];
   const devices: string[] = [];
-  const binds = [`${req.workspaceRoot}:${req.workspaceRoot}`];
+  const binds = [`${req.workspaceRoot}:${req.workspaceRoot}`, ...(req.extraBinds ?? [])];
   const securityOpt: string[] = [];
   if (host.kvmGid !== undefined) {
     devices.push('/dev/kvm');
@@ -97,6 +102,18 @@ export async function readyDevContainer(docker: Docker, workspaceRoot: string, p
   const manifest = readImageManifest(file, workspaceRoot, `${projectName}:image`);
   await ensureImage(docker, file, manifest, (t) => process.stderr.write(`pharos: ${t}`));
   return manifest.id;
+}
+
+/** The dev container's image ID for an executor: the project that builds it is looked up in the workspace. */
+export async function devContainerForTask(docker: Docker, context: ExecutorContext, project = DEFAULT_DEV_CONTAINER_PROJECT): Promise<string> {
+  const root = context.projectsConfigurations?.projects[project]?.root;
+  if (root === undefined) {
+    throw new PharosError(`no project named "${project}" provides the dev container`, {
+      step: taskLabel(context),
+      next: 'set the "devContainer" option to the project that builds it',
+    });
+  }
+  return readyDevContainer(docker, context.root, project, root);
 }
 
 /** A cwd inside the workspace is kept (same path inside); anything else starts at the workspace root. */

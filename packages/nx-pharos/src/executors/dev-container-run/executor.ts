@@ -1,6 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { assertDaemon, dockerClient, runContainer } from '../../tools/docker';
-import { DEFAULT_DEV_CONTAINER_PROJECT, devContainerRunSpec, hostFacts, readyDevContainer } from '../../tools/dev-container';
+import { devContainerForTask, devContainerRunSpec, hostFacts } from '../../tools/dev-container';
 import { PharosError } from '../../utils/errors';
 import { runExecutor, taskLabel, workspacePath } from '../../utils/executor';
 
@@ -18,17 +18,9 @@ export default async function devContainerRunExecutor(options: DevContainerRunOp
   return runExecutor(async () => {
     const argv = options.args?.length ? options.args : options.command ? ['bash', '-c', options.command] : undefined;
     if (!argv) throw new PharosError('set "command" or "args"', { step: taskLabel(context) });
-    const devProject = options.devContainer ?? DEFAULT_DEV_CONTAINER_PROJECT;
-    const devRoot = context.projectsConfigurations?.projects[devProject]?.root;
-    if (devRoot === undefined) {
-      throw new PharosError(`no project named "${devProject}" provides the dev container`, {
-        step: taskLabel(context),
-        next: 'set the "devContainer" option to the project that builds it',
-      });
-    }
     const docker = dockerClient();
     await assertDaemon(docker);
-    const imageId = await readyDevContainer(docker, context.root, devProject, devRoot);
+    const imageId = await devContainerForTask(docker, context, options.devContainer);
     const spec = devContainerRunSpec(imageId, {
       workspaceRoot: context.root,
       cwd: workspacePath(options.cwd ?? '{projectRoot}', context),

@@ -3,12 +3,14 @@ import type Docker from 'dockerode';
 import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { baseImages, parseDockerfile, normalizeImageRef, type ParsedDockerfile } from '../../plugin/dockerfile';
+import type { ContainerArtifact } from '../../plugin/container-definition';
 import { imageProducers } from '../../plugin/infer-projects';
 import { assertDaemon, buildImage, BuildStepError, dockerClient, inspectImage, tryPull } from '../../tools/docker';
 import { ensureImage, imageProductPaths, publishImage, readImageManifest, type ImageManifest } from '../../tools/image-manifest';
 import { removeProducts } from '../../utils/atomic-file';
 import { PharosError } from '../../utils/errors';
 import { runExecutor, workspacePath } from '../../utils/executor';
+import { buildContextWithArtifacts } from './build-context';
 
 export interface DockerImageExecutorOptions {
   dockerfile?: string;
@@ -17,6 +19,8 @@ export interface DockerImageExecutorOptions {
   buildArgs?: Record<string, string>;
   target?: string;
   outputPath?: string;
+  /** Files other projects produce, copied into the build context (declared in container.yaml). */
+  artifacts?: ContainerArtifact[];
 }
 
 export default async function dockerImageExecutor(options: DockerImageExecutorOptions, context: ExecutorContext) {
@@ -40,10 +44,13 @@ export default async function dockerImageExecutor(options: DockerImageExecutorOp
     await assertDaemon(docker);
     const base = await prepareBaseImages(docker, parsed, options.buildArgs ?? {}, context, shownDockerfile);
 
+    const assembled = options.artifacts?.length
+      ? await buildContextWithArtifacts(contextDir, options.artifacts, context.root, (t) => process.stdout.write(t))
+      : undefined;
     let imageId: string;
     try {
       imageId = await buildImage(docker, {
-        contextDir,
+        contextDir: assembled?.dir ?? contextDir,
         dockerfile: relative(contextDir, dockerfile),
         tag: options.tag,
         buildArgs: options.buildArgs,
@@ -62,6 +69,8 @@ export default async function dockerImageExecutor(options: DockerImageExecutorOp
         tail: err.tail,
         next: instruction ? `fix the ${instruction.keyword} at ${shownDockerfile}:${instruction.line}, then run the target again` : 'read the daemon message above',
       });
+    } finally {
+      await assembled?.dispose();
     }
 
     await publishImage(docker, {

@@ -1,0 +1,143 @@
+import type Docker from 'dockerode';
+import { Writable } from 'node:stream';
+import type { SquashfsCompression } from '../plugin/container-definition';
+import { devContainerRunSpec, hostFacts } from './dev-container';
+import { runContainer } from './docker';
+
+/**
+ * The one module that owns how Apptainer is called. Apptainer lives only in the dev container (the Debian package
+ * would upgrade the host's libc), so every call is a short-lived dev container with the workspace at its own path.
+ * Building needs no privilege at all; `exec` needs /dev/fuse and an unconfined seccomp profile (user namespaces and
+ * squashfuse), never --privileged.
+ */
+
+/** zstd at level 1 builds about as fast as lz4 and stays within ~10% of gzip's size; see docs/containers.md. */
+export const DEFAULT_COMPRESSION: SquashfsCompression = 'zstd';
+export const DEFAULT_COMPRESSION_LEVEL: Partial<Record<SquashfsCompression, number>> = { zstd: 1 };
+/** The levels mksquashfs accepts, for the compressors that take one. */
+const LEVELS: Partial<Record<SquashfsCompression, [number, number]>> = { gzip: [1, 9], lzo: [1, 9], zstd: [1, 22] };
+
+export function mksquashfsArgs(compression: SquashfsCompression = DEFAULT_COMPRESSION, level?: number): string {
+  const chosen = level ?? (compression === DEFAULT_COMPRESSION ? DEFAULT_COMPRESSION_LEVEL[compression] : undefined);
+  if (chosen === undefined) return `-comp ${compression}`;
+  const range = LEVELS[compression];
+  if (!range) throw new Error(`squashfs compression ${compression} takes no level (only ${Object.keys(LEVELS).join(', ')} do)`);
+  if (chosen < range[0] || chosen > range[1]) throw new Error(`${compression} compression level must be ${range[0]}-${range[1]}, got ${chosen}`);
+  return `-comp ${compression} -Xcompression-level ${chosen}`;
+}
+
+/** `apptainer build` from a `docker save` archive: no daemon, no registry, no privilege. */
+export function buildFromArchiveArgv(dest: string, archive: string, mksquashfs: string): string[] {
+  return ['apptainer', 'build', '--force', '--mksquashfs-args', mksquashfs, dest, `docker-archive:${archive}`];
+}
+
+/**
+ * A command in the SIF the way a user runs it on a cluster (`apptainer exec`), minus the caller's environment:
+ * --cleanenv keeps the dev container's variables out, so a check sees what the image defines.
+ */
+export function execArgv(sif: string, argv: string[]): string[] {
+  return ['apptainer', 'exec', '--cleanenv', sif, ...argv];
+}
+
+export const inspectJsonArgv = (sif: string) => ['apptainer', 'inspect', '--json', sif];
+export const inspectEnvironmentArgv = (sif: string) => ['apptainer', 'inspect', '--environment', sif];
+export const inspectRunscriptArgv = (sif: string) => ['apptainer', 'inspect', '--runscript', sif];
+export const sifListArgv = (sif: string) => ['apptainer', 'sif', 'list', sif];
+export const verifyWithKeyArgv = (sif: string, publicKey: string) => ['apptainer', 'verify', '--key', publicKey, sif];
+
+/**
+ * Signs with a PEM key. Only file paths reach argv: an encrypted key is decrypted with its passphrase *file* into a
+ * private temporary directory inside the container, which dies with it. The public half is written next to the SIF
+ * so the test target (and users) can verify without the private key.
+ */
+export const SIGN_SCRIPT = `set -eu
+umask 077
+key=$1 passphrase=$2 sif=$3 public=$4
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+if [ -n "$passphrase" ]; then
+  openssl pkey -in "$key" -passin "file:$passphrase" -out "$work/key.pem"
+  key=$work/key.pem
+fi
+openssl pkey -in "$key" -pubout -out "$public"
+chmod 644 "$public"
+apptainer sign --key "$key" "$sif"
+`;
+
+export function signArgv(sif: string, keyFile: string, passphraseFile: string | undefined, publicKeyOut: string): string[] {
+  return ['sh', '-c', SIGN_SCRIPT, 'pharos-sign', keyFile, passphraseFile ?? '', sif, publicKeyOut];
+}
+
+/** Labels in `apptainer inspect --json`. */
+export function parseInspectLabels(json: string): Record<string, string> {
+  const data = JSON.parse(json) as { data?: { attributes?: { labels?: Record<string, string> } } };
+  return data.data?.attributes?.labels ?? {};
+}
+
+/** Object types in `apptainer sif list`, e.g. `FS (Squashfs/*System/amd64)`, `Signature (SHA-256)`. */
+export function parseSifObjectTypes(listing: string): string[] {
+  return listing
+    .split('\n')
+    .filter((l) => /^\d+\s+\|/.test(l))
+    .map((l) => l.split('|').at(-1)!.trim());
+}
+
+export interface ApptainerResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ApptainerCall {
+  argv: string[];
+  /** exec-style calls: /dev/fuse plus an unconfined seccomp profile. */
+  fuse?: boolean;
+  /** Read-only binds of files the command reads (secrets are mounted, never passed as text). */
+  readOnlyFiles?: string[];
+  /** Stream the command's output as it comes, besides capturing it. */
+  echo?: NodeJS.WritableStream;
+}
+
+function collector(echo?: NodeJS.WritableStream): { stream: Writable; text: () => string } {
+  const chunks: Buffer[] = [];
+  return {
+    stream: new Writable({
+      write(chunk, _enc, cb) {
+        chunks.push(Buffer.from(chunk));
+        echo?.write(chunk);
+        cb();
+      },
+    }),
+    text: () => Buffer.concat(chunks).toString(),
+  };
+}
+
+/** Runs Apptainer commands in one dev container image, as the calling user, with the workspace at its own path. */
+export class Apptainer {
+  constructor(
+    private readonly docker: Docker,
+    private readonly devContainerImage: string,
+    private readonly workspaceRoot: string,
+    private readonly label: string,
+  ) {}
+
+  async run(call: ApptainerCall): Promise<ApptainerResult> {
+    const out = collector(call.echo);
+    const err = collector(call.echo);
+    const spec = devContainerRunSpec(this.devContainerImage, {
+      workspaceRoot: this.workspaceRoot,
+      cwd: this.workspaceRoot,
+      command: call.argv,
+      fuse: call.fuse,
+      extraBinds: (call.readOnlyFiles ?? []).map((f) => `${f}:${f}:ro`),
+      label: this.label,
+    }, hostFacts());
+    const exitCode = await runContainer(this.docker, spec, { stdout: out.stream, stderr: err.stream });
+    return { exitCode, stdout: out.text(), stderr: err.text() };
+  }
+
+  async version(): Promise<string> {
+    const r = await this.run({ argv: ['apptainer', 'version'] });
+    return r.stdout.trim();
+  }
+}

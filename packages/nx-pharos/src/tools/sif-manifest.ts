@@ -1,0 +1,57 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { writeAtomically } from '../utils/atomic-file';
+import { PharosError } from '../utils/errors';
+import { sha256File } from './docker';
+
+/**
+ * `<name>.sif.json`, written last next to the SIF: what it was made from and how, so consumers (tests, VM images)
+ * can check they hold the complete, intended file, and its hash is the cache input of everything that uses it.
+ */
+export interface SifManifest {
+  schema: 1;
+  project: string;
+  /** File names, relative to the manifest. */
+  sif: string;
+  sha256: string;
+  bytes: number;
+  image: { id: string; archiveSha256: string };
+  mksquashfsArgs: string;
+  apptainerVersion: string;
+  /** The public half of the signing key, when the SIF is signed. */
+  publicKey?: string;
+}
+
+export function sifProductPaths(outputDir: string, name: string): { sif: string; manifest: string; publicKey: string } {
+  return { sif: join(outputDir, `${name}.sif`), manifest: join(outputDir, `${name}.sif.json`), publicKey: join(outputDir, `${name}.sif.pub.pem`) };
+}
+
+export function readSifManifest(file: string, workspaceRoot: string, producer: string): SifManifest {
+  const shown = relative(workspaceRoot, file) || file;
+  if (!existsSync(file)) throw new PharosError('SIF manifest not found', { file: shown, next: `build it: npx nx run ${producer}` });
+  let data: Partial<SifManifest>;
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new PharosError(`not valid JSON (${(err as Error).message})`, { file: shown, next: `rebuild it: npx nx run ${producer} --skip-nx-cache` });
+  }
+  if (data.schema !== 1 || typeof data.sif !== 'string' || typeof data.sha256 !== 'string') {
+    throw new PharosError('not a SIF manifest (schema 1 with "sif" and "sha256")', { file: shown, next: `rebuild it: npx nx run ${producer} --skip-nx-cache` });
+  }
+  return data as SifManifest;
+}
+
+export async function writeSifManifest(file: string, manifest: SifManifest): Promise<void> {
+  await writeAtomically(file, (tmp) => writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o644 }));
+}
+
+export async function assertSifMatches(sifFile: string, manifest: SifManifest, shown: string): Promise<void> {
+  const actual = await sha256File(sifFile).catch(() => 'missing');
+  if (actual !== manifest.sha256) {
+    throw new PharosError(`SIF sha256 is ${actual}, the manifest says ${manifest.sha256}`, {
+      file: shown,
+      next: `rebuild it: npx nx run ${manifest.project}:sif --skip-nx-cache`,
+    });
+  }
+}
