@@ -5,8 +5,8 @@
 // compression choice.
 //   npm run bench:sif                      # openmpi, 2 runs each
 //   BENCH_PROJECT=python-science BENCH_RUNS=3 npm run bench:sif
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { $ } from 'zx';
 
 $.verbose = false;
@@ -17,6 +17,7 @@ const nxBin = join(root, 'node_modules/.bin/nx');
 const env = { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false', NX_NO_CLOUD: 'true' };
 const dist = join(root, 'dist/containers', project);
 const rawSif = join(root, 'tmp/bench-raw.sif');
+mkdirSync(dirname(rawSif), { recursive: true });
 
 // The image archive and the dev container must exist; then put the image in the daemon for docker-daemon://.
 await $({ cwd: root, env })`${nxBin} run ${project}:image --output-style=static`;
