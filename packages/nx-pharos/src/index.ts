@@ -12,11 +12,13 @@ import { parseBaseImageDefinition } from './plugin/base-image-definition';
 import { EMPTY_CONTAINER_DEFINITION, parseContainerDefinition, type ContainerDefinition } from './plugin/container-definition';
 import { baseImages, normalizeImageRef, parseDockerfile } from './plugin/dockerfile';
 import {
+  dockerImageTag,
   imageProducers,
   inferBaseImageProject,
   inferContainerProject,
   inferDockerImageProject,
   isApplicationContainer,
+  projectName,
   type PharosPluginOptions,
 } from './plugin/infer-projects';
 
@@ -30,11 +32,13 @@ export type { PharosPluginOptions } from './plugin/infer-projects';
  */
 export const createNodesV2: CreateNodesV2<PharosPluginOptions> = [
   '**/{Dockerfile,base-image.yaml,container.yaml}',
-  (files, options, context) =>
-    createNodesFromFiles(
+  (files, options, context) => {
+    // All definition files arrive together, so which project makes which tag is known before any project is inferred.
+    const producers = tagProducers(files, context.workspaceRoot);
+    return createNodesFromFiles(
       (file, _options, ctx) => {
         try {
-          const project = inferProject(file, ctx.workspaceRoot);
+          const project = inferProject(file, ctx.workspaceRoot, producers);
           return project ? { projects: { [project.root]: project } } : {};
         } catch (err) {
           // Nx prints only the message; ours carries file:line and the next step in format().
@@ -44,10 +48,33 @@ export const createNodesV2: CreateNodesV2<PharosPluginOptions> = [
       files,
       options ?? {},
       context,
-    ),
+    );
+  },
 ];
 
-function inferProject(file: string, workspaceRoot: string) {
+/** Image tag → the project that produces it. A definition that does not parse is skipped here and reported below. */
+function tagProducers(files: readonly string[], workspaceRoot: string): Map<string, string> {
+  const producers = new Map<string, string>();
+  for (const file of files) {
+    const name = projectName(dirname(file));
+    if (basename(file) === 'Dockerfile') producers.set(dockerImageTag(name), name);
+    if (basename(file) !== 'base-image.yaml') continue;
+    try {
+      producers.set(parseBaseImageDefinition(readFileSync(join(workspaceRoot, file), 'utf8'), file).tag, name);
+    } catch {
+      // reported when the file itself is inferred
+    }
+  }
+  return producers;
+}
+
+function baseProducersOf(dockerfile: string, workspaceRoot: string, producers: Map<string, string>, buildArgs: Record<string, string> = {}): string[] {
+  const self = projectName(dirname(dockerfile));
+  const refs = baseImages(parseDockerfile(readFileSync(join(workspaceRoot, dockerfile), 'utf8')), buildArgs);
+  return [...new Set(refs.map((r) => producers.get(normalizeImageRef(r.ref))).filter((p): p is string => !!p && p !== self))];
+}
+
+function inferProject(file: string, workspaceRoot: string, producers: Map<string, string>) {
   const full = join(workspaceRoot, file);
   switch (basename(file)) {
     case 'base-image.yaml':
@@ -58,10 +85,11 @@ function inferProject(file: string, workspaceRoot: string) {
         throw new PharosError('container.yaml without a Dockerfile next to it', { file, next: 'add the Dockerfile, or remove container.yaml' });
       }
       return undefined;
-    default:
-      return isApplicationContainer(file)
-        ? inferContainerProject(file, readContainerDefinition(workspaceRoot, join(dirname(file), 'container.yaml')))
-        : inferDockerImageProject(file);
+    default: {
+      if (!isApplicationContainer(file)) return inferDockerImageProject(file, baseProducersOf(file, workspaceRoot, producers));
+      const def = readContainerDefinition(workspaceRoot, join(dirname(file), 'container.yaml'));
+      return inferContainerProject(file, def, baseProducersOf(file, workspaceRoot, producers, def.buildArgs));
+    }
   }
 }
 

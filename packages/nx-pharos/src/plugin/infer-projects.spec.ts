@@ -5,10 +5,10 @@ import { dockerImageTag, imageProducers, inferBaseImageProject, inferContainerPr
 
 describe('inference', () => {
   it('makes a Dockerfile folder an image project with build and test', () => {
-    const p = inferDockerImageProject('tools/dev-container/Dockerfile');
+    const p = inferDockerImageProject('tools/dev-container/Dockerfile', ['debian-trixie']);
     expect(p.name).toBe('dev-container');
     expect(Object.keys(p.targets ?? {}).sort()).toEqual(['build', 'image', 'test']);
-    expect(p.targets?.image.dependsOn).toEqual(['^image']);
+    expect(p.targets?.image.dependsOn).toEqual([{ projects: ['debian-trixie'], target: 'image' }]);
     expect(p.targets?.image.outputs).toEqual(['{workspaceRoot}/dist/{projectRoot}/image.tar', '{workspaceRoot}/dist/{projectRoot}/image.json']);
     // The cache key covers the context and the manifests of the images it builds on.
     expect(p.targets?.image.inputs).toContain('{projectRoot}/**/*');
@@ -34,12 +34,13 @@ describe('inference', () => {
       'artifacts: [{ project: slurm, target: deb, files: dist/slurm/*.deb }]\nsif: { compression: gzip }\ntest: { checks: [{ command: "true" }] }\n',
       'containers/openmpi/container.yaml',
     );
-    const p = inferContainerProject('containers/openmpi/Dockerfile', def);
+    const p = inferContainerProject('containers/openmpi/Dockerfile', def, ['base-tools']);
     expect(p.tags).toEqual(['container']);
     expect(p.implicitDependencies).toEqual(['@pharos/nx-plugin', 'dev-container']);
     expect(Object.keys(p.targets ?? {}).sort()).toEqual(['build', 'image', 'sif', 'test']);
     // The artifact is an ordered dependency and a cache input of the image.
-    expect(p.targets?.image.dependsOn).toEqual(['^image', { projects: ['slurm'], target: 'deb' }]);
+    // FROM producers by name, not ^image: the dev container is a project dependency but not a base image.
+    expect(p.targets?.image.dependsOn).toEqual([{ projects: ['base-tools'], target: 'image' }, { projects: ['slurm'], target: 'deb' }]);
     expect(p.targets?.image.inputs).toContainEqual({ dependentTasksOutputFiles: 'dist/slurm/*.deb' });
     // container.yaml's test section must not reach the image or SIF keys: only test reads the file.
     expect(p.targets?.image.inputs).toContain('!{projectRoot}/container.yaml');

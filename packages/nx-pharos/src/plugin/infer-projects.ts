@@ -31,6 +31,15 @@ export function imageOutputs(): string[] {
   return ['{workspaceRoot}/dist/{projectRoot}/image.tar', '{workspaceRoot}/dist/{projectRoot}/image.json'];
 }
 
+/**
+ * The image targets of the projects whose images a Dockerfile builds FROM. Named explicitly rather than as `^image`:
+ * a container also depends on the dev container (its SIF is made there), and `^image` would put the dev container's
+ * manifest into the key of every Docker image built beside it.
+ */
+export function baseImageTasks(producers: string[]): Array<{ projects: string[]; target: string }> {
+  return producers.map((p) => ({ projects: [p], target: 'image' }));
+}
+
 /** The manifests of the images a target builds on, or runs in: their IDs are the honest part of the cache key. */
 export const UPSTREAM_IMAGE_MANIFESTS = { dependentTasksOutputFiles: '**/image.json', transitive: true } as const;
 
@@ -95,7 +104,8 @@ export function inferBaseImageProject(definitionFile: string, def: BaseImageDefi
   };
 }
 
-export function inferDockerImageProject(dockerfile: string): ProjectConfiguration {
+/** `baseProducers`: the projects that produce the Dockerfile's FROM images (see `baseImageTasks`). */
+export function inferDockerImageProject(dockerfile: string, baseProducers: string[] = []): ProjectConfiguration {
   const root = dirname(dockerfile);
   const name = projectName(root);
   return {
@@ -109,7 +119,7 @@ export function inferDockerImageProject(dockerfile: string): ProjectConfiguratio
       image: {
         executor: `${PLUGIN}:docker-image`,
         options: { dockerfile, context: root, tag: dockerImageTag(name), outputPath: 'dist/{projectRoot}' },
-        dependsOn: ['^image'],
+        dependsOn: baseImageTasks(baseProducers),
         inputs: ['{projectRoot}/**/*', UPSTREAM_IMAGE_MANIFESTS, IMAGE_NPM_INPUTS, ...executorSourceInputs('docker-image', ['image-manifest'])],
         outputs: imageOutputs(),
         cache: true,
@@ -139,7 +149,7 @@ export function sifOutputs(name: string): string[] {
   return ['sif', 'sif.json', 'sif.pub.pem'].map((ext) => `{workspaceRoot}/dist/{projectRoot}/${name}.${ext}`);
 }
 
-export function inferContainerProject(dockerfile: string, def: ContainerDefinition): ProjectConfiguration {
+export function inferContainerProject(dockerfile: string, def: ContainerDefinition, baseProducers: string[] = []): ProjectConfiguration {
   const root = dirname(dockerfile);
   const name = projectName(root);
   const definitionFile = `${root}/container.yaml`;
@@ -162,7 +172,7 @@ export function inferContainerProject(dockerfile: string, def: ContainerDefiniti
           ...(Object.keys(def.buildArgs).length ? { buildArgs: def.buildArgs } : {}),
           ...(def.artifacts.length ? { artifacts: def.artifacts } : {}),
         },
-        dependsOn: ['^image', ...def.artifacts.map((a) => ({ projects: [a.project], target: a.target }))],
+        dependsOn: [...baseImageTasks(baseProducers), ...def.artifacts.map((a) => ({ projects: [a.project], target: a.target }))],
         inputs: [
           // container.yaml's build sections reach the key through these options; its test section must not.
           '{projectRoot}/**/*',

@@ -26,7 +26,7 @@ describe('image-test executor', () => {
     expect(ok.stdout).toContain('ok   codename');
     const bad = await run([{ command: 'echo 41', expectOutput: '42' }]);
     expect(bad.result.success).toBe(false);
-    expect(bad.stderr).toContain('check "echo 41" failed in docker: `echo 41`: expected output "42", got "41"');
+    expect(bad.stderr).toContain('check "echo 41" in docker: `echo 41`: expected output "42", got "41"');
     expect(await containerIds()).toEqual(before);
   });
 
