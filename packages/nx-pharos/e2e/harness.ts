@@ -49,8 +49,8 @@ export async function nx(args: string[], cwd = WORKSPACE, env: Record<string, st
 }
 
 /** Starts nx in its own process group, streaming task output as it comes (static output waits for the task's end). */
-export function startNx(args: string[], cwd: string) {
-  return execa(NX_BIN, [...args, '--output-style=stream'], { cwd, env: nxEnv(), all: true, reject: false, detached: true, stdin: 'ignore' });
+export function startNx(args: string[], cwd: string, env: Record<string, string> = {}) {
+  return execa(NX_BIN, [...args, '--output-style=stream'], { cwd, env: nxEnv(env), all: true, reject: false, detached: true, stdin: 'ignore' });
 }
 
 /**

@@ -3,6 +3,7 @@ import { formatError } from './utils/errors';
 
 const USAGE = `usage: pharos <command>
   debian-mirror              print the Debian mirror (PHAROS_DEBIAN_MIRROR, else the host's apt sources)
+  recipe-sources <recipe>    print the pinned sources of every version of a recipe.yaml (a cache input of fetch and deb)
   run-in-dev-container [opts] [--] [command…]
                              run a command (or an interactive shell) in the dev container; see --help`;
 
@@ -13,6 +14,14 @@ export async function main(argv: string[]): Promise<void> {
       case 'debian-mirror':
         process.stdout.write(`${resolveDebianMirror()}\n`);
         return;
+      case 'recipe-sources': {
+        const { readFileSync } = await import('node:fs');
+        const { parseSourceRecipe } = await import('./plugin/source-recipe');
+        const recipe = parseSourceRecipe(readFileSync(rest[0], 'utf8'), rest[0]);
+        const sources = Object.fromEntries(Object.values(recipe.versions).map((v) => [v.version, v.sources]));
+        process.stdout.write(`${JSON.stringify({ name: recipe.name, sources })}\n`);
+        return;
+      }
       case 'run-in-dev-container': {
         const { runInDevContainerCli } = await import('./tools/dev-container-cli');
         process.exitCode = await runInDevContainerCli(rest);

@@ -11,12 +11,14 @@ import { PharosError } from './utils/errors';
 import { parseBaseImageDefinition } from './plugin/base-image-definition';
 import { EMPTY_CONTAINER_DEFINITION, parseContainerDefinition, type ContainerDefinition } from './plugin/container-definition';
 import { baseImages, normalizeImageRef, parseDockerfile } from './plugin/dockerfile';
+import { parseSourceRecipe } from './plugin/source-recipe';
 import {
   dockerImageTag,
   imageProducers,
   inferBaseImageProject,
   inferContainerProject,
   inferDockerImageProject,
+  inferSourceBuildProject,
   isApplicationContainer,
   projectName,
   type PharosPluginOptions,
@@ -31,7 +33,7 @@ export type { PharosPluginOptions } from './plugin/infer-projects';
  * Adding such a folder adds the project; its targets come from here, refined by an optional project.json.
  */
 export const createNodesV2: CreateNodesV2<PharosPluginOptions> = [
-  '**/{Dockerfile,base-image.yaml,container.yaml}',
+  '**/{Dockerfile,base-image.yaml,container.yaml,recipe.yaml}',
   (files, options, context) => {
     // All definition files arrive together, so which project makes which tag is known before any project is inferred.
     const producers = tagProducers(files, context.workspaceRoot);
@@ -79,6 +81,8 @@ function inferProject(file: string, workspaceRoot: string, producers: Map<string
   switch (basename(file)) {
     case 'base-image.yaml':
       return inferBaseImageProject(file, parseBaseImageDefinition(readFileSync(full, 'utf8'), file));
+    case 'recipe.yaml':
+      return inferSourceBuildProject(file, parseSourceRecipe(readFileSync(full, 'utf8'), file));
     case 'container.yaml':
       // Read with its Dockerfile; matched here so a container.yaml without one is an error, not silence.
       if (!existsSync(join(dirname(full), 'Dockerfile'))) {

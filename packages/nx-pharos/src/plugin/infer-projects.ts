@@ -5,6 +5,7 @@ type InputDefinition = Exclude<NonNullable<TargetConfiguration['inputs']>[number
 import { basename, dirname } from 'node:path';
 import type { BaseImageDefinition } from './base-image-definition';
 import type { ContainerDefinition } from './container-definition';
+import type { SourceRecipe } from './source-recipe';
 
 /**
  * Pure inference: a definition file in the tree becomes a project with `build` and `test` and the finer steps those
@@ -224,6 +225,80 @@ export function inferContainerProject(dockerfile: string, def: ContainerDefiniti
         ],
         cache: true,
       },
+    },
+  };
+}
+
+export const DEB_SUITES = ['bookworm', 'trixie'] as const;
+export const DEFAULT_DEB_SUITE = 'trixie';
+/** The packages a source build is proven by, per recipe name. */
+const VERIFY_EXECUTORS: Record<string, string> = { slurm: 'slurm-verify' };
+
+/**
+ * `third-party/<name>/recipe.yaml`: a package built from pinned sources. `fetch` fills the source cache, `deb` builds
+ * Debian packages for a suite (an Nx configuration), `verify` proves them in a clean container; `build` and `test`
+ * are those.
+ */
+export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe): ProjectConfiguration {
+  const root = dirname(recipeFile);
+  const name = projectName(root);
+  // The sources of every version, not the whole recipe: configure flags shape other products, not these.
+  const recipeSources = { runtime: `node packages/nx-pharos/bin/pharos.cjs recipe-sources ${recipeFile}` };
+  const base = { recipe: recipeFile, release: recipe.defaultVersion };
+  const suiteConfigurations = Object.fromEntries(DEB_SUITES.map((suite) => [suite, { suite }]));
+  const suiteImages = DEB_SUITES.map((suite) => ({ projects: [`debian-${suite}`], target: 'image' }));
+  const verifyExecutor = VERIFY_EXECUTORS[recipe.name];
+  return {
+    root,
+    name,
+    projectType: 'application',
+    tags: ['third-party'],
+    implicitDependencies: [PLUGIN],
+    targets: {
+      fetch: {
+        executor: `${PLUGIN}:fetch`,
+        options: base,
+        inputs: [recipeSources, ...executorSourceInputs('fetch', ['source-fetch', 'debian-mirror']), `${PLUGIN_SRC}/plugin/source-recipe.ts`],
+        outputs: ['{workspaceRoot}/dist/{projectRoot}/{options.release}/source.json'],
+        cache: true,
+      },
+      deb: {
+        executor: `${PLUGIN}:deb`,
+        options: { ...base, suite: DEFAULT_DEB_SUITE },
+        configurations: suiteConfigurations,
+        defaultConfiguration: DEFAULT_DEB_SUITE,
+        // Not forwarded: fetch takes none of deb's other options; deb fetches another --release itself, the same way.
+        dependsOn: ['fetch', ...suiteImages],
+        inputs: [
+          recipeSources,
+          { dependentTasksOutputFiles: '**/image.json' },
+          ...executorSourceInputs('deb', ['source-fetch', 'dpkg', 'suite-image', 'image-manifest']),
+          `${PLUGIN_SRC}/plugin/source-recipe.ts`,
+        ],
+        outputs: ['{workspaceRoot}/dist/{projectRoot}/{options.release}/{options.suite}'],
+        cache: true,
+      },
+      ...(verifyExecutor
+        ? {
+            verify: {
+              executor: `${PLUGIN}:${verifyExecutor}`,
+              options: { ...base, suite: DEFAULT_DEB_SUITE },
+              configurations: suiteConfigurations,
+              defaultConfiguration: DEFAULT_DEB_SUITE,
+              // Forwarded, so `verify --release=X` verifies the packages it builds for X.
+              dependsOn: [{ target: 'deb', params: 'forward' }, ...suiteImages],
+              inputs: [
+                { dependentTasksOutputFiles: '**/debs.json' },
+                { dependentTasksOutputFiles: '**/image.json' },
+                ...executorSourceInputs(verifyExecutor, ['suite-image', 'image-manifest']),
+                `${PLUGIN_SRC}/executors/${verifyExecutor}/cluster-check.sh`,
+              ],
+              cache: true,
+            },
+          }
+        : {}),
+      build: buildTarget(['deb']),
+      test: { executor: 'nx:noop', dependsOn: [verifyExecutor ? 'verify' : 'build'], cache: true },
     },
   };
 }

@@ -100,3 +100,12 @@ export function resolveDebianMirror(env: NodeJS.ProcessEnv = process.env, aptRoo
       `or add a Debian "main" source to ${aptRoot}/sources.list.d/`,
   });
 }
+
+/** For uses where the Debian archive is one source among others: no mirror is not an error there. */
+export function optionalDebianMirror(): string | undefined {
+  try {
+    return resolveDebianMirror();
+  } catch {
+    return undefined;
+  }
+}

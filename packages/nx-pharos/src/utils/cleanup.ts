@@ -8,6 +8,7 @@ type Cleanup = () => void | Promise<void>;
 const pending = new Set<Cleanup>();
 let installed = false;
 let interrupted = false; // a second signal while cleaning up must not start a second cleanup
+let cleaning: Promise<void> | undefined;
 
 function install(): void {
   if (installed) return;
@@ -17,7 +18,8 @@ function install(): void {
       if (interrupted) return;
       interrupted = true;
       process.stderr.write(`\npharos: ${signal} received, cleaning up…\n`);
-      void runAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+      cleaning = runAll();
+      void cleaning.finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
     });
   }
 }
@@ -34,12 +36,19 @@ async function runAll(): Promise<void> {
   }
 }
 
-/** Registers `fn` to run on interrupt; call the returned function to run it now (and unregister). */
+/**
+ * Registers `fn` to run on interrupt; call the returned function to run it now (and unregister). When an interrupt is
+ * already cleaning up, it waits for that to finish: the interrupted work often fails at once (its container is gone),
+ * and the task must not return to Nx, which exits the process, while later cleanups are still pending.
+ */
 export function onInterrupt(fn: Cleanup): () => Promise<void> {
   install();
   pending.add(fn);
   return async () => {
-    if (!pending.delete(fn)) return;
+    if (!pending.delete(fn)) {
+      await cleaning;
+      return;
+    }
     await fn();
   };
 }

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { PharosError } from '../utils/errors';
+import { parseSourceRecipe, recipeVersion } from './source-recipe';
+
+const FILE = 'third-party/x/recipe.yaml';
+const SHA = 'a'.repeat(64);
+const RECIPE = `name: x
+defaultVersion: "1.0"
+versions:
+  "1.0":
+    sources:
+      - kind: debian-orig
+        package: x
+        file: x_1.0.orig.tar.gz
+        sha256: ${SHA}
+      - kind: url
+        url: https://example.org/x-1.0.tar.bz2
+        sha256: unpinned
+    configureFlags: [--without-foo]
+  "2.0":
+    sources:
+      - kind: url
+        url: file:///srv/x-2.0.tar.gz
+        sha256: ${SHA}
+`;
+
+function errorOf(text: string): PharosError {
+  try {
+    parseSourceRecipe(text, FILE);
+  } catch (err) {
+    return err as PharosError;
+  }
+  throw new Error('expected an error');
+}
+
+describe('recipe.yaml', () => {
+  it('reads versions, pinned and unpinned sources, and configure flags', () => {
+    const r = parseSourceRecipe(RECIPE, FILE);
+    expect(r.defaultVersion).toBe('1.0');
+    expect(r.versions['1.0'].sources).toEqual([
+      { file: 'x_1.0.orig.tar.gz', sha256: SHA, location: { kind: 'debian-orig', package: 'x' }, note: undefined },
+      { file: 'x-1.0.tar.bz2', sha256: undefined, location: { kind: 'url', url: 'https://example.org/x-1.0.tar.bz2' }, note: undefined },
+    ]);
+    expect(r.versions['1.0'].configureFlags).toEqual(['--without-foo']);
+    expect(r.versions['2.0'].sources[0].file).toBe('x-2.0.tar.gz');
+  });
+
+  it('lists the known versions when asked for another', () => {
+    const r = parseSourceRecipe(RECIPE, FILE);
+    expect(recipeVersion(r, undefined, FILE).version).toBe('1.0');
+    expect(() => recipeVersion(r, '3.0', FILE)).toThrow('unknown x version 3.0 (known: 1.0, 2.0)');
+  });
+
+  it('names the line of a bad digest and of an unknown key', () => {
+    const bad = errorOf(RECIPE.replace(`sha256: ${SHA}\n      - kind: url`, 'sha256: abc\n      - kind: url'));
+    expect(bad.message).toContain('must be 64 lower-case hex digits');
+    expect(bad.details.line).toBe(9);
+    const unknown = errorOf(RECIPE.replace('    configureFlags:', '    configurFlags:'));
+    expect(unknown.message).toContain('unknown key "versions.1.0.configurFlags"');
+    expect(unknown.details.line).toBe(13);
+  });
+});

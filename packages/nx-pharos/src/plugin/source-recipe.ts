@@ -1,0 +1,125 @@
+import { isMap, LineCounter, parseDocument, type Node } from 'yaml';
+import { PharosError } from '../utils/errors';
+
+/**
+ * `third-party/<name>/recipe.yaml`: the versions of a third-party package Pharos builds from source, and for each the
+ * places its source can come from, every one pinned by sha256. Shared by every source build (Slurm, BeeGFS), so there
+ * is one fetch mechanism. Pure: text in, data out.
+ */
+
+/** Where a source file can be downloaded from; the user's mirrors and the local cache are tried before these. */
+export type SourceLocation =
+  | { kind: 'url'; url: string }
+  /** Debian's orig tarball of the same upstream release, from the archive in the host's apt sources. */
+  | { kind: 'debian-orig'; package: string };
+
+export interface PinnedSource {
+  /** File name in the source cache and on mirrors. */
+  file: string;
+  /** Lower-case hex, or undefined when upstream's digest could not be pinned (the source is then skipped). */
+  sha256?: string;
+  location: SourceLocation;
+  /** Why this source exists or is not pinned, for messages. */
+  note?: string;
+}
+
+export interface RecipeVersion {
+  version: string;
+  sources: PinnedSource[];
+  /** Extra configure flags (tarball builds); part of the cache key of what uses them. */
+  configureFlags: string[];
+}
+
+export interface SourceRecipe {
+  name: string;
+  defaultVersion: string;
+  versions: Record<string, RecipeVersion>;
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+const TOP_KEYS = ['name', 'defaultVersion', 'versions'];
+const VERSION_KEYS = ['sources', 'configureFlags'];
+const SOURCE_KEYS = ['kind', 'url', 'package', 'file', 'sha256', 'note'];
+
+export function parseSourceRecipe(text: string, file: string): SourceRecipe {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  if (doc.errors.length) throw new PharosError(`invalid YAML: ${doc.errors[0].message.split('\n')[0]}`, { file, line: doc.errors[0].linePos?.[0]?.line });
+  const lineOf = (path: Array<string | number>): number | undefined => {
+    const node = doc.getIn(path, true) as Node | undefined;
+    return node?.range ? lines.linePos(node.range[0]).line : undefined;
+  };
+  const fail = (message: string, path: Array<string | number>, next?: string): never => {
+    throw new PharosError(message, { file, line: lineOf(path), next });
+  };
+  const unknownKeys = (value: unknown, known: string[], path: Array<string | number>) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`"${path.join('.') || 'the file'}" must be a mapping`, path);
+    for (const key of Object.keys(value as object)) {
+      if (!known.includes(key)) {
+        // Point at the key itself.
+        const map = doc.getIn(path, true);
+        const pair = isMap(map) ? map.items.find((p) => String((p.key as { value?: unknown })?.value) === key) : undefined;
+        const offset = (pair?.key as Node | undefined)?.range?.[0];
+        throw new PharosError(`unknown key "${[...path, key].join('.')}" (known here: ${known.join(', ')})`, {
+          file,
+          line: offset === undefined ? undefined : lines.linePos(offset).line,
+          next: `remove or rename "${key}"`,
+        });
+      }
+    }
+  };
+
+  const data = (doc.toJS() ?? {}) as Record<string, unknown>;
+  unknownKeys(data, TOP_KEYS, []);
+  if (typeof data.name !== 'string') fail('"name" must be a string', ['name']);
+  const rawVersions = data.versions as Record<string, unknown> | undefined;
+  if (!rawVersions || typeof rawVersions !== 'object') fail('"versions" must map each version to its sources', ['versions']);
+  const versions: Record<string, RecipeVersion> = {};
+  for (const [version, raw] of Object.entries(rawVersions as Record<string, unknown>)) {
+    const vpath = ['versions', version];
+    unknownKeys(raw, VERSION_KEYS, vpath);
+    const v = raw as { sources?: unknown; configureFlags?: unknown };
+    if (!Array.isArray(v.sources) || v.sources.length === 0) fail(`version ${version} lists no sources`, vpath);
+    const flags = v.configureFlags ?? [];
+    if (!Array.isArray(flags) || flags.some((f) => typeof f !== 'string')) fail(`"configureFlags" of ${version} must be a list of strings`, [...vpath, 'configureFlags']);
+    const sources = (v.sources as unknown[]).map((s, i): PinnedSource => {
+      const spath = [...vpath, 'sources', i];
+      unknownKeys(s, SOURCE_KEYS, spath);
+      const src = s as Record<string, unknown>;
+      const sha256 = src.sha256 === 'unpinned' ? undefined : src.sha256;
+      if (sha256 !== undefined && (typeof sha256 !== 'string' || !SHA256.test(sha256))) {
+        fail(`sha256 of source ${i + 1} of ${version} must be 64 lower-case hex digits, or "unpinned"`, [...spath, 'sha256']);
+      }
+      const note = typeof src.note === 'string' ? src.note : undefined;
+      if (src.kind === 'url') {
+        if (typeof src.url !== 'string' || !/^(https?|file):\/\//.test(src.url)) fail(`source ${i + 1} of ${version} needs an http(s) or file "url"`, spath);
+        const url = src.url as string;
+        const fileName = typeof src.file === 'string' ? src.file : url.split('/').pop() as string;
+        return { file: fileName, sha256: sha256 as string | undefined, location: { kind: 'url', url }, note };
+      }
+      if (src.kind === 'debian-orig') {
+        if (typeof src.package !== 'string' || typeof src.file !== 'string') fail(`a debian-orig source needs "package" and "file"`, spath);
+        return { file: src.file as string, sha256: sha256 as string | undefined, location: { kind: 'debian-orig', package: src.package as string }, note };
+      }
+      return fail(`source kind must be "url" or "debian-orig", got ${JSON.stringify(src.kind)}`, [...spath, 'kind']);
+    });
+    versions[version] = { version, sources, configureFlags: flags as string[] };
+  }
+  const defaultVersion = String(data.defaultVersion ?? Object.keys(versions)[0]);
+  if (!versions[defaultVersion]) fail(`defaultVersion ${defaultVersion} is not one of the versions`, ['defaultVersion']);
+  return { name: data.name as string, defaultVersion, versions };
+}
+
+/** The version asked for, or an error that lists the known ones. */
+export function recipeVersion(recipe: SourceRecipe, version: string | number | undefined, recipeFile: string): RecipeVersion {
+  // Nx parses `--release=26.05` from the command line as a number.
+  const chosen = version === undefined ? recipe.defaultVersion : String(version);
+  const found = recipe.versions[chosen];
+  if (!found) {
+    throw new PharosError(`unknown ${recipe.name} version ${chosen} (known: ${Object.keys(recipe.versions).join(', ')})`, {
+      file: recipeFile,
+      next: `pick a known version, or add ${chosen} with its pinned sources to ${recipeFile}`,
+    });
+  }
+  return found;
+}
