@@ -231,8 +231,9 @@ export function inferContainerProject(dockerfile: string, def: ContainerDefiniti
 
 export const DEB_SUITES = ['bookworm', 'trixie'] as const;
 export const DEFAULT_DEB_SUITE = 'trixie';
-/** The packages a source build is proven by, per recipe name. */
+/** The packages a source build is proven by, and its relocatable build, per recipe name. */
 const VERIFY_EXECUTORS: Record<string, string> = { slurm: 'slurm-verify' };
+const TARBALL_EXECUTORS: Record<string, string> = { slurm: 'slurm-tarball' };
 
 /**
  * `third-party/<name>/recipe.yaml`: a package built from pinned sources. `fetch` fills the source cache, `deb` builds
@@ -248,12 +249,15 @@ export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe
   const suiteConfigurations = Object.fromEntries(DEB_SUITES.map((suite) => [suite, { suite }]));
   const suiteImages = DEB_SUITES.map((suite) => ({ projects: [`debian-${suite}`], target: 'image' }));
   const verifyExecutor = VERIFY_EXECUTORS[recipe.name];
+  const tarballExecutor = TARBALL_EXECUTORS[recipe.name];
+  const products = ['deb', ...(tarballExecutor ? ['tarball'] : [])];
   return {
     root,
     name,
     projectType: 'application',
     tags: ['third-party'],
-    implicitDependencies: [PLUGIN],
+    // Builds and verifications start from the suites' base images; `nx affected` sees only project edges.
+    implicitDependencies: [PLUGIN, ...DEB_SUITES.map((suite) => `debian-${suite}`)],
     targets: {
       fetch: {
         executor: `${PLUGIN}:fetch`,
@@ -273,11 +277,35 @@ export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe
           recipeSources,
           { dependentTasksOutputFiles: '**/image.json' },
           ...executorSourceInputs('deb', ['source-fetch', 'dpkg', 'suite-image', 'image-manifest']),
+          `${PLUGIN_SRC}/utils/build-log.ts`,
           `${PLUGIN_SRC}/plugin/source-recipe.ts`,
         ],
         outputs: ['{workspaceRoot}/dist/{projectRoot}/{options.release}/{options.suite}'],
         cache: true,
       },
+      ...(tarballExecutor
+        ? {
+            tarball: {
+              executor: `${PLUGIN}:${tarballExecutor}`,
+              options: { ...base, toolchain: DEFAULT_DEB_SUITE },
+              configurations: Object.fromEntries(DEB_SUITES.map((suite) => [suite, { toolchain: suite }])),
+              defaultConfiguration: DEFAULT_DEB_SUITE,
+              dependsOn: ['fetch', ...suiteImages],
+              inputs: [
+                // Sources and configure flags both shape the tree.
+                '{projectRoot}/recipe.yaml',
+                '{projectRoot}/tarball/**/*',
+                { dependentTasksOutputFiles: '**/image.json' },
+                ...executorSourceInputs(tarballExecutor, ['source-fetch', 'relocatable', 'suite-image', 'image-manifest', 'dpkg']),
+                `${PLUGIN_SRC}/executors/${tarballExecutor}/build-script.ts`,
+                `${PLUGIN_SRC}/utils/build-log.ts`,
+                `${PLUGIN_SRC}/plugin/source-recipe.ts`,
+              ],
+              outputs: ['{workspaceRoot}/dist/{projectRoot}/{options.release}/tarball-{options.toolchain}'],
+              cache: true,
+            },
+          }
+        : {}),
       ...(verifyExecutor
         ? {
             verify: {
@@ -285,10 +313,11 @@ export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe
               options: { ...base, suite: DEFAULT_DEB_SUITE },
               configurations: suiteConfigurations,
               defaultConfiguration: DEFAULT_DEB_SUITE,
-              // Forwarded, so `verify --release=X` verifies the packages it builds for X.
-              dependsOn: [{ target: 'deb', params: 'forward' }, ...suiteImages],
+              // Forwarded, so `verify --release=X` verifies the products it builds for X.
+              dependsOn: [...products.map((target) => ({ target, params: 'forward' as const })), ...suiteImages],
               inputs: [
                 { dependentTasksOutputFiles: '**/debs.json' },
+                { dependentTasksOutputFiles: '**/tarball.json' },
                 { dependentTasksOutputFiles: '**/image.json' },
                 ...executorSourceInputs(verifyExecutor, ['suite-image', 'image-manifest']),
                 `${PLUGIN_SRC}/executors/${verifyExecutor}/cluster-check.sh`,
@@ -297,7 +326,7 @@ export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe
             },
           }
         : {}),
-      build: buildTarget(['deb']),
+      build: buildTarget(products),
       test: { executor: 'nx:noop', dependsOn: [verifyExecutor ? 'verify' : 'build'], cache: true },
     },
   };

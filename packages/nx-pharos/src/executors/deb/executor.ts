@@ -1,13 +1,13 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { createWriteStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
-import { Writable } from 'node:stream';
 import { parseSourceRecipe, recipeVersion } from '../../plugin/source-recipe';
 import { optionalDebianMirror } from '../../tools/debian-mirror';
 import { assertDaemon, dockerClient, runContainer, sha256File } from '../../tools/docker';
-import { dpkgBuildScript, lastPhase, parseBuiltDebs, PHASE_MARKER } from '../../tools/dpkg';
+import { dpkgBuildScript, parseBuiltDebs } from '../../tools/dpkg';
+import { buildFailure, buildLog, buildLogFile } from '../../utils/build-log';
 import { fetchSource } from '../../tools/source-fetch';
 import { suiteImage } from '../../tools/suite-image';
 import { removeProducts, writeAtomically } from '../../utils/atomic-file';
@@ -36,28 +36,6 @@ export interface DebsManifest {
   debs: Array<{ file: string; package: string; version: string; architecture: string; sha256: string; bytes: number }>;
 }
 
-const TAIL_LINES = 25;
-
-/** Full output goes to a log file; the terminal gets the phases, so Nx's stored output stays small. */
-function logSink(file: string, onPhase: (line: string) => void): { stream: Writable; text: () => string; close: () => Promise<void> } {
-  const out = createWriteStream(file);
-  let all = '';
-  let partial = '';
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      const text = chunk.toString();
-      all += text;
-      if (all.length > 4_000_000) all = all.slice(-2_000_000);
-      partial += text;
-      const lines = partial.split('\n');
-      partial = lines.pop() ?? '';
-      for (const l of lines) if (l.startsWith(PHASE_MARKER)) onPhase(l);
-      out.write(chunk, cb);
-    },
-  });
-  return { stream, text: () => all, close: () => new Promise((r) => out.end(r)) };
-}
-
 export default async function debExecutor(options: DebExecutorOptions, context: ExecutorContext) {
   return runExecutor(async () => {
     const label = taskLabel(context);
@@ -79,15 +57,13 @@ export default async function debExecutor(options: DebExecutorOptions, context: 
     const docker = dockerClient();
     await assertDaemon(docker);
     const base = await suiteImage(docker, context, options.suite);
-    const logDir = join(context.root, 'tmp', 'logs');
-    await mkdir(logDir, { recursive: true });
-    const logFile = join(logDir, `${context.projectName}-deb-${version.version}-${options.suite}.log`);
+    const logFile = await buildLogFile(context, `deb-${version.version}-${options.suite}`);
     const shownLog = relative(context.root, logFile);
     process.stdout.write(`pharos: dpkg-buildpackage in debian:${options.suite}; full log: ${shownLog}\n`);
 
     await writeAtomically(outputDir, async (tmp) => {
       await mkdir(tmp, { recursive: true });
-      const log = logSink(logFile, (l) => process.stdout.write(`pharos: ${l.slice(PHASE_MARKER.length).trim()}\n`));
+      const log = buildLog(logFile);
       const script = dpkgBuildScript({
         tarball: `/src/${source.file}`,
         outDir: '/out',
@@ -107,15 +83,7 @@ export default async function debExecutor(options: DebExecutorOptions, context: 
       } finally {
         await log.close();
       }
-      if (code !== 0) {
-        const phase = lastPhase(log.text());
-        throw new PharosError(`the build stopped in ${phase ?? 'its first step'} with code ${code}`, {
-          file: shownLog,
-          step: `${label}: ${phase ?? 'build'}`,
-          tail: log.text().trim().split('\n').slice(-TAIL_LINES),
-          next: `read ${shownLog}; ${phase === 'build-deps' || phase === 'toolchain' ? 'the suite\'s archive must serve the build dependencies' : 'fix the source or the recipe, then run the target again'}`,
-        });
-      }
+      if (code !== 0) throw buildFailure(log.text(), code, shownLog, label);
       const built = parseBuiltDebs(log.text());
       if (!built.length) throw new PharosError('dpkg-buildpackage succeeded but produced no .deb', { file: shownLog, step: label });
       const manifest: DebsManifest = {

@@ -3,6 +3,7 @@
 # would run: sinfo, srun, sbatch polled to completion, and an afterok chain. Every Slurm binary it calls must come
 # from the product under test: $1 is "deb" (dpkg must own it, in a slurm-smd package) or "prefix:<dir>" (it must live
 # under <dir>). Prints "pharos-check: ok|FAIL <what>" lines; exits non-zero on the first failure.
+# PHAROS_SLURM_CONF_EXTRA: lines appended to slurm.conf; PHAROS_SLURMD_ARGS: extra slurmd arguments.
 set -eu
 origin=$1
 work=$(mktemp -d)
@@ -67,38 +68,42 @@ SlurmdLogFile=$work/slurmd.log
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=500 State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 CONF
+# A relocated tree needs its PluginDir named (the compiled default is the build prefix).
+[ -z "${PHAROS_SLURM_CONF_EXTRA:-}" ] || printf '%s\n' "$PHAROS_SLURM_CONF_EXTRA" >> "$work/slurm.conf"
 export SLURM_CONF="$work/slurm.conf"
 
 slurmctld -i || fail "slurmctld did not start"
-slurmd -N localhost || fail "slurmd did not start"
+# shellcheck disable=SC2086 # PHAROS_SLURMD_ARGS is a word list, e.g. "-d <prefix>/sbin/slurmstepd".
+slurmd -N localhost ${PHAROS_SLURMD_ARGS:-} || fail "slurmd did not start"
 i=0
-until [ "$(sinfo -h -o %T 2>/dev/null)" = idle ]; do
-    i=$((i + 1)); [ $i -lt 300 ] || fail "the node never became idle (sinfo: $(sinfo -h -o '%T %E' 2>&1))"
+# Every client call has a time limit: a daemon that never answers must fail the check, not hang it.
+until [ "$(timeout 10 sinfo -h -o %T 2>/dev/null)" = idle ]; do
+    i=$((i + 1)); [ $i -lt 300 ] || fail "the node never became idle (sinfo: $(timeout 10 sinfo -h -o '%T %E' 2>&1))"
     sleep 0.2
 done
 ok "sinfo shows localhost idle"
 
-out=$(srun -N1 hostname) || fail "srun hostname failed"
+out=$(timeout 60 srun -N1 hostname) || fail "srun hostname failed or timed out"
 [ -n "$out" ] || fail "srun hostname printed nothing"
 ok "srun -N1 hostname printed $out"
 
 # Poll squeue instead of sbatch --wait, whose back-off makes the first job take ~10 s.
 wait_done() {
     i=0
-    while squeue -h -j "$1" 2>/dev/null | grep -q .; do
+    while timeout 10 squeue -h -j "$1" 2>/dev/null | grep -q .; do
         i=$((i + 1)); [ $i -lt 600 ] || fail "job $1 did not finish"
         sleep 0.1
     done
     state=$(scontrol show job "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')
     [ -z "$state" ] || [ "$state" = COMPLETED ] || fail "job $1 ended $state"
 }
-job=$(sbatch --parsable -o "$work/jobs/one.out" --wrap 'echo batch-ok') || fail "sbatch was refused"
+job=$(timeout 30 sbatch --parsable -o "$work/jobs/one.out" --wrap 'echo batch-ok') || fail "sbatch was refused"
 wait_done "$job"
 [ "$(cat "$work/jobs/one.out")" = batch-ok ] || fail "the batch job's output is '$(cat "$work/jobs/one.out" 2>/dev/null)'"
 ok "sbatch job $job completed with its output"
 
-a=$(sbatch --parsable -o "$work/jobs/chain.out" --open-mode=append --wrap 'sleep 1; echo A') || fail "sbatch A was refused"
-b=$(sbatch --parsable -o "$work/jobs/chain.out" --open-mode=append --dependency=afterok:"$a" --wrap 'echo B') || fail "sbatch B was refused"
+a=$(timeout 30 sbatch --parsable -o "$work/jobs/chain.out" --open-mode=append --wrap 'sleep 1; echo A') || fail "sbatch A was refused"
+b=$(timeout 30 sbatch --parsable -o "$work/jobs/chain.out" --open-mode=append --dependency=afterok:"$a" --wrap 'echo B') || fail "sbatch B was refused"
 wait_done "$a"
 wait_done "$b"
 [ "$(tr '\n' ' ' < "$work/jobs/chain.out")" = "A B " ] || fail "the afterok chain wrote '$(cat "$work/jobs/chain.out")'"

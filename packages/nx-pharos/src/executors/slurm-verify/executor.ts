@@ -1,4 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
+import type Docker from 'dockerode';
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Writable } from 'node:stream';
@@ -8,6 +9,7 @@ import { suiteImage } from '../../tools/suite-image';
 import { PharosError } from '../../utils/errors';
 import { runExecutor, taskLabel, workspacePath } from '../../utils/executor';
 import { DEBS_MANIFEST, type DebsManifest } from '../deb/executor';
+import { TARBALL_MANIFEST, type TarballManifest } from '../slurm-tarball/executor';
 
 export interface SlurmVerifyOptions {
   recipe: string;
@@ -15,6 +17,47 @@ export interface SlurmVerifyOptions {
   release?: string | number;
   suite: string;
   debsPath?: string;
+  tarballPath?: string;
+  /** Which products to prove; default both. */
+  products?: Array<'deb' | 'tarball'>;
+}
+
+/** Where the tarball is unpacked for the check: anywhere but the prefix it was built for. */
+export const RELOCATED_ROOT = '/srv/relocated/slurm';
+
+/**
+ * The relocated tarball as a site would use it: unpacked under another prefix, `module load slurm` with
+ * SLURM_INSTALL_PREFIX pointing there, install.sh rendering slurm.conf, then the same cluster check. A wrong prefix
+ * must make the module fail with its own message.
+ */
+export function tarballVerifyScript(tarball: string): string {
+  const view = `${RELOCATED_ROOT}/view`;
+  // No `set -u`: Lmod's shell init reads variables a container does not set (LOGNAME, …).
+  return `set -e
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q --no-install-recommends lmod >/tmp/apt.log 2>&1 || { tail -n 20 /tmp/apt.log >&2; exit 2; }
+mkdir -p ${RELOCATED_ROOT}
+tar -C ${RELOCATED_ROOT} -xzf '/tarball/${tarball}'
+echo "pharos-check: ok   unpacked ${tarball} under ${RELOCATED_ROOT}, not /opt/slurm"
+. /usr/share/lmod/lmod/init/profile
+module use ${RELOCATED_ROOT}/modules
+if SLURM_INSTALL_PREFIX=/nonexistent module load slurm 2>/tmp/wrong-prefix; then
+  echo "pharos-check: FAIL module load slurm accepted a prefix with no Slurm in it"; exit 1
+fi
+grep -q 'no Slurm' /tmp/wrong-prefix || { echo "pharos-check: FAIL a wrong prefix gave: $(cat /tmp/wrong-prefix)"; exit 1; }
+echo "pharos-check: ok   module load slurm refuses a wrong SLURM_INSTALL_PREFIX with its own message"
+export SLURM_INSTALL_PREFIX=${view}
+module load slurm
+[ "$SLURM_ROOT" = ${view} ] || { echo "pharos-check: FAIL SLURM_ROOT is '$SLURM_ROOT'"; exit 1; }
+echo "pharos-check: ok   module load slurm: sinfo is $(command -v sinfo), SLURM_CONF=$SLURM_CONF"
+PHAROS_SLURM_CONF_EXTRA='PluginDir=${view}/lib/slurm' PHAROS_SLURMD_ARGS='-d ${view}/sbin/slurmstepd' sh /pharos/cluster-check.sh prefix:${view}
+# After the cluster (whose daemons run as root): the site layout it makes is for daemons running as slurm.
+sh ${RELOCATED_ROOT}/data/slurm_assets/install.sh --prefix ${view} --conf-dir /srv/site-slurm --no-systemd >/dev/null
+grep -qx 'PluginDir=${view}/lib/slurm' /srv/site-slurm/slurm.conf || { echo "pharos-check: FAIL install.sh rendered no PluginDir for ${view}"; exit 1; }
+[ -s /srv/site-slurm/slurm.key ] && id slurm >/dev/null || { echo "pharos-check: FAIL install.sh made no key or no slurm user"; exit 1; }
+echo "pharos-check: ok   install.sh created the slurm user, directories, key and a slurm.conf for the prefix"
+`;
 }
 
 /** The packages a one-node cluster needs; the rest of the build (dev, doc, perl, pam…) is not installed. */
@@ -41,54 +84,89 @@ export default async function slurmVerifyExecutor(options: SlurmVerifyOptions, c
     const recipeFile = workspacePath(options.recipe, context);
     const recipe = parseSourceRecipe(readFileSync(recipeFile, 'utf8'), relative(context.root, recipeFile));
     const version = recipeVersion(recipe, options.release, relative(context.root, recipeFile));
-    const debsDir = workspacePath(options.debsPath ?? `dist/{projectRoot}/${version.version}/${options.suite}`, context);
-    const manifestFile = join(debsDir, DEBS_MANIFEST);
-    let manifest: DebsManifest;
-    try {
-      manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
-    } catch {
-      throw new PharosError('no .deb manifest', { file: relative(context.root, manifestFile), next: `build it: npx nx run ${context.projectName}:deb` });
-    }
-    for (const d of manifest.debs) {
-      const actual = await sha256File(join(debsDir, d.file)).catch(() => 'missing');
-      if (actual !== d.sha256) {
-        throw new PharosError(`${d.file} has sha256 ${actual}, ${DEBS_MANIFEST} says ${d.sha256}`, {
-          file: relative(context.root, join(debsDir, d.file)),
-          next: `rebuild: npx nx run ${context.projectName}:deb --skip-nx-cache`,
-        });
-      }
-    }
-    const debFiles = CLUSTER_PACKAGES.map((p) => {
-      const deb = manifest.debs.find((d) => d.package === p);
-      if (!deb) throw new PharosError(`the build produced no ${p} package`, { file: relative(context.root, manifestFile), step: label });
-      return deb.file;
-    });
-
+    const products = options.products ?? ['deb', 'tarball'];
     const docker = dockerClient();
     await assertDaemon(docker);
     const base = await suiteImage(docker, context, options.suite);
-    let output = '';
-    const sink = new Writable({
-      write(chunk, _enc, cb) {
-        output += chunk.toString();
-        process.stdout.write(chunk);
-        cb();
-      },
-    });
-    process.stdout.write(`pharos: verifying ${manifest.debs.length} .debs of ${recipe.name} ${version.version} in a clean debian:${options.suite}\n`);
-    const code = await runContainer(docker, {
-      image: base.id,
-      cmd: ['sh', '-c', installScript(debFiles)],
-      binds: [`${debsDir}:/debs:ro`, `${CHECK_SCRIPT}:/pharos/cluster-check.sh:ro`],
-      labels: { 'org.pharos.verify': label },
-    }, { stdout: sink, stderr: sink });
-    if (code !== 0) {
-      const failed = output.split('\n').find((l) => l.startsWith('pharos-check: FAIL'));
-      throw new PharosError(failed ? failed.replace('pharos-check: FAIL', 'check failed:') : `verification exited with code ${code}`, {
-        step: label,
-        tail: output.trim().split('\n').slice(-20),
-        next: 'read the daemon logs above; reproduce with the same .debs in a debian container',
-      });
+    if (products.includes('deb')) {
+      const debsDir = workspacePath(options.debsPath ?? `dist/{projectRoot}/${version.version}/${options.suite}`, context);
+      const debFiles = await verifiedDebs(debsDir, context, label);
+      process.stdout.write(`pharos: verifying the .debs of ${recipe.name} ${version.version} in a clean debian:${options.suite}\n`);
+      await runCheck(docker, base.id, installScript(debFiles), [`${debsDir}:/debs:ro`], label);
+    }
+    if (products.includes('tarball')) {
+      const tarballDir = workspacePath(options.tarballPath ?? `dist/{projectRoot}/${version.version}/tarball-${options.suite}`, context);
+      const tarball = await verifiedTarball(tarballDir, context);
+      process.stdout.write(`pharos: verifying ${tarball} relocated, in a clean debian:${options.suite}\n`);
+      await runCheck(docker, base.id, tarballVerifyScript(tarball), [`${tarballDir}:/tarball:ro`], label);
     }
   });
+}
+
+async function verifiedDebs(debsDir: string, context: ExecutorContext, label: string): Promise<string[]> {
+  const manifestFile = join(debsDir, DEBS_MANIFEST);
+  let manifest: DebsManifest;
+  try {
+    manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
+  } catch {
+    throw new PharosError('no .deb manifest', { file: relative(context.root, manifestFile), next: `build it: npx nx run ${context.projectName}:deb` });
+  }
+  for (const d of manifest.debs) {
+    const actual = await sha256File(join(debsDir, d.file)).catch(() => 'missing');
+    if (actual !== d.sha256) {
+      throw new PharosError(`${d.file} has sha256 ${actual}, ${DEBS_MANIFEST} says ${d.sha256}`, {
+        file: relative(context.root, join(debsDir, d.file)),
+        next: `rebuild: npx nx run ${context.projectName}:deb --skip-nx-cache`,
+      });
+    }
+  }
+  const debFiles = CLUSTER_PACKAGES.map((p) => {
+    const deb = manifest.debs.find((d) => d.package === p);
+    if (!deb) throw new PharosError(`the build produced no ${p} package`, { file: relative(context.root, manifestFile), step: label });
+    return deb.file;
+  });
+  return debFiles;
+}
+
+async function verifiedTarball(dir: string, context: ExecutorContext): Promise<string> {
+  const manifestFile = join(dir, TARBALL_MANIFEST);
+  let manifest: TarballManifest;
+  try {
+    manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
+  } catch {
+    throw new PharosError('no tarball manifest', { file: relative(context.root, manifestFile), next: `build it: npx nx run ${context.projectName}:tarball` });
+  }
+  const actual = await sha256File(join(dir, manifest.file)).catch(() => 'missing');
+  if (actual !== manifest.sha256) {
+    throw new PharosError(`${manifest.file} has sha256 ${actual}, ${TARBALL_MANIFEST} says ${manifest.sha256}`, {
+      file: relative(context.root, join(dir, manifest.file)),
+      next: `rebuild: npx nx run ${context.projectName}:tarball --skip-nx-cache`,
+    });
+  }
+  return manifest.file;
+}
+
+async function runCheck(docker: Docker, image: string, script: string, binds: string[], label: string): Promise<void> {
+  let output = '';
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      output += chunk.toString();
+      process.stdout.write(chunk);
+      cb();
+    },
+  });
+  const code = await runContainer(docker, {
+    image,
+    cmd: ['sh', '-c', script],
+    binds: [...binds, `${CHECK_SCRIPT}:/pharos/cluster-check.sh:ro`],
+    labels: { 'org.pharos.verify': label },
+  }, { stdout: sink, stderr: sink });
+  if (code !== 0) {
+    const failed = output.split('\n').find((l) => l.startsWith('pharos-check: FAIL'));
+    throw new PharosError(failed ? failed.replace('pharos-check: FAIL', 'check failed:') : `verification exited with code ${code}`, {
+      step: label,
+      tail: output.trim().split('\n').slice(-20),
+      next: 'read the daemon logs above; reproduce with the same product in a debian container',
+    });
+  }
 }

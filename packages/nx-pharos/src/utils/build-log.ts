@@ -1,0 +1,51 @@
+import type { ExecutorContext } from '@nx/devkit';
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { lastPhase, PHASE_MARKER } from '../tools/dpkg';
+import { PharosError } from './errors';
+
+/**
+ * Long builds (compilers, packagers) write their whole output to a log file under tmp/logs/; the terminal, and so
+ * Nx's stored output, gets only the phases. A failure names the phase, the log and its last lines.
+ */
+export async function buildLogFile(context: ExecutorContext, what: string): Promise<string> {
+  const dir = join(context.root, 'tmp', 'logs');
+  await mkdir(dir, { recursive: true });
+  return join(dir, `${context.projectName}-${what}.log`);
+}
+
+const KEEP = 4_000_000;
+
+export function buildLog(file: string, echoPhase = (phase: string) => process.stdout.write(`pharos: ${phase}\n`)) {
+  const out = createWriteStream(file);
+  let all = '';
+  let partial = '';
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      const text = chunk.toString();
+      all += text;
+      if (all.length > KEEP) all = all.slice(-KEEP / 2);
+      partial += text;
+      const lines = partial.split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines) if (l.startsWith(PHASE_MARKER)) echoPhase(l.slice(PHASE_MARKER.length).trim());
+      out.write(chunk, cb);
+    },
+  });
+  return { stream, text: () => all, close: () => new Promise<void>((r) => out.end(r)) };
+}
+
+const TAIL_LINES = 25;
+
+export function buildFailure(output: string, code: number, shownLog: string, label: string): PharosError {
+  const phase = lastPhase(output);
+  const early = phase === 'build-deps' || phase === 'toolchain';
+  return new PharosError(`the build stopped in ${phase ?? 'its first step'} with code ${code}`, {
+    file: shownLog,
+    step: `${label}: ${phase ?? 'build'}`,
+    tail: output.trim().split('\n').slice(-TAIL_LINES),
+    next: `read ${shownLog}; ${early ? "the suite's archive must serve the build dependencies" : 'fix the source or the recipe, then run the target again'}`,
+  });
+}
