@@ -1,11 +1,12 @@
 import type { ProjectConfiguration } from '@nx/devkit';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureOutput, containerIds, docker, executorContext, realProduct, removeDir } from '../../../e2e/harness';
 import { runContainer } from '../../tools/docker';
+import { ensureImage, readImageManifest } from '../../tools/image-manifest';
 import slurmVerifyExecutor, { installScript } from './executor';
 
 // The passing path needs real Slurm packages (npm run test:slurm builds them); these are the ways it must fail.
@@ -40,7 +41,10 @@ describe('slurm-verify', () => {
 
   it('fails the cluster check when the Slurm binaries are not from the product under test', async () => {
     // A clean trixie image has no Slurm at all: the provenance check must stop before anything starts.
-    const image = JSON.parse(readFileSync(join(realProduct('containers/debian-trixie'), 'image.json'), 'utf8')).id;
+    const manifestFile = join(realProduct('containers/debian-trixie'), 'image.json');
+    const manifest = readImageManifest(manifestFile, ws);
+    await ensureImage(docker, manifestFile, manifest);
+    const image = manifest.id;
     const out = new PassThrough();
     let text = '';
     out.on('data', (d: Buffer) => (text += d.toString()));

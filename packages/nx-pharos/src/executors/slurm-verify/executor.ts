@@ -85,18 +85,20 @@ export default async function slurmVerifyExecutor(options: SlurmVerifyOptions, c
     const recipe = parseSourceRecipe(readFileSync(recipeFile, 'utf8'), relative(context.root, recipeFile));
     const version = recipeVersion(recipe, options.release, relative(context.root, recipeFile));
     const products = options.products ?? ['deb', 'tarball'];
+    // The products are checked against their manifests before any container starts.
+    const debsDir = workspacePath(options.debsPath ?? `dist/{projectRoot}/${version.version}/${options.suite}`, context);
+    const debFiles = products.includes('deb') ? await verifiedDebs(debsDir, context, label) : [];
+    const tarballDir = workspacePath(options.tarballPath ?? `dist/{projectRoot}/${version.version}/tarball-${options.suite}`, context);
+    const tarball = products.includes('tarball') ? await verifiedTarball(tarballDir, context) : undefined;
+
     const docker = dockerClient();
     await assertDaemon(docker);
     const base = await suiteImage(docker, context, options.suite);
-    if (products.includes('deb')) {
-      const debsDir = workspacePath(options.debsPath ?? `dist/{projectRoot}/${version.version}/${options.suite}`, context);
-      const debFiles = await verifiedDebs(debsDir, context, label);
+    if (debFiles.length) {
       process.stdout.write(`pharos: verifying the .debs of ${recipe.name} ${version.version} in a clean debian:${options.suite}\n`);
       await runCheck(docker, base.id, installScript(debFiles), [`${debsDir}:/debs:ro`], label);
     }
-    if (products.includes('tarball')) {
-      const tarballDir = workspacePath(options.tarballPath ?? `dist/{projectRoot}/${version.version}/tarball-${options.suite}`, context);
-      const tarball = await verifiedTarball(tarballDir, context);
+    if (tarball) {
       process.stdout.write(`pharos: verifying ${tarball} relocated, in a clean debian:${options.suite}\n`);
       await runCheck(docker, base.id, tarballVerifyScript(tarball), [`${tarballDir}:/tarball:ro`], label);
     }
