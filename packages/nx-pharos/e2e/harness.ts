@@ -1,10 +1,12 @@
 import type { ExecutorContext, ProjectConfiguration } from '@nx/devkit';
 import Docker from 'dockerode';
 import { execa, execaSync } from 'execa';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { vi } from 'vitest';
+import { runContainerCaptured } from '../src/tools/docker';
+import { ensureImage, readImageManifest } from '../src/tools/image-manifest';
 
 /** Test harness for the real-tool tests: real Docker engine, real Nx CLI, real workspace files copied to a temp dir. */
 
@@ -119,4 +121,27 @@ export function filesIn(dir: string): string[] {
 /** The real workspace's product for a project, as built by the global setup. */
 export function realProduct(projectRoot: string): string {
   return join(WORKSPACE, 'dist', projectRoot);
+}
+
+/**
+ * A throwaway Ed25519 OpenPGP key with a passphrase, made the way a site would make one, with GnuPG from the suite's
+ * archive in a clean trixie container: writes secret.asc, public.asc and passphrase into `dir`.
+ */
+export async function makeTestGpgKey(dir: string, passphrase: string): Promise<void> {
+  const manifestFile = join(realProduct('containers/debian-trixie'), 'image.json');
+  const manifest = readImageManifest(manifestFile, WORKSPACE);
+  await ensureImage(docker, manifestFile, manifest);
+  writeFileSync(join(dir, 'passphrase'), `${passphrase}\n`, { mode: 0o600 });
+  const made = await runContainerCaptured(docker, {
+    image: manifest.id,
+    cmd: ['sh', '-c', `set -e
+apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends gnupg >/dev/null 2>&1
+export GNUPGHOME=$(mktemp -d)
+gpg --batch --pinentry-mode loopback --passphrase-file /keys/passphrase --quick-gen-key 'Pharos Test <test@pharos.invalid>' ed25519 sign never 2>/dev/null
+gpg --batch --pinentry-mode loopback --passphrase-file /keys/passphrase --armor --export-secret-keys > /keys/secret.asc
+gpg --batch --armor --export > /keys/public.asc
+chown ${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0} /keys/*`],
+    binds: [`${dir}:/keys`],
+  });
+  if (made.exitCode !== 0) throw new Error(`could not make a test GPG key: ${made.stderr}`);
 }

@@ -19,6 +19,7 @@ import {
   inferContainerProject,
   inferDockerImageProject,
   inferSourceBuildProject,
+  TARBALL_TEMPLATE,
   isApplicationContainer,
   projectName,
   type PharosPluginOptions,
@@ -82,7 +83,7 @@ function inferProject(file: string, workspaceRoot: string, producers: Map<string
     case 'base-image.yaml':
       return inferBaseImageProject(file, parseBaseImageDefinition(readFileSync(full, 'utf8'), file));
     case 'recipe.yaml':
-      return inferSourceBuildProject(file, parseSourceRecipe(readFileSync(full, 'utf8'), file));
+      return inferSourceBuildProject(file, parseSourceRecipe(readFileSync(full, 'utf8'), file), existsSync(join(dirname(full), TARBALL_TEMPLATE)));
     case 'container.yaml':
       // Read with its Dockerfile; matched here so a container.yaml without one is an error, not silence.
       if (!existsSync(join(dirname(full), 'Dockerfile'))) {

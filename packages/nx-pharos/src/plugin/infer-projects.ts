@@ -231,26 +231,43 @@ export function inferContainerProject(dockerfile: string, def: ContainerDefiniti
 
 export const DEB_SUITES = ['bookworm', 'trixie'] as const;
 export const DEFAULT_DEB_SUITE = 'trixie';
-/** The packages a source build is proven by, and its relocatable build, per recipe name. */
+/** The executor that proves a package's products with a running service, per recipe name. */
 const VERIFY_EXECUTORS: Record<string, string> = { slurm: 'slurm-verify' };
-const TARBALL_EXECUTORS: Record<string, string> = { slurm: 'slurm-tarball' };
+/** A recipe folder with this template builds the relocatable tarball too. */
+export const TARBALL_TEMPLATE = 'tarball/module.lua.hbs';
 
 /**
  * `third-party/<name>/recipe.yaml`: a package built from pinned sources. `fetch` fills the source cache, `deb` builds
- * Debian packages for a suite (an Nx configuration), `verify` proves them in a clean container; `build` and `test`
- * are those.
+ * Debian packages for a suite (an Nx configuration), `tarball` (when `tarball/module.lua.hbs` exists) a relocatable
+ * tree, and `verify-deb`/`verify-tarball` prove them in a clean container; `build`, `verify` and `test` group those.
  */
-export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe): ProjectConfiguration {
+export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe, withTarball: boolean): ProjectConfiguration {
   const root = dirname(recipeFile);
   const name = projectName(root);
-  // The sources of every version, not the whole recipe: configure flags shape other products, not these.
+  // The sources of every version, not the whole recipe: configure flags and variants shape the tarball only.
   const recipeSources = { runtime: `node packages/nx-pharos/bin/pharos.cjs recipe-sources ${recipeFile}` };
   const base = { recipe: recipeFile, release: recipe.defaultVersion };
   const suiteConfigurations = Object.fromEntries(DEB_SUITES.map((suite) => [suite, { suite }]));
   const suiteImages = DEB_SUITES.map((suite) => ({ projects: [`debian-${suite}`], target: 'image' }));
+  const suiteImageInputs = { dependentTasksOutputFiles: '**/image.json' };
+  const sourceBuildInputs = [`${PLUGIN_SRC}/utils/source-build.ts`, `${PLUGIN_SRC}/utils/build-log.ts`, `${PLUGIN_SRC}/plugin/source-recipe.ts`];
   const verifyExecutor = VERIFY_EXECUTORS[recipe.name];
-  const tarballExecutor = TARBALL_EXECUTORS[recipe.name];
-  const products = ['deb', ...(tarballExecutor ? ['tarball'] : [])];
+  const products = ['deb', ...(withTarball ? ['tarball'] : [])];
+  const verifyTarget = (product: string): TargetConfiguration => ({
+    executor: `${PLUGIN}:${verifyExecutor}`,
+    options: { ...base, suite: DEFAULT_DEB_SUITE, products: [product] },
+    configurations: suiteConfigurations,
+    defaultConfiguration: DEFAULT_DEB_SUITE,
+    // Forwarded, so `verify-tarball --release=X --gpu` proves the product built with those options.
+    dependsOn: [{ target: product, params: 'forward' }, ...suiteImages],
+    inputs: [
+      { dependentTasksOutputFiles: product === 'deb' ? '**/debs.json' : '**/tarball.json' },
+      suiteImageInputs,
+      ...executorSourceInputs(verifyExecutor, ['suite-image', 'image-manifest', 'gpg']),
+      `${PLUGIN_SRC}/executors/${verifyExecutor}/cluster-check.sh`,
+    ],
+    cache: true,
+  });
   return {
     root,
     name,
@@ -262,7 +279,7 @@ export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe
       fetch: {
         executor: `${PLUGIN}:fetch`,
         options: base,
-        inputs: [recipeSources, ...executorSourceInputs('fetch', ['source-fetch', 'debian-mirror']), `${PLUGIN_SRC}/plugin/source-recipe.ts`],
+        inputs: [recipeSources, ...executorSourceInputs('fetch', ['source-fetch', 'debian-mirror']), ...sourceBuildInputs],
         outputs: ['{workspaceRoot}/dist/{projectRoot}/{options.release}/source.json'],
         cache: true,
       },
@@ -275,31 +292,30 @@ export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe
         dependsOn: ['fetch', ...suiteImages],
         inputs: [
           recipeSources,
-          { dependentTasksOutputFiles: '**/image.json' },
+          suiteImageInputs,
           ...executorSourceInputs('deb', ['source-fetch', 'dpkg', 'suite-image', 'image-manifest']),
-          `${PLUGIN_SRC}/utils/build-log.ts`,
-          `${PLUGIN_SRC}/plugin/source-recipe.ts`,
+          ...sourceBuildInputs,
         ],
         outputs: ['{workspaceRoot}/dist/{projectRoot}/{options.release}/{options.suite}'],
         cache: true,
       },
-      ...(tarballExecutor
+      ...(withTarball
         ? {
             tarball: {
-              executor: `${PLUGIN}:${tarballExecutor}`,
+              executor: `${PLUGIN}:tarball`,
               options: { ...base, toolchain: DEFAULT_DEB_SUITE },
               configurations: Object.fromEntries(DEB_SUITES.map((suite) => [suite, { toolchain: suite }])),
               defaultConfiguration: DEFAULT_DEB_SUITE,
               dependsOn: ['fetch', ...suiteImages],
               inputs: [
-                // Sources and configure flags both shape the tree.
+                // Sources, configure flags and variants all shape the tree.
                 '{projectRoot}/recipe.yaml',
                 '{projectRoot}/tarball/**/*',
-                { dependentTasksOutputFiles: '**/image.json' },
-                ...executorSourceInputs(tarballExecutor, ['source-fetch', 'relocatable', 'suite-image', 'image-manifest', 'dpkg']),
-                `${PLUGIN_SRC}/executors/${tarballExecutor}/build-script.ts`,
-                `${PLUGIN_SRC}/utils/build-log.ts`,
-                `${PLUGIN_SRC}/plugin/source-recipe.ts`,
+                suiteImageInputs,
+                ...executorSourceInputs('tarball', ['source-fetch', 'relocatable', 'suite-image', 'image-manifest', 'gpg']),
+                `${PLUGIN_SRC}/executors/tarball/build-script.ts`,
+                `${PLUGIN_SRC}/utils/signing-material.ts`,
+                ...sourceBuildInputs,
               ],
               outputs: ['{workspaceRoot}/dist/{projectRoot}/{options.release}/tarball-{options.toolchain}'],
               cache: true,
@@ -308,20 +324,12 @@ export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe
         : {}),
       ...(verifyExecutor
         ? {
+            ...Object.fromEntries(products.map((product) => [`verify-${product}`, verifyTarget(product)])),
             verify: {
-              executor: `${PLUGIN}:${verifyExecutor}`,
-              options: { ...base, suite: DEFAULT_DEB_SUITE },
-              configurations: suiteConfigurations,
+              executor: 'nx:noop',
+              configurations: Object.fromEntries(DEB_SUITES.map((suite) => [suite, {}])),
               defaultConfiguration: DEFAULT_DEB_SUITE,
-              // Forwarded, so `verify --release=X` verifies the products it builds for X.
-              dependsOn: [...products.map((target) => ({ target, params: 'forward' as const })), ...suiteImages],
-              inputs: [
-                { dependentTasksOutputFiles: '**/debs.json' },
-                { dependentTasksOutputFiles: '**/tarball.json' },
-                { dependentTasksOutputFiles: '**/image.json' },
-                ...executorSourceInputs(verifyExecutor, ['suite-image', 'image-manifest']),
-                `${PLUGIN_SRC}/executors/${verifyExecutor}/cluster-check.sh`,
-              ],
+              dependsOn: products.map((product) => ({ target: `verify-${product}`, params: 'forward' as const })),
               cache: true,
             },
           }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PharosError } from '../utils/errors';
-import { parseSourceRecipe, recipeVersion } from './source-recipe';
+import { parseSourceRecipe, recipeVariants, recipeVersion } from './source-recipe';
 
 const FILE = 'third-party/x/recipe.yaml';
 const SHA = 'a'.repeat(64);
@@ -58,5 +58,27 @@ describe('recipe.yaml', () => {
     const unknown = errorOf(RECIPE.replace('    configureFlags:', '    configurFlags:'));
     expect(unknown.message).toContain('unknown key "versions.1.0.configurFlags"');
     expect(unknown.details.line).toBe(13);
+  });
+
+  it('reads build variants and refuses one the recipe does not define', () => {
+    const text = `${RECIPE}variants:
+  gpu:
+    configureFlags: [--with-nvml]
+    buildPackages: [libnvidia-ml-dev]
+    aptComponents: [contrib, non-free]
+  minimal:
+    configureFlags: [--disable-sview]
+`;
+    const r = parseSourceRecipe(text, FILE);
+    expect(recipeVariants(r, ['minimal', 'gpu'], FILE)).toEqual([
+      { name: 'gpu', configureFlags: ['--with-nvml'], buildPackages: ['libnvidia-ml-dev'], aptComponents: ['contrib', 'non-free'] },
+      { name: 'minimal', configureFlags: ['--disable-sview'], buildPackages: [], aptComponents: [] },
+    ]);
+    expect(recipeVariants(r, [], FILE)).toEqual([]);
+    expect(() => recipeVariants(r, ['rocm'], FILE)).toThrow('x has no build variant "rocm" (known: gpu, minimal)');
+    const injected = errorOf(text.replace('[libnvidia-ml-dev]', '["libnvidia-ml-dev; rm -rf /"]'));
+    expect(injected.message).toContain('"buildPackages" of variant gpu must be a list of Debian package or component names');
+    expect(injected.details.line).toBe(22);
+    expect(errorOf(text.replace('    aptComponents:', '    components:')).message).toContain('unknown key "variants.gpu.components"');
   });
 });

@@ -30,14 +30,28 @@ export interface RecipeVersion {
   configureFlags: string[];
 }
 
+/**
+ * A named change to the relocatable build (slurm-factory's `--gpu`, `--minimal`): more configure flags, and packages
+ * the source's debian/control does not list (optionally from more archive components, such as non-free for NVML).
+ */
+export interface BuildVariant {
+  name: string;
+  configureFlags: string[];
+  buildPackages: string[];
+  aptComponents: string[];
+}
+
 export interface SourceRecipe {
   name: string;
   defaultVersion: string;
   versions: Record<string, RecipeVersion>;
+  variants: Record<string, BuildVariant>;
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
-const TOP_KEYS = ['name', 'defaultVersion', 'versions'];
+const TOP_KEYS = ['name', 'defaultVersion', 'versions', 'variants'];
+const VARIANT_KEYS = ['configureFlags', 'buildPackages', 'aptComponents', 'note'];
+const APT_NAME = /^[a-z0-9][a-z0-9+.-]*$/;
 const VERSION_KEYS = ['sources', 'configureFlags'];
 const SOURCE_KEYS = ['kind', 'url', 'package', 'file', 'sha256', 'note'];
 
@@ -107,7 +121,24 @@ export function parseSourceRecipe(text: string, file: string): SourceRecipe {
   }
   const defaultVersion = String(data.defaultVersion ?? Object.keys(versions)[0]);
   if (!versions[defaultVersion]) fail(`defaultVersion ${defaultVersion} is not one of the versions`, ['defaultVersion']);
-  return { name: data.name as string, defaultVersion, versions };
+  const variants: Record<string, BuildVariant> = {};
+  if (data.variants !== undefined && (typeof data.variants !== 'object' || data.variants === null || Array.isArray(data.variants))) {
+    fail('"variants" must map each variant name to its changes', ['variants']);
+  }
+  for (const [name, raw] of Object.entries((data.variants ?? {}) as Record<string, unknown>)) {
+    const path = ['variants', name];
+    unknownKeys(raw ?? {}, VARIANT_KEYS, path);
+    const v = (raw ?? {}) as Record<string, unknown>;
+    const list = (key: string, pattern?: RegExp): string[] => {
+      const value = v[key] ?? [];
+      if (!Array.isArray(value) || value.some((f) => typeof f !== 'string' || (pattern && !pattern.test(f)))) {
+        fail(`"${key}" of variant ${name} must be a list of ${pattern ? 'Debian package or component names' : 'strings'}`, [...path, key]);
+      }
+      return value as string[];
+    };
+    variants[name] = { name, configureFlags: list('configureFlags'), buildPackages: list('buildPackages', APT_NAME), aptComponents: list('aptComponents', APT_NAME) };
+  }
+  return { name: data.name as string, defaultVersion, versions, variants };
 }
 
 /** The version asked for, or an error that lists the known ones. */
@@ -122,4 +153,18 @@ export function recipeVersion(recipe: SourceRecipe, version: string | number | u
     });
   }
   return found;
+}
+
+/** The variants asked for, in the recipe's order, or an error that lists the ones it defines. */
+export function recipeVariants(recipe: SourceRecipe, wanted: string[], recipeFile: string): BuildVariant[] {
+  for (const name of wanted) {
+    if (!recipe.variants[name]) {
+      const known = Object.keys(recipe.variants);
+      throw new PharosError(`${recipe.name} has no build variant "${name}" (${known.length ? `known: ${known.join(', ')}` : 'the recipe defines none'})`, {
+        file: recipeFile,
+        next: `add variants.${name} (configureFlags, buildPackages, aptComponents) to ${recipeFile}`,
+      });
+    }
+  }
+  return Object.values(recipe.variants).filter((v) => wanted.includes(v.name));
 }

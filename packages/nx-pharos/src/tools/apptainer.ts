@@ -1,8 +1,5 @@
-import type Docker from 'dockerode';
-import { Writable } from 'node:stream';
 import type { SquashfsCompression } from '../plugin/container-definition';
-import { devContainerRunSpec, hostFacts } from './dev-container';
-import { runContainer } from './docker';
+import { DevContainerRunner, type DevCommand, type DevCommandResult } from './dev-container';
 
 /**
  * The one module that owns how Apptainer is called. Apptainer lives only in the dev container (the Debian package
@@ -82,60 +79,11 @@ export function parseSifObjectTypes(listing: string): string[] {
     .map((l) => l.split('|').at(-1)!.trim());
 }
 
-export interface ApptainerResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
-
-export interface ApptainerCall {
-  argv: string[];
-  /** exec-style calls: /dev/fuse plus an unconfined seccomp profile. */
-  fuse?: boolean;
-  /** Read-only binds of files the command reads (secrets are mounted, never passed as text). */
-  readOnlyFiles?: string[];
-  /** Stream the command's output as it comes, besides capturing it. */
-  echo?: NodeJS.WritableStream;
-}
-
-function collector(echo?: NodeJS.WritableStream): { stream: Writable; text: () => string } {
-  const chunks: Buffer[] = [];
-  return {
-    stream: new Writable({
-      write(chunk, _enc, cb) {
-        chunks.push(Buffer.from(chunk));
-        echo?.write(chunk);
-        cb();
-      },
-    }),
-    text: () => Buffer.concat(chunks).toString(),
-  };
-}
+export type ApptainerResult = DevCommandResult;
+export type ApptainerCall = DevCommand;
 
 /** Runs Apptainer commands in one dev container image, as the calling user, with the workspace at its own path. */
-export class Apptainer {
-  constructor(
-    private readonly docker: Docker,
-    private readonly devContainerImage: string,
-    private readonly workspaceRoot: string,
-    private readonly label: string,
-  ) {}
-
-  async run(call: ApptainerCall): Promise<ApptainerResult> {
-    const out = collector(call.echo);
-    const err = collector(call.echo);
-    const spec = devContainerRunSpec(this.devContainerImage, {
-      workspaceRoot: this.workspaceRoot,
-      cwd: this.workspaceRoot,
-      command: call.argv,
-      fuse: call.fuse,
-      extraBinds: (call.readOnlyFiles ?? []).map((f) => `${f}:${f}:ro`),
-      label: this.label,
-    }, hostFacts());
-    const exitCode = await runContainer(this.docker, spec, { stdout: out.stream, stderr: err.stream });
-    return { exitCode, stdout: out.text(), stderr: err.text() };
-  }
-
+export class Apptainer extends DevContainerRunner {
   async version(): Promise<string> {
     const r = await this.run({ argv: ['apptainer', 'version'] });
     return r.stdout.trim();

@@ -2,7 +2,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import type Docker from 'dockerode';
 import { existsSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import type { ContainerSpec } from './docker';
+import { runContainerCaptured, type CapturedRun, type ContainerSpec } from './docker';
 import { PharosError } from '../utils/errors';
 import { taskLabel } from '../utils/executor';
 import { ensureImage, readImageManifest } from './image-manifest';
@@ -120,4 +120,38 @@ export async function devContainerForTask(docker: Docker, context: ExecutorConte
 export function containerCwd(workspaceRoot: string, cwd: string): string {
   const rel = relative(workspaceRoot, cwd);
   return rel.startsWith('..') || rel.startsWith('/') ? workspaceRoot : cwd;
+}
+
+export interface DevCommand {
+  argv: string[];
+  /** /dev/fuse plus an unconfined seccomp profile (`apptainer exec`). */
+  fuse?: boolean;
+  /** Read-only binds of files the command reads (secrets are mounted, never passed as text). */
+  readOnlyFiles?: string[];
+  /** Stream the command's output as it comes, besides capturing it. */
+  echo?: NodeJS.WritableStream;
+}
+
+export type DevCommandResult = CapturedRun;
+
+/** Short-lived commands in one dev container image, as the calling user, with the workspace at its own path. */
+export class DevContainerRunner {
+  constructor(
+    protected readonly docker: Docker,
+    protected readonly devContainerImage: string,
+    protected readonly workspaceRoot: string,
+    protected readonly label: string,
+  ) {}
+
+  async run(call: DevCommand): Promise<DevCommandResult> {
+    const spec = devContainerRunSpec(this.devContainerImage, {
+      workspaceRoot: this.workspaceRoot,
+      cwd: this.workspaceRoot,
+      command: call.argv,
+      fuse: call.fuse,
+      extraBinds: (call.readOnlyFiles ?? []).map((f) => `${f}:${f}:ro`),
+      label: this.label,
+    }, hostFacts());
+    return runContainerCaptured(this.docker, spec, call.echo);
+  }
 }

@@ -2,7 +2,7 @@ import Docker from 'dockerode';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import type { Readable, Writable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { onInterrupt } from '../utils/cleanup';
 import { PharosError } from '../utils/errors';
@@ -286,4 +286,33 @@ function followTerminalSize(container: Docker.Container, out: NodeJS.WritableStr
   resize();
   process.on('SIGWINCH', resize);
   return () => void process.off('SIGWINCH', resize);
+}
+
+/** A stream that keeps what is written to it, and optionally passes it on as it comes. */
+export function outputCollector(echo?: NodeJS.WritableStream): { stream: Writable; text: () => string } {
+  const chunks: Buffer[] = [];
+  return {
+    stream: new Writable({
+      write(chunk, _enc, cb) {
+        chunks.push(Buffer.from(chunk));
+        echo?.write(chunk);
+        cb();
+      },
+    }),
+    text: () => Buffer.concat(chunks).toString(),
+  };
+}
+
+export interface CapturedRun {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** runContainer, keeping stdout and stderr apart; `echo` also shows both as they come. */
+export async function runContainerCaptured(docker: Docker, spec: ContainerSpec, echo?: NodeJS.WritableStream): Promise<CapturedRun> {
+  const out = outputCollector(echo);
+  const err = outputCollector(echo);
+  const exitCode = await runContainer(docker, spec, { stdout: out.stream, stderr: err.stream });
+  return { exitCode, stdout: out.text(), stderr: err.text() };
 }

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { parseLdconfig, relocateScript, RPATHS } from './relocatable';
+import { parseLdconfig, relocateScript, rpaths } from './relocatable';
 
 describe('relocatable trees', () => {
   it('gives every folder an $ORIGIN-relative RPATH and drops libtool archives', () => {
-    const script = relocateScript('/stage/root/opt/slurm/view');
+    const script = relocateScript('/stage/root/opt/slurm/view', 'slurm');
     expect(script).toContain("relocate_dir '/stage/root/opt/slurm/view/bin' '$ORIGIN/../lib/slurm:$ORIGIN/../lib'");
     expect(script).toContain("relocate_dir '/stage/root/opt/slurm/view/lib/slurm' '$ORIGIN:$ORIGIN/..'");
     expect(script).toContain("-name '*.la' -delete");
-    expect(Object.values(RPATHS).every((r) => r.split(':').every((p) => p.startsWith('$ORIGIN')))).toBe(true);
+    expect(Object.values(rpaths('slurm')).every((r) => r.split(':').every((p) => p.startsWith('$ORIGIN')))).toBe(true);
   });
 
   it('reads the sonames a clean system has', () => {

@@ -7,17 +7,19 @@
 
 export const NEEDED_MARKER = 'pharos-needed:';
 
-/** RPATH per folder of the tree, relative to the file itself. */
-export const RPATHS: Record<string, string> = {
-  bin: '$ORIGIN/../lib/slurm:$ORIGIN/../lib',
-  sbin: '$ORIGIN/../lib/slurm:$ORIGIN/../lib',
-  lib: '$ORIGIN:$ORIGIN/slurm',
-  'lib/slurm': '$ORIGIN:$ORIGIN/..',
-};
+/** RPATH per folder of the tree, relative to the file itself; lib/<name> holds a package's plugins and private libs. */
+export function rpaths(name: string): Record<string, string> {
+  return {
+    bin: `$ORIGIN/../lib/${name}:$ORIGIN/../lib`,
+    sbin: `$ORIGIN/../lib/${name}:$ORIGIN/../lib`,
+    lib: `$ORIGIN:$ORIGIN/${name}`,
+    [`lib/${name}`]: '$ORIGIN:$ORIGIN/..',
+  };
+}
 
 /** Rewrites RPATHs under `view` and prints `pharos-needed:<tab>soname<tab>path` for each library from outside it. */
-export function relocateScript(view: string): string {
-  const dirs = Object.entries(RPATHS)
+export function relocateScript(view: string, name: string): string {
+  const dirs = Object.entries(rpaths(name))
     .map(([dir, rpath]) => `relocate_dir '${view}/${dir}' '${rpath}'`)
     .join('\n');
   return `relocate_dir() {

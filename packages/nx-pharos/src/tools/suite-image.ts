@@ -4,24 +4,45 @@ import { join } from 'node:path';
 import { imageProducers } from '../plugin/infer-projects';
 import { PharosError } from '../utils/errors';
 import { taskLabel } from '../utils/executor';
-import { ensureImage, readImageManifest, type ImageManifest } from './image-manifest';
+import { inspectImage, tryPull } from './docker';
+import { ensureImage, readImageManifest } from './image-manifest';
+
+export interface SuiteImage {
+  /** The image's ID, recorded in products as what they were built on. */
+  id: string;
+  tag: string;
+}
 
 /**
- * The clean Debian image of a suite (`debian:<suite>`), from the project that produces it: toolchain containers and
- * verification containers start from it, loaded from its archive when the daemon lacks it.
+ * The clean image a toolchain or verification container starts from. A bare suite name (`trixie`) means
+ * `debian:<suite>`, from the project that produces it, loaded from its archive when the daemon lacks it. Another OS's
+ * image is accepted by name (`ubuntu:24.04`): from a project that produces it, else the daemon, else a registry pull,
+ * for sites that have one. Its scripts need apt.
  */
-export async function suiteImage(docker: Docker, context: ExecutorContext, suite: string): Promise<ImageManifest> {
+export async function suiteImage(docker: Docker, context: ExecutorContext, toolchain: string): Promise<SuiteImage> {
   const projects = context.projectsConfigurations?.projects ?? {};
-  const tag = `debian:${suite}`;
+  const byName = /[:/]/.test(toolchain);
+  const tag = byName ? toolchain : `debian:${toolchain}`;
   const producer = imageProducers(projects).get(tag);
-  if (!producer) {
+  if (producer) {
+    const file = join(context.root, 'dist', projects[producer].root, 'image.json');
+    const manifest = readImageManifest(file, context.root, `${producer}:image`);
+    await ensureImage(docker, file, manifest, (t) => process.stdout.write(t));
+    return { id: manifest.id, tag };
+  }
+  if (!byName) {
     throw new PharosError(`no project produces ${tag}`, {
       step: taskLabel(context),
-      next: `add containers/debian-${suite}/base-image.yaml with "suite: ${suite}"`,
+      next: `add containers/debian-${toolchain}/base-image.yaml with "suite: ${toolchain}"`,
     });
   }
-  const file = join(context.root, 'dist', projects[producer].root, 'image.json');
-  const manifest = readImageManifest(file, context.root, `${producer}:image`);
-  await ensureImage(docker, file, manifest, (t) => process.stdout.write(t));
-  return manifest;
+  const present = await inspectImage(docker, tag);
+  if (present) return { id: present.Id, tag };
+  const pulled = await tryPull(docker, tag, (t) => process.stdout.write(`pharos: ${t}`));
+  const after = pulled.ok ? await inspectImage(docker, tag) : undefined;
+  if (after) return { id: after.Id, tag };
+  throw new PharosError(`no project produces ${tag}, the Docker daemon does not have it, and pulling it failed: ${pulled.reason ?? 'no image after the pull'}`, {
+    step: taskLabel(context),
+    next: `docker load the image, or add a project that produces ${tag} (a base-image.yaml or a Dockerfile tagged ${tag})`,
+  });
 }

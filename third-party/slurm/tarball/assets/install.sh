@@ -1,15 +1,18 @@
 #!/bin/sh
 # Installs the site side of a relocated Slurm view: the slurm user, its directories, the auth/slurm key, slurm.conf
 # rendered for this prefix, and systemd units. Idempotent; never overwrites an existing key or slurm.conf.
-#   install.sh [--prefix DIR] [--conf-dir DIR] [--cluster NAME] [--controller HOST] [--nodes SPEC] [--gpu] [--no-systemd]
+#   install.sh [--prefix DIR] [--conf-dir DIR] [--cluster NAME] [--controller HOST] [--nodes SPEC] [--gpu|--no-gpu] [--no-systemd]
+# A tarball built with the gpu variant configures GPUs (GresTypes=gpu, gres.conf AutoDetect=nvml) unless --no-gpu.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
+VARIANTS=
+[ ! -f "$here/build.env" ] || . "$here/build.env"
 prefix=${SLURM_INSTALL_PREFIX:-/opt/slurm/view}
 conf_dir=/etc/slurm
 cluster=cluster
 controller=$(hostname -s)
 nodes="$(hostname -s) CPUs=$(nproc)"
-gpu=no
+case " $VARIANTS " in *" gpu "*) gpu=yes ;; *) gpu=no ;; esac
 systemd=yes
 while [ $# -gt 0 ]; do
     case $1 in
@@ -19,6 +22,7 @@ while [ $# -gt 0 ]; do
         --controller) controller=$2; shift 2 ;;
         --nodes) nodes=$2; shift 2 ;;
         --gpu) gpu=yes; shift ;;
+        --no-gpu) gpu=no; shift ;;
         --no-systemd) systemd=no; shift ;;
         *) echo "install.sh: unknown option $1" >&2; exit 2 ;;
     esac

@@ -1,23 +1,17 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { statSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
-import { parseSourceRecipe, recipeVersion } from '../../plugin/source-recipe';
-import { optionalDebianMirror } from '../../tools/debian-mirror';
-import { assertDaemon, dockerClient, runContainer, sha256File } from '../../tools/docker';
+import { assertDaemon, dockerClient, sha256File } from '../../tools/docker';
 import { dpkgBuildScript, parseBuiltDebs } from '../../tools/dpkg';
-import { buildFailure, buildLog, buildLogFile } from '../../utils/build-log';
-import { fetchSource } from '../../tools/source-fetch';
 import { suiteImage } from '../../tools/suite-image';
 import { removeProducts, writeAtomically } from '../../utils/atomic-file';
 import { PharosError } from '../../utils/errors';
 import { runExecutor, taskLabel, workspacePath } from '../../utils/executor';
+import { fetchRecipeSource, runLoggedBuild, selectRecipe, type SourceBuildOptions } from '../../utils/source-build';
 
-export interface DebExecutorOptions {
-  recipe: string;
-  /** A version of the recipe (not "version": that is Nx's own flag on the command line). */
-  release?: string | number;
+export interface DebExecutorOptions extends SourceBuildOptions {
   suite: string;
   debugSymbols?: boolean;
   jobs?: number;
@@ -39,52 +33,36 @@ export interface DebsManifest {
 export default async function debExecutor(options: DebExecutorOptions, context: ExecutorContext) {
   return runExecutor(async () => {
     const label = taskLabel(context);
-    const recipeFile = workspacePath(options.recipe, context);
-    const shownRecipe = relative(context.root, recipeFile);
-    const recipe = parseSourceRecipe(await readFile(recipeFile, 'utf8'), shownRecipe);
-    const version = recipeVersion(recipe, options.release, shownRecipe);
+    const selected = await selectRecipe(options, context);
+    const { recipe, version } = selected;
     const outputDir = workspacePath(options.outputPath ?? `dist/{projectRoot}/${version.version}/${options.suite}`, context);
     await removeProducts([outputDir]);
 
-    const source = await fetchSource({
-      what: `${recipe.name} ${version.version}`,
-      sources: version.sources,
-      debianMirror: optionalDebianMirror(),
-      log: (t) => process.stdout.write(`pharos: ${t}`),
-    });
+    const source = await fetchRecipeSource(selected);
     process.stdout.write(`pharos: source ${source.file} (sha256 ${source.sha256.slice(0, 16)}…, from ${source.from})\n`);
-
     const docker = dockerClient();
     await assertDaemon(docker);
     const base = await suiteImage(docker, context, options.suite);
-    const logFile = await buildLogFile(context, `deb-${version.version}-${options.suite}`);
-    const shownLog = relative(context.root, logFile);
-    process.stdout.write(`pharos: dpkg-buildpackage in debian:${options.suite}; full log: ${shownLog}\n`);
 
     await writeAtomically(outputDir, async (tmp) => {
       await mkdir(tmp, { recursive: true });
-      const log = buildLog(logFile);
-      const script = dpkgBuildScript({
-        tarball: `/src/${source.file}`,
-        outDir: '/out',
-        jobs: options.jobs ?? availableParallelism(),
-        debugSymbols: options.debugSymbols ?? true,
-        uid: process.getuid?.() ?? 0,
-        gid: process.getgid?.() ?? 0,
+      const { output, shownLog } = await runLoggedBuild(docker, context, {
+        what: `deb-${version.version}-${options.suite}`,
+        announce: `dpkg-buildpackage of ${recipe.name} ${version.version} in debian:${options.suite}`,
+        image: base.id,
+        script: dpkgBuildScript({
+          tarball: `/src/${source.file}`,
+          outDir: '/out',
+          jobs: options.jobs ?? availableParallelism(),
+          debugSymbols: options.debugSymbols ?? true,
+          uid: process.getuid?.() ?? 0,
+          gid: process.getgid?.() ?? 0,
+        }),
+        binds: [`${source.path}:/src/${source.file}:ro`, `${tmp}:/out`],
+        labels: { 'org.pharos.deb': label },
+        label,
       });
-      let code: number;
-      try {
-        code = await runContainer(docker, {
-          image: base.id,
-          cmd: ['sh', '-c', script],
-          binds: [`${source.path}:/src/${source.file}:ro`, `${tmp}:/out`],
-          labels: { 'org.pharos.deb': label },
-        }, { stdout: log.stream, stderr: log.stream });
-      } finally {
-        await log.close();
-      }
-      if (code !== 0) throw buildFailure(log.text(), code, shownLog, label);
-      const built = parseBuiltDebs(log.text());
+      const built = parseBuiltDebs(output);
       if (!built.length) throw new PharosError('dpkg-buildpackage succeeded but produced no .deb', { file: shownLog, step: label });
       const manifest: DebsManifest = {
         schema: 1,

@@ -1,16 +1,11 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
-import { parseSourceRecipe, recipeVersion } from '../../plugin/source-recipe';
-import { optionalDebianMirror } from '../../tools/debian-mirror';
-import { fetchSource } from '../../tools/source-fetch';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { removeProducts, writeAtomically } from '../../utils/atomic-file';
 import { runExecutor, workspacePath } from '../../utils/executor';
+import { fetchRecipeSource, selectRecipe, type SourceBuildOptions } from '../../utils/source-build';
 
-export interface FetchExecutorOptions {
-  recipe: string;
-  /** A version of the recipe (not "version": that is Nx's own flag on the command line). */
-  release?: string | number;
+export interface FetchExecutorOptions extends SourceBuildOptions {
   outputPath?: string;
 }
 
@@ -21,18 +16,11 @@ export interface FetchExecutorOptions {
  */
 export default async function fetchExecutor(options: FetchExecutorOptions, context: ExecutorContext) {
   return runExecutor(async () => {
-    const recipeFile = workspacePath(options.recipe, context);
-    const shown = relative(context.root, recipeFile);
-    const recipe = parseSourceRecipe(await readFile(recipeFile, 'utf8'), shown);
-    const version = recipeVersion(recipe, options.release, shown);
+    const selected = await selectRecipe(options, context);
+    const { recipe, version } = selected;
     const out = join(workspacePath(options.outputPath ?? `dist/{projectRoot}/${version.version}`, context), 'source.json');
     await removeProducts([out]);
-    const fetched = await fetchSource({
-      what: `${recipe.name} ${version.version}`,
-      sources: version.sources,
-      debianMirror: optionalDebianMirror(),
-      log: (t) => process.stdout.write(`pharos: ${t}`),
-    });
+    const fetched = await fetchRecipeSource(selected);
     const record = { schema: 1, name: recipe.name, version: version.version, file: fetched.file, sha256: fetched.sha256, from: fetched.from };
     await writeAtomically(out, (tmp) => writeFile(tmp, `${JSON.stringify(record, null, 2)}\n`));
     process.stdout.write(`pharos: ${fetched.file} verified (sha256 ${fetched.sha256}) in ${fetched.path}\n`);

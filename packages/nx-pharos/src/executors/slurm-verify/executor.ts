@@ -1,25 +1,28 @@
 import type { ExecutorContext } from '@nx/devkit';
 import type Docker from 'dockerode';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Writable } from 'node:stream';
-import { parseSourceRecipe, recipeVersion } from '../../plugin/source-recipe';
 import { assertDaemon, dockerClient, runContainer, sha256File } from '../../tools/docker';
+import { gpgVerifyScript } from '../../tools/gpg';
 import { suiteImage } from '../../tools/suite-image';
+import { selectRecipe, type SourceBuildOptions } from '../../utils/source-build';
 import { PharosError } from '../../utils/errors';
 import { runExecutor, taskLabel, workspacePath } from '../../utils/executor';
 import { DEBS_MANIFEST, type DebsManifest } from '../deb/executor';
-import { TARBALL_MANIFEST, type TarballManifest } from '../slurm-tarball/executor';
+import { TARBALL_MANIFEST, type TarballManifest } from '../tarball/executor';
 
-export interface SlurmVerifyOptions {
-  recipe: string;
-  /** A version of the recipe (not "version": that is Nx's own flag on the command line). */
-  release?: string | number;
+export interface SlurmVerifyOptions extends SourceBuildOptions {
   suite: string;
   debsPath?: string;
   tarballPath?: string;
   /** Which products to prove; default both. */
   products?: Array<'deb' | 'tarball'>;
+  /** The tarball's own options, accepted so `verify-tarball --gpu` can forward them; the manifest says what was built. */
+  gpu?: boolean;
+  minimal?: boolean;
+  sign?: boolean;
+  signingKeyFile?: string;
 }
 
 /** Where the tarball is unpacked for the check: anywhere but the prefix it was built for. */
@@ -30,17 +33,28 @@ export const RELOCATED_ROOT = '/srv/relocated/slurm';
  * SLURM_INSTALL_PREFIX pointing there, install.sh rendering slurm.conf, then the same cluster check. A wrong prefix
  * must make the module fail with its own message.
  */
-export function tarballVerifyScript(tarball: string): string {
+export function tarballVerifyScript(manifest: Pick<TarballManifest, 'file' | 'variants' | 'signature'>): string {
+  const tarball = manifest.file;
   const view = `${RELOCATED_ROOT}/view`;
+  const signature = manifest.signature
+    ? `${gpgVerifyScript(`/tarball/${manifest.signature.publicKey}`, `/tarball/${manifest.signature.file}`, `/tarball/${tarball}`)}echo "pharos-check: ok   ${manifest.signature.file} is a good signature by ${manifest.signature.fingerprint}"
+`
+    : '';
+  const gpu = manifest.variants.includes('gpu')
+    ? `[ -f ${view}/lib/slurm/gpu_nvml.so ] || { echo "pharos-check: FAIL the gpu variant has no lib/slurm/gpu_nvml.so"; exit 1; }
+! ls ${view}/lib | grep -q '^libnvidia-' || { echo "pharos-check: FAIL the tree bundles a GPU driver library"; exit 1; }
+echo "pharos-check: ok   the gpu variant has the NVML plugin and bundles no driver library"
+`
+    : '';
   // No `set -u`: Lmod's shell init reads variables a container does not set (LOGNAME, …).
   return `set -e
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >/dev/null
 apt-get install -y -q --no-install-recommends lmod >/tmp/apt.log 2>&1 || { tail -n 20 /tmp/apt.log >&2; exit 2; }
-mkdir -p ${RELOCATED_ROOT}
+${signature}mkdir -p ${RELOCATED_ROOT}
 tar -C ${RELOCATED_ROOT} -xzf '/tarball/${tarball}'
 echo "pharos-check: ok   unpacked ${tarball} under ${RELOCATED_ROOT}, not /opt/slurm"
-. /usr/share/lmod/lmod/init/profile
+${gpu}. /usr/share/lmod/lmod/init/profile
 module use ${RELOCATED_ROOT}/modules
 if SLURM_INSTALL_PREFIX=/nonexistent module load slurm 2>/tmp/wrong-prefix; then
   echo "pharos-check: FAIL module load slurm accepted a prefix with no Slurm in it"; exit 1
@@ -81,9 +95,7 @@ sh /pharos/cluster-check.sh deb
 export default async function slurmVerifyExecutor(options: SlurmVerifyOptions, context: ExecutorContext) {
   return runExecutor(async () => {
     const label = taskLabel(context);
-    const recipeFile = workspacePath(options.recipe, context);
-    const recipe = parseSourceRecipe(readFileSync(recipeFile, 'utf8'), relative(context.root, recipeFile));
-    const version = recipeVersion(recipe, options.release, relative(context.root, recipeFile));
+    const { recipe, version } = await selectRecipe(options, context);
     const products = options.products ?? ['deb', 'tarball'];
     // The products are checked against their manifests before any container starts.
     const debsDir = workspacePath(options.debsPath ?? `dist/{projectRoot}/${version.version}/${options.suite}`, context);
@@ -99,7 +111,7 @@ export default async function slurmVerifyExecutor(options: SlurmVerifyOptions, c
       await runCheck(docker, base.id, installScript(debFiles), [`${debsDir}:/debs:ro`], label);
     }
     if (tarball) {
-      process.stdout.write(`pharos: verifying ${tarball} relocated, in a clean debian:${options.suite}\n`);
+      process.stdout.write(`pharos: verifying ${tarball.file} relocated, in a clean debian:${options.suite}\n`);
       await runCheck(docker, base.id, tarballVerifyScript(tarball), [`${tarballDir}:/tarball:ro`], label);
     }
   });
@@ -130,7 +142,7 @@ async function verifiedDebs(debsDir: string, context: ExecutorContext, label: st
   return debFiles;
 }
 
-async function verifiedTarball(dir: string, context: ExecutorContext): Promise<string> {
+async function verifiedTarball(dir: string, context: ExecutorContext): Promise<TarballManifest> {
   const manifestFile = join(dir, TARBALL_MANIFEST);
   let manifest: TarballManifest;
   try {
@@ -145,7 +157,12 @@ async function verifiedTarball(dir: string, context: ExecutorContext): Promise<s
       next: `rebuild: npx nx run ${context.projectName}:tarball --skip-nx-cache`,
     });
   }
-  return manifest.file;
+  for (const f of manifest.signature ? [manifest.signature.file, manifest.signature.publicKey] : []) {
+    if (!existsSync(join(dir, f))) {
+      throw new PharosError(`${TARBALL_MANIFEST} lists ${f}, which is missing`, { file: relative(context.root, join(dir, f)), next: `rebuild: npx nx run ${context.projectName}:tarball --sign --skip-nx-cache` });
+    }
+  }
+  return manifest;
 }
 
 async function runCheck(docker: Docker, image: string, script: string, binds: string[], label: string): Promise<void> {

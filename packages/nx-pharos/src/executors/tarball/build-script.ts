@@ -1,14 +1,19 @@
 import { relocateScript } from '../../tools/relocatable';
 
 /**
- * The shell the toolchain container runs for a relocatable Slurm tree: build dependencies from the source's own
- * debian/control, an autotools build for /opt/slurm/view, `$ORIGIN` RPATHs, and the libraries the clean target lacks
- * copied into view/lib. Pure: data in, script out.
+ * The shell the toolchain container runs for a relocatable tree: build dependencies from the source's own
+ * debian/control (plus a variant's extra packages), an autotools build for /opt/<name>/view, `$ORIGIN` RPATHs, and
+ * the libraries the clean target lacks copied into view/lib. Pure: data in, script out.
  */
 export interface TarballBuildRequest {
+  /** The recipe's name: the tree is built for /opt/<name>/view with its configuration in /etc/<name>. */
+  name: string;
   tarball: string;
   stage: string;
   configureFlags: string[];
+  /** Packages the variants need beyond debian/control, and the archive components they come from. */
+  buildPackages: string[];
+  aptComponents: string[];
   jobs: number;
   /** File listing the sonames a clean system of the target has (one per line). */
   presentSonames: string;
@@ -16,17 +21,33 @@ export interface TarballBuildRequest {
   gid: number;
 }
 
-export const INSTALL_PREFIX = '/opt/slurm/view';
+export const installPrefix = (name: string) => `/opt/${name}/view`;
 export const BUNDLED_MARKER = 'pharos-bundled:';
+
+/**
+ * Never bundled: the C library (it must be the target's own) and GPU driver libraries such as libnvidia-ml, which
+ * must match the kernel driver of the machine the tree runs on.
+ */
+export const NEVER_BUNDLED = ['ld-linux*', 'libc.so*', 'libm.so*', 'libpthread*', 'libdl.so*', 'librt.so*', 'libnvidia-*', 'libcuda.so*'];
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
+/** Adds archive components (contrib, non-free) to both apt source formats a Debian image may have. */
+function aptComponentsScript(components: string[]): string {
+  if (!components.length) return '';
+  const extra = components.join(' ');
+  return `[ ! -f /etc/apt/sources.list ] || sed -i -E '/^deb(-src)? /s/$/ ${extra}/' /etc/apt/sources.list
+for f in /etc/apt/sources.list.d/*.sources; do [ ! -f "$f" ] || sed -i -E 's/^(Components:.*)$/\\1 ${extra}/' "$f"; done
+`;
+}
+
 export function tarballBuildScript(req: TarballBuildRequest): string {
-  const view = `${req.stage}/root${INSTALL_PREFIX}`;
+  const prefix = installPrefix(req.name);
+  const view = `${req.stage}/root${prefix}`;
   return `set -eu
 export DEBIAN_FRONTEND=noninteractive
 echo "pharos-phase: toolchain"
-apt-get update -q
+${aptComponentsScript(req.aptComponents)}apt-get update -q
 apt-get install -y -q --no-install-recommends build-essential devscripts equivs fakeroot patchelf
 echo "pharos-phase: unpack"
 mkdir -p /build/src
@@ -34,21 +55,23 @@ tar -C /build/src -xf ${quote(req.tarball)}
 cd /build/src/*/
 echo "pharos-phase: build-deps"
 apt-get build-dep -y -q ./
-echo "pharos-phase: configure"
-./configure --prefix=${INSTALL_PREFIX} --sysconfdir=/etc/slurm ${req.configureFlags.map(quote).join(' ')}
+${req.buildPackages.length ? `apt-get install -y -q --no-install-recommends ${req.buildPackages.map(quote).join(' ')}
+` : ''}echo "pharos-phase: configure"
+./configure --prefix=${prefix} --sysconfdir=/etc/${req.name} ${req.configureFlags.map(quote).join(' ')}
 echo "pharos-phase: make"
 make -j${req.jobs}
 echo "pharos-phase: install"
 make install DESTDIR=${quote(`${req.stage}/root`)}
 echo "pharos-phase: relocate"
 {
-${relocateScript(view)}
+${relocateScript(view, req.name)}
 } > /tmp/needed
 cat /tmp/needed
 echo "pharos-phase: bundle"
+mkdir -p ${quote(`${view}/lib`)}
 grep '^pharos-needed:' /tmp/needed | while IFS="$(printf '\\t')" read -r _ soname path; do
   grep -qx "$soname" ${quote(req.presentSonames)} && continue
-  case $soname in ld-linux*|libc.so*|libm.so*|libpthread*|libdl.so*|librt.so*) continue ;; esac
+  case $soname in ${NEVER_BUNDLED.join('|')}) continue ;; esac
   cp -L "$path" ${quote(`${view}/lib`)}/"$soname"
   patchelf --set-rpath '$ORIGIN' ${quote(`${view}/lib`)}/"$soname"
   # With merged /usr, dpkg knows a library by one of its two paths.
