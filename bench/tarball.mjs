@@ -1,0 +1,31 @@
+#!/usr/bin/env zx
+// tarball target benchmark: a cold build (source already in the source cache, everything else from scratch:
+// toolchain, build dependencies, configure, make, relocation, bundling, packing) and a cached run (Nx restores the
+// product from its cache), printed next to slurm-factory's published times (first build 45-90 min, cached 5-15 min,
+// both with Spack). Asserts nothing. The cold run takes ~5 min on 2 cores.
+//   npm run bench:tarball                    # slurm, trixie
+//   BENCH_PROJECT=slurm BENCH_TOOLCHAIN=bookworm npm run bench:tarball
+import { join, resolve } from 'node:path';
+import { $ } from 'zx';
+
+$.verbose = false;
+const root = resolve(import.meta.dirname, '..');
+const project = process.env.BENCH_PROJECT ?? 'slurm';
+const toolchain = process.env.BENCH_TOOLCHAIN ?? 'trixie';
+const nxBin = join(root, 'node_modules/.bin/nx');
+const env = { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false', NX_NO_CLOUD: 'true' };
+
+async function timed(fn) {
+  const t = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t) / 1e9;
+}
+
+// Dependencies (fetch, the suite's image) first, so both timings are the tarball task alone.
+await $({ cwd: root, env })`${nxBin} run ${project}:fetch --output-style=static`;
+await $({ cwd: root, env })`${nxBin} run debian-${toolchain}:image --output-style=static`;
+const cold = await timed(() => $({ cwd: root, env })`${nxBin} run ${project}:tarball:${toolchain} --skip-nx-cache --exclude-task-dependencies --output-style=static`);
+const cached = await timed(() => $({ cwd: root, env })`${nxBin} run ${project}:tarball:${toolchain} --exclude-task-dependencies --output-style=static`);
+const min = (s) => `${(s / 60).toFixed(1)} min`;
+console.log(`tarball (${project}, ${toolchain}): cold ${min(cold)} (${cold.toFixed(0)} s), cached ${cached.toFixed(1)} s`);
+console.log(`slurm-factory (published): first build 45-90 min, cached 5-15 min; cold ratio ${(cold / 60 / 45).toFixed(2)}-${(cold / 60 / 90).toFixed(2)} of it`);
