@@ -2,7 +2,7 @@ import { execa } from 'execa';
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { containerIds, copyWorkspace, docker, filesIn, nx, NX_BIN, nxEnv, removeDir, startNx, WORKSPACE } from './harness';
+import { copyWorkspace, docker, filesIn, interruptNx, nx, NX_BIN, nxEnv, removeDir, WORKSPACE } from './harness';
 
 const ranTasks = (tasks: Map<string, string>) => [...tasks].filter(([, s]) => s === 'ran').map(([t]) => t).sort();
 const CONTAINERS = ['base-tools', 'openmpi', 'python-science'];
@@ -133,24 +133,10 @@ describe('a copy of the workspace with containers', () => {
 
   it('leaves no container and no partial SIF when the conversion is interrupted', async () => {
     await nx(['run', 'openmpi:image'], ws); // restores the archive the interrupted run converts
-    const before = await containerIds();
-    const child = startNx(['run', 'openmpi:sif', '--skip-nx-cache', '--exclude-task-dependencies'], ws);
-    let output = '';
-    child.all?.on('data', (d: Buffer) => (output += d.toString()));
-    try {
-      const deadline = Date.now() + 120_000;
-      while (!/Extracting OCI image|Creating SIF file/.test(output) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-      expect(output).toMatch(/Extracting OCI image|Creating SIF file/);
-      process.kill(-(child.pid as number), 'SIGINT');
-      const result = await child;
-      expect(result.exitCode).not.toBe(0);
-      await new Promise((r) => setTimeout(r, 2000));
-      expect([...(await containerIds())].filter((id) => !before.has(id))).toEqual([]);
-      expect(filesIn(join(ws, 'dist/containers/openmpi')).sort()).toEqual(['image.json', 'image.tar']);
-    } finally {
-      if (child.exitCode === null) process.kill(-(child.pid as number), 'SIGKILL');
-      await child.catch(() => undefined);
-    }
+    const interrupted = await interruptNx(['run', 'openmpi:sif', '--skip-nx-cache', '--exclude-task-dependencies'], ws, /Extracting OCI image|Creating SIF file/);
+    expect(interrupted.exitCode).not.toBe(0);
+    expect(interrupted.leftContainers).toEqual([]);
+    expect(filesIn(join(ws, 'dist/containers/openmpi')).sort()).toEqual(['image.json', 'image.tar']);
   });
 
   it('scaffolds a container with the generator that builds and tests at once', async () => {

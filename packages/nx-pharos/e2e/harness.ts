@@ -110,6 +110,38 @@ export async function captureOutput<T>(fn: () => Promise<T>): Promise<{ result: 
   }
 }
 
+export interface InterruptedRun {
+  exitCode: number;
+  output: string;
+  /** Containers that exist now and did not before the run. */
+  leftContainers: string[];
+}
+
+/**
+ * Ctrl-C in the middle of a run, as a terminal sends it: starts nx in its own process group, waits until `marker`
+ * shows in its output (plus `settleMs`), sends SIGINT to the whole group, and reports what is left behind.
+ */
+export async function interruptNx(args: string[], cwd: string, marker: RegExp, env: Record<string, string> = {}, settleMs = 0): Promise<InterruptedRun> {
+  const before = await containerIds();
+  const child = startNx(args, cwd, env);
+  let output = '';
+  child.all?.on('data', (d: Buffer) => (output += d.toString()));
+  try {
+    const deadline = Date.now() + 120_000;
+    while (!marker.test(output) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    if (!marker.test(output)) throw new Error(`nx ${args.join(' ')} never printed ${marker}:\n${output.slice(-3000)}`);
+    if (settleMs) await new Promise((r) => setTimeout(r, settleMs));
+    process.kill(-(child.pid as number), 'SIGINT');
+    const result = await child;
+    // Cleanup runs as the process exits; give the daemon a moment to finish removing containers.
+    await new Promise((r) => setTimeout(r, 2000));
+    return { exitCode: result.exitCode ?? 1, output, leftContainers: [...(await containerIds())].filter((id) => !before.has(id)) };
+  } finally {
+    if (child.exitCode === null) process.kill(-(child.pid as number), 'SIGKILL');
+    await child.catch(() => undefined);
+  }
+}
+
 export async function containerIds(): Promise<Set<string>> {
   return new Set((await docker.listContainers({ all: true })).map((c) => c.Id));
 }

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { containerIds, copyWorkspace, docker, filesIn, makeTestGpgKey, nx, realProduct, removeDir, startNx, WORKSPACE } from './harness';
+import { containerIds, copyWorkspace, docker, filesIn, interruptNx, makeTestGpgKey, nx, realProduct, removeDir, WORKSPACE } from './harness';
 import { runContainerCaptured } from '../src/tools/docker';
 import { readImageManifest } from '../src/tools/image-manifest';
 
@@ -179,29 +179,16 @@ describe('source builds (fixture package)', () => {
   });
 
   it('reports a failing tarball compile with its log, and leaves nothing behind on Ctrl-C', async () => {
-    const before = await containerIds();
     const failed = await nx(['run', 'hello:tarball', '--release=1.2'], ws, env);
     expect(failed.exitCode).not.toBe(0);
     expect(failed.output).toContain('pharos: tmp/logs/hello-tarball-1.2-trixie.log: hello:tarball: make: the build stopped in make');
     expect(failed.output).toMatch(/hello\.c:1:25: error: .undefined_symbol. undeclared/);
     expect(filesIn(join(ws, 'dist/third-party/hello/1.2'))).not.toContain('tarball-trixie');
 
-    const child = startNx(['run', 'hello:tarball', '--release=1.3', '--skip-nx-cache', '--exclude-task-dependencies'], ws, env);
-    let output = '';
-    child.all?.on('data', (d: Buffer) => (output += d.toString()));
-    try {
-      const deadline = Date.now() + 120_000;
-      while (!/pharos: toolchain/.test(output) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-      expect(output).toContain('pharos: toolchain');
-      process.kill(-(child.pid as number), 'SIGINT');
-      expect((await child).exitCode).not.toBe(0);
-      await new Promise((r) => setTimeout(r, 2000));
-      expect([...(await containerIds())].filter((id) => !before.has(id))).toEqual([]);
-      expect(filesIn(join(ws, 'dist/third-party/hello/1.3')).filter((f) => f.includes('tarball'))).toEqual([]);
-    } finally {
-      if (child.exitCode === null) process.kill(-(child.pid as number), 'SIGKILL');
-      await child.catch(() => undefined);
-    }
+    const interrupted = await interruptNx(['run', 'hello:tarball', '--release=1.3', '--skip-nx-cache', '--exclude-task-dependencies'], ws, /pharos: toolchain/, env);
+    expect(interrupted.exitCode).not.toBe(0);
+    expect(interrupted.leftContainers).toEqual([]);
+    expect(filesIn(join(ws, 'dist/third-party/hello/1.3')).filter((f) => f.includes('tarball'))).toEqual([]);
   });
 
   it('lists the known versions for an unknown one', async () => {
@@ -231,23 +218,10 @@ describe('source builds (fixture package)', () => {
   });
 
   it('leaves no container and no partial output when the build is interrupted', async () => {
-    const before = await containerIds();
-    const child = startNx(['run', 'hello:deb', '--skip-nx-cache', '--exclude-task-dependencies'], ws, env);
-    let output = '';
-    child.all?.on('data', (d: Buffer) => (output += d.toString()));
-    try {
-      const deadline = Date.now() + 120_000;
-      while (!/pharos: toolchain/.test(output) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-      expect(output).toContain('pharos: toolchain');
-      process.kill(-(child.pid as number), 'SIGINT');
-      const result = await child;
-      expect(result.exitCode).not.toBe(0);
-      await new Promise((r) => setTimeout(r, 2000));
-      expect([...(await containerIds())].filter((id) => !before.has(id))).toEqual([]);
-      expect(filesIn(join(ws, 'dist/third-party/hello/1.0'))).not.toContain('trixie');
-    } finally {
-      if (child.exitCode === null) process.kill(-(child.pid as number), 'SIGKILL');
-      await child.catch(() => undefined);
-    }
+    const interrupted = await interruptNx(['run', 'hello:deb', '--skip-nx-cache', '--exclude-task-dependencies'], ws, /pharos: toolchain/, env);
+    expect(interrupted.exitCode).not.toBe(0);
+    expect(interrupted.leftContainers).toEqual([]);
+    expect(filesIn(join(ws, 'dist/third-party/hello/1.0'))).not.toContain('trixie');
   });
+
 });

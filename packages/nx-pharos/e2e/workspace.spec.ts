@@ -3,7 +3,7 @@ import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAIN_JOB } from './global-setup';
-import { containerIds, copyWorkspace, docker, filesIn, nx, removeDir, startNx, WORKSPACE } from './harness';
+import { copyWorkspace, docker, filesIn, interruptNx, nx, removeDir, WORKSPACE } from './harness';
 
 const ranTasks = (tasks: Map<string, string>) => [...tasks].filter(([, s]) => s === 'ran').map(([t]) => t).sort();
 
@@ -52,25 +52,14 @@ describe('a copy of the workspace with the Nx cache', () => {
   it('leaves no container and no partial file when an image build is interrupted', async () => {
     mkdirSync(join(ws, 'containers/slow'), { recursive: true });
     writeFileSync(join(ws, 'containers/slow/Dockerfile'), `FROM debian:trixie\nRUN echo ${Date.now()} && sleep 600\n`);
-    const before = await containerIds();
-    const child = startNx(['run', 'slow:image'], ws);
-    let output = '';
-    child.all?.on('data', (d: Buffer) => (output += d.toString()));
     try {
-      const deadline = Date.now() + 120_000;
-      while (!/Running in [0-9a-f]+/.test(output) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-      expect(output).toMatch(/Running in [0-9a-f]+/);
-      await new Promise((r) => setTimeout(r, 1000)); // well inside the RUN step
-      process.kill(-(child.pid as number), 'SIGINT'); // Ctrl-C reaches the whole foreground process group
-      const result = await child;
-      expect(result.exitCode).not.toBe(0);
-      await new Promise((r) => setTimeout(r, 2000));
-      expect([...(await containerIds())].filter((id) => !before.has(id))).toEqual([]);
+      // Well inside the RUN step.
+      const interrupted = await interruptNx(['run', 'slow:image'], ws, /Running in [0-9a-f]+/, {}, 1000);
+      expect(interrupted.exitCode).not.toBe(0);
+      expect(interrupted.leftContainers).toEqual([]);
       expect(filesIn(join(ws, 'dist/containers/slow'))).toEqual([]);
       await expect(docker.getImage('pharos/slow:latest').inspect()).rejects.toMatchObject({ statusCode: 404 });
     } finally {
-      if (child.exitCode === null) process.kill(-(child.pid as number), 'SIGKILL');
-      await child.catch(() => undefined);
       removeDir(join(ws, 'containers/slow'));
     }
   });

@@ -37,7 +37,11 @@ export function tarballVerifyScript(manifest: Pick<TarballManifest, 'file' | 'va
   const tarball = manifest.file;
   const view = `${RELOCATED_ROOT}/view`;
   const signature = manifest.signature
-    ? `${gpgVerifyScript(`/tarball/${manifest.signature.publicKey}`, `/tarball/${manifest.signature.file}`, `/tarball/${tarball}`)}echo "pharos-check: ok   ${manifest.signature.file} is a good signature by ${manifest.signature.fingerprint}"
+    ? `if ! (
+${gpgVerifyScript(`/tarball/${manifest.signature.publicKey}`, `/tarball/${manifest.signature.file}`, `/tarball/${tarball}`)}); then
+  echo "pharos-check: FAIL ${manifest.signature.file} does not verify against ${manifest.signature.publicKey} (gpgv's output is above)"; exit 1
+fi
+echo "pharos-check: ok   ${manifest.signature.file} is a good signature by ${manifest.signature.fingerprint}"
 `
     : '';
   const gpu = manifest.variants.includes('gpu')
