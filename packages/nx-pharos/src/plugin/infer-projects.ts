@@ -205,6 +205,7 @@ export function inferContainerProject(dockerfile: string, def: ContainerDefiniti
           IMAGE_NPM_INPUTS,
           ...executorSourceInputs('sif', ['apptainer', 'sif-manifest', 'image-manifest', 'dev-container']),
           `${PLUGIN_SRC}/executors/sif/signing-key.ts`,
+          `${PLUGIN_SRC}/utils/signing-material.ts`,
         ],
         outputs: sifOutputs(name),
         cache: true,
@@ -250,7 +251,7 @@ export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe
   const suiteConfigurations = Object.fromEntries(DEB_SUITES.map((suite) => [suite, { suite }]));
   const suiteImages = DEB_SUITES.map((suite) => ({ projects: [`debian-${suite}`], target: 'image' }));
   const suiteImageInputs = { dependentTasksOutputFiles: '**/image.json' };
-  const sourceBuildInputs = [`${PLUGIN_SRC}/utils/source-build.ts`, `${PLUGIN_SRC}/utils/build-log.ts`, `${PLUGIN_SRC}/plugin/source-recipe.ts`];
+  const sourceBuildInputs = [`${PLUGIN_SRC}/utils/source-build.ts`, `${PLUGIN_SRC}/utils/build-log.ts`, `${PLUGIN_SRC}/utils/shell.ts`, `${PLUGIN_SRC}/plugin/source-recipe.ts`];
   const verifyExecutor = VERIFY_EXECUTORS[recipe.name];
   const products = ['deb', ...(withTarball ? ['tarball'] : [])];
   const verifyTarget = (product: string): TargetConfiguration => ({
@@ -265,6 +266,7 @@ export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe
       suiteImageInputs,
       ...executorSourceInputs(verifyExecutor, ['suite-image', 'image-manifest', 'gpg']),
       `${PLUGIN_SRC}/executors/${verifyExecutor}/cluster-check.sh`,
+      ...sourceBuildInputs,
     ],
     cache: true,
   });
@@ -308,8 +310,10 @@ export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe
               defaultConfiguration: DEFAULT_DEB_SUITE,
               dependsOn: ['fetch', ...suiteImages],
               inputs: [
-                // Sources, configure flags and variants all shape the tree.
+                // Sources, configure flags and variants all shape the tree; which key signs shapes the .asc.
                 '{projectRoot}/recipe.yaml',
+                { env: 'PHAROS_GPG_KEY_FILE' },
+                { env: 'PHAROS_GPG_KEY' },
                 '{projectRoot}/tarball/**/*',
                 suiteImageInputs,
                 ...executorSourceInputs('tarball', ['source-fetch', 'relocatable', 'suite-image', 'image-manifest', 'gpg']),

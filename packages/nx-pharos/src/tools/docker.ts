@@ -170,12 +170,6 @@ export async function saveImage(docker: Docker, ref: string, dest: string): Prom
   return { sha256: hash.digest('hex'), bytes };
 }
 
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(path), hash as unknown as Writable);
-  return hash.digest('hex');
-}
-
 export async function loadImage(docker: Docker, archive: string): Promise<void> {
   const stream = await docker.loadImage(createReadStream(archive), { quiet: true });
   await followProgress(docker, stream, () => undefined);

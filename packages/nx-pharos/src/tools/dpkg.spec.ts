@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { dpkgBuildScript, lastPhase, parseBuiltDebs } from './dpkg';
+import { lastPhase } from '../utils/build-log';
+import { dpkgBuildScript, parseBuiltDebs } from './dpkg';
 
 describe('dpkg', () => {
   const req = { tarball: '/src/x.tar.gz', outDir: '/out', jobs: 2, debugSymbols: true, uid: 1000, gid: 1000 };

@@ -1,3 +1,4 @@
+import { shellQuote } from '../utils/shell';
 /**
  * The one module that owns how GnuPG is called: detached, armored signatures (`<file>.asc`) of release files, and
  * their verification. GnuPG runs in a clean container of the product's suite (installed there from its archive, like
@@ -9,7 +10,6 @@
 export const FINGERPRINT_MARKER = 'pharos-gpg-fingerprint:';
 export const GPG_FAILURE_MARKER = 'pharos-gpg-failed:';
 
-const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 const INSTALL_GNUPG = `export DEBIAN_FRONTEND=noninteractive
 { apt-get update -q && apt-get install -y -q --no-install-recommends gnupg gpgv; } >/tmp/gnupg-apt.log 2>&1 || {
@@ -30,7 +30,7 @@ export interface GpgSignRequest {
 export function gpgSignScript(req: GpgSignRequest): string {
   return `set -eu
 umask 077
-${INSTALL_GNUPG}key=${quote(req.keyFile)} passphrase=${quote(req.passphraseFile ?? '')} file=${quote(req.file)}
+${INSTALL_GNUPG}key=${shellQuote(req.keyFile)} passphrase=${shellQuote(req.passphraseFile ?? '')} file=${shellQuote(req.file)}
 GNUPGHOME=$(mktemp -d)
 export GNUPGHOME
 trap 'gpgconf --kill all 2>/dev/null || true; rm -rf "$GNUPGHOME"' EXIT
@@ -55,8 +55,8 @@ echo "${FINGERPRINT_MARKER} $fpr"
 /** Shell that checks `asc` against exactly one public key with gpgv (a signature by any other key fails). */
 export function gpgVerifyScript(publicKey: string, asc: string, file: string): string {
   return `${INSTALL_GNUPG}work=$(mktemp -d)
-gpg --batch --quiet --dearmor --output "$work/keyring.gpg" ${quote(publicKey)}
-gpgv --keyring "$work/keyring.gpg" ${quote(asc)} ${quote(file)}
+gpg --batch --quiet --dearmor --output "$work/keyring.gpg" ${shellQuote(publicKey)}
+gpgv --keyring "$work/keyring.gpg" ${shellQuote(asc)} ${shellQuote(file)}
 `;
 }
 

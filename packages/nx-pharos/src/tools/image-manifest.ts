@@ -4,7 +4,8 @@ import { writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { writeAtomically } from '../utils/atomic-file';
 import { PharosError } from '../utils/errors';
-import { inspectImage, loadImage, saveImage, sha256File, tagImage } from './docker';
+import { inspectImage, loadImage, saveImage, tagImage } from './docker';
+import { assertFileDigest } from '../utils/digest';
 
 /**
  * `image.json`, written next to `image.tar` under dist/. It is the product contract between targets: consumers hash
@@ -68,13 +69,7 @@ export async function writeImageManifest(file: string, manifest: ImageManifest):
 
 /** The archive is the one the manifest describes (a truncated copy or a bad restore would load a different image). */
 export async function assertArchiveMatches(archive: string, manifest: ImageManifest, shownPath = archive): Promise<void> {
-  const actual = await sha256File(archive).catch(() => 'missing');
-  if (actual !== manifest.archiveSha256) {
-    throw new PharosError(`archive sha256 is ${actual}, the manifest says ${manifest.archiveSha256}`, {
-      file: shownPath,
-      next: `rebuild it: npx nx run ${manifest.project}:image --skip-nx-cache`,
-    });
-  }
+  await assertFileDigest(archive, manifest.archiveSha256, { what: 'the image archive', shown: shownPath, rebuild: `npx nx run ${manifest.project}:image --skip-nx-cache` });
 }
 
 /**

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { writeAtomically } from '../utils/atomic-file';
 import { PharosError } from '../utils/errors';
-import { sha256File } from './docker';
+import { assertFileDigest } from '../utils/digest';
 
 /**
  * `<name>.sif.json`, written last next to the SIF: what it was made from and how, so consumers (tests, VM images)
@@ -47,11 +47,5 @@ export async function writeSifManifest(file: string, manifest: SifManifest): Pro
 }
 
 export async function assertSifMatches(sifFile: string, manifest: SifManifest, shown: string): Promise<void> {
-  const actual = await sha256File(sifFile).catch(() => 'missing');
-  if (actual !== manifest.sha256) {
-    throw new PharosError(`SIF sha256 is ${actual}, the manifest says ${manifest.sha256}`, {
-      file: shown,
-      next: `rebuild it: npx nx run ${manifest.project}:sif --skip-nx-cache`,
-    });
-  }
+  await assertFileDigest(sifFile, manifest.sha256, { what: 'the SIF', shown, rebuild: `npx nx run ${manifest.project}:sif --skip-nx-cache` });
 }

@@ -1,12 +1,12 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { copyFile, mkdir, rename } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, type Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse } from 'yaml';
 import type { PinnedSource } from '../plugin/source-recipe';
+import { sha256File } from '../utils/digest';
 import { PharosError } from '../utils/errors';
 import { pharosCacheDir } from '../utils/paths';
 
@@ -60,12 +60,6 @@ export function configuredMirrors(env: NodeJS.ProcessEnv = process.env): string[
 
 export function sourceCacheDir(): string {
   return pharosCacheDir('sources');
-}
-
-async function sha256Of(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(path), hash as unknown as Writable);
-  return hash.digest('hex');
 }
 
 /** Moves a file whose digest is wrong out of the way (named after `name`), keeping it for inspection. */
@@ -145,7 +139,7 @@ export async function fetchSource(req: FetchRequest): Promise<FetchedSource> {
   for (const source of pinned) {
     const cached = join(cacheDir, source.file);
     if (!existsSync(cached)) continue;
-    const actual = await sha256Of(cached);
+    const actual = await sha256File(cached);
     if (actual === source.sha256) return { path: cached, file: source.file, sha256: actual, from: 'source cache' };
     const aside = await moveAside(cached);
     throw new PharosError(`cached ${source.file} has sha256 ${actual}, the recipe pins ${source.sha256}; moved aside to ${aside}`, {
@@ -168,7 +162,7 @@ export async function fetchSource(req: FetchRequest): Promise<FetchedSource> {
         tried.push(`${candidate.url} (${candidate.label}): ${err.message}`);
         continue;
       }
-      const actual = await sha256Of(part);
+      const actual = await sha256File(part);
       if (actual !== source.sha256) {
         const aside = await moveAside(part, dest);
         throw new PharosError(`${candidate.url} gave sha256 ${actual}, the recipe pins ${source.sha256}`, {

@@ -3,8 +3,30 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { lastPhase, PHASE_MARKER } from '../tools/dpkg';
 import { PharosError } from './errors';
+
+/**
+ * Build scripts report to the executor through marker lines in their output: `pharos-phase: <step>` for progress, and
+ * `<marker>\t<field>\t<field>…` for results (the .debs built, the libraries bundled).
+ */
+export const PHASE_MARKER = 'pharos-phase:';
+
+/** The shell line that announces a phase. */
+export const phase = (name: string) => `echo "${PHASE_MARKER} ${name}"`;
+
+/** The last phase marker in the output: where a failed build stopped. */
+export function lastPhase(output: string): string | undefined {
+  const phases = output.split('\n').filter((l) => l.startsWith(PHASE_MARKER));
+  return phases.at(-1)?.slice(PHASE_MARKER.length).trim();
+}
+
+/** The tab-separated fields after `marker` on each line that starts with it. */
+export function markedFields(output: string, marker: string): string[][] {
+  return output
+    .split('\n')
+    .filter((l) => l.startsWith(`${marker}\t`))
+    .map((l) => l.split('\t').slice(1));
+}
 
 /**
  * Long builds (compilers, packagers) write their whole output to a log file under tmp/logs/; the terminal, and so

@@ -36,6 +36,6 @@ describe('image-test executor', () => {
     closeSync(fd);
     const { result, stderr } = await run([]);
     expect(result.success).toBe(false);
-    expect(stderr).toMatch(/dist\/containers\/t\/image.tar: .*archive sha256 is [0-9a-f]{64}, the manifest says/);
+    expect(stderr).toMatch(/dist\/containers\/t\/image.tar: .*the image archive has sha256 [0-9a-f]{64}, its manifest says/);
   });
 });

@@ -2,7 +2,6 @@ import type { ExecutorContext } from '@nx/devkit';
 import type Docker from 'dockerode';
 import { readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { Writable } from 'node:stream';
 import { parseContainerDefinition, RUNTIMES, type ContainerCheck, type Runtime } from '../../plugin/container-definition';
 import { judgeCheck } from '../../plugin/image-check';
 import {
@@ -17,7 +16,7 @@ import {
   verifyWithKeyArgv,
 } from '../../tools/apptainer';
 import { devContainerForTask } from '../../tools/dev-container';
-import { assertDaemon, dockerClient, inspectImage, runContainer } from '../../tools/docker';
+import { assertDaemon, dockerClient, inspectImage, runContainerCaptured } from '../../tools/docker';
 import { assertArchiveMatches, ensureImage, readImageManifest, type ImageManifest } from '../../tools/image-manifest';
 import { assertSifMatches, readSifManifest } from '../../tools/sif-manifest';
 import { PharosError } from '../../utils/errors';
@@ -36,14 +35,6 @@ export interface ImageTestOptions {
 
 const TAIL_LINES = 10;
 const tailOf = (text: string) => text.trim().split('\n').filter(Boolean).slice(-TAIL_LINES);
-
-function collector(): { stream: Writable; text: () => string } {
-  const chunks: Buffer[] = [];
-  return {
-    stream: new Writable({ write(chunk, _enc, cb) { chunks.push(Buffer.from(chunk)); cb(); } }),
-    text: () => Buffer.concat(chunks).toString(),
-  };
-}
 
 /** Collects verdicts so every check runs and the error lists all failures, each with what a user needs to act. */
 class Report {
@@ -89,16 +80,14 @@ export default async function imageTestExecutor(options: ImageTestOptions, conte
 
     const runsIn = (check: ContainerCheck, runtime: Runtime) => (check.runtimes ?? runtimes).includes(runtime);
     for (const check of checks.filter((c) => runsIn(c, 'docker'))) {
-      const out = collector();
-      const err = collector();
-      const exitCode = await runContainer(docker, {
+      const result = await runContainerCaptured(docker, {
         image: manifest.id,
         entrypoint: ['sh', '-c'],
         cmd: [check.command],
         labels: { 'org.pharos.image-test': label },
         network: 'none',
-      }, { stdout: out.stream, stderr: err.stream });
-      judge(report, check, 'docker', { exitCode, stdout: out.text(), stderr: err.text() });
+      });
+      judge(report, check, 'docker', result);
     }
 
     if (options.sif) {

@@ -98,7 +98,7 @@ describe('sif executor', () => {
       const before = await containerIds();
       const { result, stderr } = await run();
       expect(result.success).toBe(false);
-      expect(stderr).toMatch(/pharos: dist\/containers\/t\/image\.tar: archive sha256 is [0-9a-f]{64}, the manifest says [0-9a-f]{64}/);
+      expect(stderr).toMatch(/pharos: dist\/containers\/t\/image\.tar: the image archive has sha256 [0-9a-f]{64}, its manifest says [0-9a-f]{64}/);
       expect(stderr).toContain('next: rebuild it: npx nx run base-tools:image --skip-nx-cache'); // the project the manifest names
       expect(filesIn(out()).sort()).toEqual(['image.json', 'image.tar']);
       expect([...(await containerIds())].filter((id) => !before.has(id))).toEqual([]);

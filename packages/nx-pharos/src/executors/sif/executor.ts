@@ -5,14 +5,16 @@ import { dirname, join, relative } from 'node:path';
 import type { SquashfsCompression } from '../../plugin/container-definition';
 import { Apptainer, buildFromArchiveArgv, mksquashfsArgs, signArgv } from '../../tools/apptainer';
 import { devContainerForTask } from '../../tools/dev-container';
-import { assertDaemon, dockerClient, sha256File } from '../../tools/docker';
+import { assertDaemon, dockerClient } from '../../tools/docker';
+import { sha256File } from '../../utils/digest';
 import { assertArchiveMatches, readImageManifest } from '../../tools/image-manifest';
 import { sifProductPaths, writeSifManifest, type SifManifest } from '../../tools/sif-manifest';
 import { removeProducts, temporarySibling, writeAtomically } from '../../utils/atomic-file';
 import { onInterrupt } from '../../utils/cleanup';
 import { PharosError } from '../../utils/errors';
 import { runExecutor, taskLabel, workspacePath } from '../../utils/executor';
-import { signingMaterial } from './signing-key';
+import { signingMaterial } from '../../utils/signing-material';
+import { SIF_SIGNING } from './signing-key';
 
 export interface SifExecutorOptions {
   manifest?: string;
@@ -52,7 +54,7 @@ export default async function sifExecutor(options: SifExecutorOptions, context: 
 
     // Before the slow part: a signed build without a key must fail at once.
     const signing = options.sign
-      ? await signingMaterial(options.signingKeyFile, process.env, context.root, options.signRequiredBy ?? `${label} option "sign"`)
+      ? await signingMaterial(SIF_SIGNING, options.signingKeyFile, process.env, context.root, options.signRequiredBy ?? `${label} option "sign"`)
       : undefined;
     try {
       const docker = dockerClient();

@@ -1,4 +1,4 @@
-import { signingMaterial as resolveSigningMaterial, type SigningKind, type SigningMaterial } from '../../utils/signing-material';
+import type { SigningKind } from '../../utils/signing-material';
 
 /** SIF signatures: a PEM private key (Apptainer's `sign --key`), decrypted with openssl when it has a passphrase. */
 export const SIGNING_ENV = {
@@ -19,7 +19,3 @@ export const SIF_SIGNING: SigningKind = {
   rejectKey: (key) => (key.toString('utf8').includes('PRIVATE KEY-----') ? undefined : 'is not a PEM private key'),
   isEncrypted: (key) => ENCRYPTED_PEM.test(key.toString('utf8')),
 };
-
-export function signingMaterial(keyFileOption: string | undefined, env: NodeJS.ProcessEnv, cwd: string, requiredBy: string): Promise<SigningMaterial> {
-  return resolveSigningMaterial(SIF_SIGNING, keyFileOption, env, cwd, requiredBy);
-}

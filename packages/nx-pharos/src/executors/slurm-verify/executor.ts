@@ -2,8 +2,8 @@ import type { ExecutorContext } from '@nx/devkit';
 import type Docker from 'dockerode';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { Writable } from 'node:stream';
-import { assertDaemon, dockerClient, runContainer, sha256File } from '../../tools/docker';
+import { assertDaemon, dockerClient, outputCollector, runContainer } from '../../tools/docker';
+import { assertFileDigest } from '../../utils/digest';
 import { gpgVerifyScript } from '../../tools/gpg';
 import { suiteImage } from '../../tools/suite-image';
 import { selectRecipe, type SourceBuildOptions } from '../../utils/source-build';
@@ -121,69 +121,56 @@ export default async function slurmVerifyExecutor(options: SlurmVerifyOptions, c
   });
 }
 
+function readProductManifest<T>(file: string, what: string, target: string, context: ExecutorContext): T {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch {
+    throw new PharosError(`no ${what} manifest`, { file: relative(context.root, file), next: `build it: npx nx run ${context.projectName}:${target}` });
+  }
+}
+
 async function verifiedDebs(debsDir: string, context: ExecutorContext, label: string): Promise<string[]> {
   const manifestFile = join(debsDir, DEBS_MANIFEST);
-  let manifest: DebsManifest;
-  try {
-    manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
-  } catch {
-    throw new PharosError('no .deb manifest', { file: relative(context.root, manifestFile), next: `build it: npx nx run ${context.projectName}:deb` });
-  }
+  const manifest = readProductManifest<DebsManifest>(manifestFile, '.deb', 'deb', context);
   for (const d of manifest.debs) {
-    const actual = await sha256File(join(debsDir, d.file)).catch(() => 'missing');
-    if (actual !== d.sha256) {
-      throw new PharosError(`${d.file} has sha256 ${actual}, ${DEBS_MANIFEST} says ${d.sha256}`, {
-        file: relative(context.root, join(debsDir, d.file)),
-        next: `rebuild: npx nx run ${context.projectName}:deb --skip-nx-cache`,
-      });
-    }
+    await assertFileDigest(join(debsDir, d.file), d.sha256, {
+      what: d.file,
+      shown: relative(context.root, join(debsDir, d.file)),
+      rebuild: `npx nx run ${context.projectName}:deb --skip-nx-cache`,
+    });
   }
-  const debFiles = CLUSTER_PACKAGES.map((p) => {
+  return CLUSTER_PACKAGES.map((p) => {
     const deb = manifest.debs.find((d) => d.package === p);
     if (!deb) throw new PharosError(`the build produced no ${p} package`, { file: relative(context.root, manifestFile), step: label });
     return deb.file;
   });
-  return debFiles;
 }
 
 async function verifiedTarball(dir: string, context: ExecutorContext): Promise<TarballManifest> {
-  const manifestFile = join(dir, TARBALL_MANIFEST);
-  let manifest: TarballManifest;
-  try {
-    manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
-  } catch {
-    throw new PharosError('no tarball manifest', { file: relative(context.root, manifestFile), next: `build it: npx nx run ${context.projectName}:tarball` });
-  }
-  const actual = await sha256File(join(dir, manifest.file)).catch(() => 'missing');
-  if (actual !== manifest.sha256) {
-    throw new PharosError(`${manifest.file} has sha256 ${actual}, ${TARBALL_MANIFEST} says ${manifest.sha256}`, {
-      file: relative(context.root, join(dir, manifest.file)),
-      next: `rebuild: npx nx run ${context.projectName}:tarball --skip-nx-cache`,
-    });
-  }
+  const manifest = readProductManifest<TarballManifest>(join(dir, TARBALL_MANIFEST), 'tarball', 'tarball', context);
+  await assertFileDigest(join(dir, manifest.file), manifest.sha256, {
+    what: manifest.file,
+    shown: relative(context.root, join(dir, manifest.file)),
+    rebuild: `npx nx run ${context.projectName}:tarball --skip-nx-cache`,
+  });
   for (const f of manifest.signature ? [manifest.signature.file, manifest.signature.publicKey] : []) {
     if (!existsSync(join(dir, f))) {
-      throw new PharosError(`${TARBALL_MANIFEST} lists ${f}, which is missing`, { file: relative(context.root, join(dir, f)), next: `rebuild: npx nx run ${context.projectName}:tarball --sign --skip-nx-cache` });
+      throw new PharosError(`${TARBALL_MANIFEST} lists ${f}, which is missing`, { file: relative(context.root, join(dir, f)), next: `rebuild it: npx nx run ${context.projectName}:tarball --sign --skip-nx-cache` });
     }
   }
   return manifest;
 }
 
 async function runCheck(docker: Docker, image: string, script: string, binds: string[], label: string): Promise<void> {
-  let output = '';
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      output += chunk.toString();
-      process.stdout.write(chunk);
-      cb();
-    },
-  });
+  // stdout and stderr in one stream, in order, as the check prints them.
+  const sink = outputCollector(process.stdout);
   const code = await runContainer(docker, {
     image,
     cmd: ['sh', '-c', script],
     binds: [...binds, `${CHECK_SCRIPT}:/pharos/cluster-check.sh:ro`],
     labels: { 'org.pharos.verify': label },
-  }, { stdout: sink, stderr: sink });
+  }, { stdout: sink.stream, stderr: sink.stream });
+  const output = sink.text();
   if (code !== 0) {
     const failed = output.split('\n').find((l) => l.startsWith('pharos-check: FAIL'));
     throw new PharosError(failed ? failed.replace('pharos-check: FAIL', 'check failed:') : `verification exited with code ${code}`, {

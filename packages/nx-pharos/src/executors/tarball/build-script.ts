@@ -1,4 +1,6 @@
 import { relocateScript } from '../../tools/relocatable';
+import { markedFields, phase } from '../../utils/build-log';
+import { shellQuote } from '../../utils/shell';
 
 /**
  * The shell the toolchain container runs for a relocatable tree: build dependencies from the source's own
@@ -30,7 +32,6 @@ export const BUNDLED_MARKER = 'pharos-bundled:';
  */
 export const NEVER_BUNDLED = ['ld-linux*', 'libc.so*', 'libm.so*', 'libpthread*', 'libdl.so*', 'librt.so*', 'libnvidia-*', 'libcuda.so*'];
 
-const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Adds archive components (contrib, non-free) to both apt source formats a Debian image may have. */
 function aptComponentsScript(components: string[]): string {
@@ -46,40 +47,40 @@ export function tarballBuildScript(req: TarballBuildRequest): string {
   const view = `${req.stage}/root${prefix}`;
   return `set -eu
 export DEBIAN_FRONTEND=noninteractive
-echo "pharos-phase: toolchain"
+${phase('toolchain')}
 ${aptComponentsScript(req.aptComponents)}apt-get update -q
 apt-get install -y -q --no-install-recommends build-essential devscripts equivs fakeroot patchelf
-echo "pharos-phase: unpack"
+${phase('unpack')}
 mkdir -p /build/src
-tar -C /build/src -xf ${quote(req.tarball)}
+tar -C /build/src -xf ${shellQuote(req.tarball)}
 cd /build/src/*/
-echo "pharos-phase: build-deps"
+${phase('build-deps')}
 apt-get build-dep -y -q ./
-${req.buildPackages.length ? `apt-get install -y -q --no-install-recommends ${req.buildPackages.map(quote).join(' ')}
-` : ''}echo "pharos-phase: configure"
-./configure --prefix=${prefix} --sysconfdir=/etc/${req.name} ${req.configureFlags.map(quote).join(' ')}
-echo "pharos-phase: make"
+${req.buildPackages.length ? `apt-get install -y -q --no-install-recommends ${req.buildPackages.map(shellQuote).join(' ')}
+` : ''}${phase('configure')}
+./configure --prefix=${prefix} --sysconfdir=/etc/${req.name} ${req.configureFlags.map(shellQuote).join(' ')}
+${phase('make')}
 make -j${req.jobs}
-echo "pharos-phase: install"
-make install DESTDIR=${quote(`${req.stage}/root`)}
-echo "pharos-phase: relocate"
+${phase('install')}
+make install DESTDIR=${shellQuote(`${req.stage}/root`)}
+${phase('relocate')}
 {
 ${relocateScript(view, req.name)}
 } > /tmp/needed
 cat /tmp/needed
-echo "pharos-phase: bundle"
-mkdir -p ${quote(`${view}/lib`)}
+${phase('bundle')}
+mkdir -p ${shellQuote(`${view}/lib`)}
 grep '^pharos-needed:' /tmp/needed | while IFS="$(printf '\\t')" read -r _ soname path; do
-  grep -qx "$soname" ${quote(req.presentSonames)} && continue
+  grep -qx "$soname" ${shellQuote(req.presentSonames)} && continue
   case $soname in ${NEVER_BUNDLED.join('|')}) continue ;; esac
-  cp -L "$path" ${quote(`${view}/lib`)}/"$soname"
-  patchelf --set-rpath '$ORIGIN' ${quote(`${view}/lib`)}/"$soname"
+  cp -L "$path" ${shellQuote(`${view}/lib`)}/"$soname"
+  patchelf --set-rpath '$ORIGIN' ${shellQuote(`${view}/lib`)}/"$soname"
   # With merged /usr, dpkg knows a library by one of its two paths.
   pkg=$( { dpkg -S "$path" || dpkg -S "/usr$path" || dpkg -S "\${path#/usr}"; } 2>/dev/null | grep -v '^diversion' | cut -d: -f1 | head -n1)
   printf '${BUNDLED_MARKER}\\t%s\\t%s\\n' "$soname" "$pkg"
 done
-uname -m > ${quote(`${req.stage}/arch`)}
-chown -R ${req.uid}:${req.gid} ${quote(req.stage)}
+uname -m > ${shellQuote(`${req.stage}/arch`)}
+chown -R ${req.uid}:${req.gid} ${shellQuote(req.stage)}
 `;
 }
 
@@ -89,11 +90,5 @@ export interface BundledLibrary {
 }
 
 export function parseBundled(output: string): BundledLibrary[] {
-  return output
-    .split('\n')
-    .filter((l) => l.startsWith(`${BUNDLED_MARKER}\t`))
-    .map((l) => {
-      const [, soname, pkg] = l.split('\t');
-      return { soname, package: pkg ?? '' };
-    });
+  return markedFields(output, BUNDLED_MARKER).map(([soname, pkg]) => ({ soname, package: pkg ?? '' }));
 }
