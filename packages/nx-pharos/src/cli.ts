@@ -3,7 +3,8 @@ import { formatError } from './utils/errors';
 
 const USAGE = `usage: pharos <command>
   debian-mirror              print the Debian mirror (PHAROS_DEBIAN_MIRROR, else the host's apt sources)
-  recipe-sources <recipe>    print the pinned sources of every version of a recipe.yaml (a cache input of fetch and deb)
+  recipe-sources <recipe>    print what of a recipe.yaml shapes fetch and deb: every version's pinned sources (with the
+                             site's pins) and required tools, and the deb build (a cache input of both)
   run-in-dev-container [opts] [--] [command…]
                              run a command (or an interactive shell) in the dev container; see --help`;
 
@@ -18,8 +19,12 @@ export async function main(argv: string[]): Promise<void> {
         const { readFileSync } = await import('node:fs');
         const { parseSourceRecipe } = await import('./plugin/source-recipe');
         const recipe = parseSourceRecipe(readFileSync(rest[0], 'utf8'), rest[0]);
-        const sources = Object.fromEntries(Object.values(recipe.versions).map((v) => [v.version, v.sources]));
-        process.stdout.write(`${JSON.stringify({ name: recipe.name, sources })}\n`);
+        const { configuredPins, withSitePins } = await import('./tools/source-fetch');
+        // With the site's pins: pinning a source changes what fetch and deb may use.
+        const pins = configuredPins();
+        const sources = Object.fromEntries(Object.values(recipe.versions).map((v) => [v.version, withSitePins(v.sources, pins)]));
+        const requires = Object.fromEntries(Object.values(recipe.versions).map((v) => [v.version, v.requires]));
+        process.stdout.write(`${JSON.stringify({ name: recipe.name, sources, requires, deb: recipe.deb })}\n`);
         return;
       }
       case 'run-in-dev-container': {

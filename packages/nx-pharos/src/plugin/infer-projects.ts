@@ -233,7 +233,7 @@ export function inferContainerProject(dockerfile: string, def: ContainerDefiniti
 export const DEB_SUITES = ['bookworm', 'trixie'] as const;
 export const DEFAULT_DEB_SUITE = 'trixie';
 /** The executor that proves a package's products with a running service, per recipe name. */
-const VERIFY_EXECUTORS: Record<string, string> = { slurm: 'slurm-verify' };
+const VERIFY_EXECUTORS: Record<string, string> = { slurm: 'slurm-verify', beegfs: 'beegfs-verify' };
 /** A recipe folder with this template builds the relocatable tarball too. */
 export const TARBALL_TEMPLATE = 'tarball/module.lua.hbs';
 
@@ -245,27 +245,32 @@ export const TARBALL_TEMPLATE = 'tarball/module.lua.hbs';
 export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe, withTarball: boolean): ProjectConfiguration {
   const root = dirname(recipeFile);
   const name = projectName(root);
-  // The sources of every version, not the whole recipe: configure flags and variants shape the tarball only.
+  // The sources, requirements and deb build of every version, not the whole recipe: configure flags and variants
+  // shape the tarball only.
   const recipeSources = { runtime: `node packages/nx-pharos/bin/pharos.cjs recipe-sources ${recipeFile}` };
   const base = { recipe: recipeFile, release: recipe.defaultVersion };
-  const suiteConfigurations = Object.fromEntries(DEB_SUITES.map((suite) => [suite, { suite }]));
-  const suiteImages = DEB_SUITES.map((suite) => ({ projects: [`debian-${suite}`], target: 'image' }));
+  // Some packages build for fewer suites (BeeGFS 7.4: its client module fails on trixie's kernel).
+  const suites: string[] = recipe.deb.suites ?? [...DEB_SUITES];
+  const defaultSuite = suites.includes(DEFAULT_DEB_SUITE) ? DEFAULT_DEB_SUITE : suites[0];
+  const suiteConfigurations = Object.fromEntries(suites.map((suite) => [suite, { suite }]));
+  const suiteImages = suites.map((suite) => ({ projects: [`debian-${suite}`], target: 'image' }));
   const suiteImageInputs = { dependentTasksOutputFiles: '**/image.json' };
   const sourceBuildInputs = [`${PLUGIN_SRC}/utils/source-build.ts`, `${PLUGIN_SRC}/utils/build-log.ts`, `${PLUGIN_SRC}/utils/shell.ts`, `${PLUGIN_SRC}/plugin/source-recipe.ts`];
   const verifyExecutor = VERIFY_EXECUTORS[recipe.name];
   const products = ['deb', ...(withTarball ? ['tarball'] : [])];
   const verifyTarget = (product: string): TargetConfiguration => ({
     executor: `${PLUGIN}:${verifyExecutor}`,
-    options: { ...base, suite: DEFAULT_DEB_SUITE, products: [product] },
+    options: { ...base, suite: defaultSuite, products: [product] },
     configurations: suiteConfigurations,
-    defaultConfiguration: DEFAULT_DEB_SUITE,
+    defaultConfiguration: defaultSuite,
     // Forwarded, so `verify-tarball --release=X --gpu` proves the product built with those options.
     dependsOn: [{ target: product, params: 'forward' }, ...suiteImages],
     inputs: [
       { dependentTasksOutputFiles: product === 'deb' ? '**/debs.json' : '**/tarball.json' },
       suiteImageInputs,
       ...executorSourceInputs(verifyExecutor, ['suite-image', 'image-manifest', 'gpg']),
-      `${PLUGIN_SRC}/executors/${verifyExecutor}/cluster-check.sh`,
+      `${PLUGIN_SRC}/executors/${verifyExecutor}/*.sh`,
+      `${PLUGIN_SRC}/utils/verify-products.ts`,
       ...sourceBuildInputs,
     ],
     cache: true,
@@ -276,7 +281,7 @@ export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe
     projectType: 'application',
     tags: ['third-party'],
     // Builds and verifications start from the suites' base images; `nx affected` sees only project edges.
-    implicitDependencies: [PLUGIN, ...DEB_SUITES.map((suite) => `debian-${suite}`)],
+    implicitDependencies: [PLUGIN, ...suites.map((suite) => `debian-${suite}`)],
     targets: {
       fetch: {
         executor: `${PLUGIN}:fetch`,
@@ -287,9 +292,9 @@ export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe
       },
       deb: {
         executor: `${PLUGIN}:deb`,
-        options: { ...base, suite: DEFAULT_DEB_SUITE },
+        options: { ...base, suite: defaultSuite },
         configurations: suiteConfigurations,
-        defaultConfiguration: DEFAULT_DEB_SUITE,
+        defaultConfiguration: defaultSuite,
         // Not forwarded: fetch takes none of deb's other options; deb fetches another --release itself, the same way.
         dependsOn: ['fetch', ...suiteImages],
         inputs: [
@@ -305,9 +310,9 @@ export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe
         ? {
             tarball: {
               executor: `${PLUGIN}:tarball`,
-              options: { ...base, toolchain: DEFAULT_DEB_SUITE },
-              configurations: Object.fromEntries(DEB_SUITES.map((suite) => [suite, { toolchain: suite }])),
-              defaultConfiguration: DEFAULT_DEB_SUITE,
+              options: { ...base, toolchain: defaultSuite },
+              configurations: Object.fromEntries(suites.map((suite) => [suite, { toolchain: suite }])),
+              defaultConfiguration: defaultSuite,
               dependsOn: ['fetch', ...suiteImages],
               inputs: [
                 // Sources, configure flags and variants all shape the tree; which key signs shapes the .asc.
@@ -331,8 +336,8 @@ export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe
             ...Object.fromEntries(products.map((product) => [`verify-${product}`, verifyTarget(product)])),
             verify: {
               executor: 'nx:noop',
-              configurations: Object.fromEntries(DEB_SUITES.map((suite) => [suite, {}])),
-              defaultConfiguration: DEFAULT_DEB_SUITE,
+              configurations: Object.fromEntries(suites.map((suite) => [suite, {}])),
+              defaultConfiguration: defaultSuite,
               dependsOn: products.map((product) => ({ target: `verify-${product}`, params: 'forward' as const })),
               cache: true,
             },

@@ -28,6 +28,35 @@ export interface RecipeVersion {
   sources: PinnedSource[];
   /** Extra configure flags (tarball builds); part of the cache key of what uses them. */
   configureFlags: string[];
+  /** Tools the build needs beyond the suite's packages (BeeGFS 8.x: Rust, Go), checked before the build starts. */
+  requires: ToolRequirement[];
+}
+
+/** A tool a version's build needs, with the oldest version that works and what it builds, for the message. */
+export interface ToolRequirement {
+  command: string;
+  minimum: string;
+  /** What needs it, e.g. "mgmtd (beegfs-rust)". */
+  for: string;
+  /** Prints the version; default `<command> --version`. The first dotted number in its output is the version. */
+  versionCommand?: string;
+}
+
+/** How the Debian packages are built from the source tree. */
+export type DebBuildKind = 'dpkg-buildpackage' | 'make-package-deb';
+
+export interface DebRecipe {
+  /**
+   * `dpkg-buildpackage` (upstream's debian/ is used as it is, e.g. Slurm) or `make-package-deb` (upstream's own
+   * `make package-deb PACKAGE_DIR=… DEBUILD_OPTS=-j<n>`, e.g. BeeGFS).
+   */
+  build: DebBuildKind;
+  /** For make-package-deb: the make variable that carries the release (BeeGFS_VERSION); a tarball has no git tags. */
+  versionVariable?: string;
+  /** Build dependencies upstream documents that its debian/control does not list. */
+  buildPackages: string[];
+  /** The Debian suites the packages are built for; undefined means every suite Pharos builds. */
+  suites?: string[];
 }
 
 /**
@@ -46,13 +75,17 @@ export interface SourceRecipe {
   defaultVersion: string;
   versions: Record<string, RecipeVersion>;
   variants: Record<string, BuildVariant>;
+  deb: DebRecipe;
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
-const TOP_KEYS = ['name', 'defaultVersion', 'versions', 'variants'];
+const TOP_KEYS = ['name', 'defaultVersion', 'versions', 'variants', 'deb'];
+const DEB_KEYS = ['build', 'versionVariable', 'buildPackages', 'suites', 'note'];
+const DEB_BUILDS: DebBuildKind[] = ['dpkg-buildpackage', 'make-package-deb'];
+const REQUIRE_KEYS = ['command', 'minimum', 'for', 'versionCommand'];
 const VARIANT_KEYS = ['configureFlags', 'buildPackages', 'aptComponents', 'note'];
 const APT_NAME = /^[a-z0-9][a-z0-9+.-]*$/;
-const VERSION_KEYS = ['sources', 'configureFlags'];
+const VERSION_KEYS = ['sources', 'configureFlags', 'requires', 'note'];
 const SOURCE_KEYS = ['kind', 'url', 'package', 'file', 'sha256', 'note'];
 
 export function parseSourceRecipe(text: string, file: string): SourceRecipe {
@@ -92,7 +125,7 @@ export function parseSourceRecipe(text: string, file: string): SourceRecipe {
   for (const [version, raw] of Object.entries(rawVersions as Record<string, unknown>)) {
     const vpath = ['versions', version];
     unknownKeys(raw, VERSION_KEYS, vpath);
-    const v = raw as { sources?: unknown; configureFlags?: unknown };
+    const v = raw as { sources?: unknown; configureFlags?: unknown; requires?: unknown };
     if (!Array.isArray(v.sources) || v.sources.length === 0) fail(`version ${version} lists no sources`, vpath);
     const flags = v.configureFlags ?? [];
     if (!Array.isArray(flags) || flags.some((f) => typeof f !== 'string')) fail(`"configureFlags" of ${version} must be a list of strings`, [...vpath, 'configureFlags']);
@@ -117,7 +150,23 @@ export function parseSourceRecipe(text: string, file: string): SourceRecipe {
       }
       return fail(`source kind must be "url" or "debian-orig", got ${JSON.stringify(src.kind)}`, [...spath, 'kind']);
     });
-    versions[version] = { version, sources, configureFlags: flags as string[] };
+    if (v.requires !== undefined && !Array.isArray(v.requires)) fail(`"requires" of ${version} must be a list`, [...vpath, 'requires']);
+    const requires = ((v.requires ?? []) as unknown[]).map((r, i): ToolRequirement => {
+      const rpath = [...vpath, 'requires', i];
+      unknownKeys(r, REQUIRE_KEYS, rpath);
+      const req = r as Record<string, unknown>;
+      for (const key of ['command', 'minimum', 'for']) {
+        if (typeof req[key] !== 'string' && typeof req[key] !== 'number') fail(`requirement ${i + 1} of ${version} needs "${key}"`, rpath);
+      }
+      if (!/^[A-Za-z0-9._+-]+$/.test(String(req.command))) fail(`"command" of requirement ${i + 1} of ${version} must be a command name`, [...rpath, 'command']);
+      return {
+        command: String(req.command),
+        minimum: String(req.minimum),
+        for: String(req.for),
+        ...(typeof req.versionCommand === 'string' ? { versionCommand: req.versionCommand } : {}),
+      };
+    });
+    versions[version] = { version, sources, configureFlags: flags as string[], requires };
   }
   const defaultVersion = String(data.defaultVersion ?? Object.keys(versions)[0]);
   if (!versions[defaultVersion]) fail(`defaultVersion ${defaultVersion} is not one of the versions`, ['defaultVersion']);
@@ -138,7 +187,37 @@ export function parseSourceRecipe(text: string, file: string): SourceRecipe {
     };
     variants[name] = { name, configureFlags: list('configureFlags'), buildPackages: list('buildPackages', APT_NAME), aptComponents: list('aptComponents', APT_NAME) };
   }
-  return { name: data.name as string, defaultVersion, versions, variants };
+  return { name: data.name as string, defaultVersion, versions, variants, deb: parseDebRecipe(data.deb, fail, unknownKeys) };
+}
+
+function parseDebRecipe(
+  raw: unknown,
+  fail: (message: string, path: Array<string | number>) => never,
+  unknownKeys: (value: unknown, known: string[], path: Array<string | number>) => void,
+): DebRecipe {
+  if (raw === undefined) return { build: 'dpkg-buildpackage', buildPackages: [] };
+  unknownKeys(raw, DEB_KEYS, ['deb']);
+  const d = raw as Record<string, unknown>;
+  const build = (d.build ?? 'dpkg-buildpackage') as DebBuildKind;
+  if (!DEB_BUILDS.includes(build)) fail(`"deb.build" must be one of ${DEB_BUILDS.join(', ')}, got ${JSON.stringify(d.build)}`, ['deb', 'build']);
+  const names = (key: string, pattern: RegExp): string[] | undefined => {
+    const value = d[key];
+    if (value === undefined) return undefined;
+    if (!Array.isArray(value) || value.some((f) => typeof f !== 'string' || !pattern.test(f))) fail(`"deb.${key}" must be a list of names`, ['deb', key]);
+    return value as string[];
+  };
+  if (d.versionVariable !== undefined && (typeof d.versionVariable !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(d.versionVariable))) {
+    fail('"deb.versionVariable" must be a make variable name', ['deb', 'versionVariable']);
+  }
+  if (d.versionVariable !== undefined && build !== 'make-package-deb') fail('"deb.versionVariable" is for make-package-deb builds', ['deb', 'versionVariable']);
+  const suites = names('suites', APT_NAME);
+  if (suites && !suites.length) fail('"deb.suites" must name at least one suite', ['deb', 'suites']);
+  return {
+    build,
+    ...(d.versionVariable ? { versionVariable: d.versionVariable as string } : {}),
+    buildPackages: names('buildPackages', APT_NAME) ?? [],
+    ...(suites ? { suites } : {}),
+  };
 }
 
 /** The version asked for, or an error that lists the known ones. */

@@ -217,6 +217,7 @@ export interface ContainerSpec {
   tty?: boolean;
   interactive?: boolean;
   network?: string;
+  hostname?: string;
 }
 
 export interface ContainerIO {
@@ -236,6 +237,7 @@ export async function runContainer(docker: Docker, spec: ContainerSpec, io: Cont
     Entrypoint: spec.entrypoint,
     Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
     WorkingDir: spec.workingDir,
+    Hostname: spec.hostname,
     User: spec.user,
     Labels: spec.labels,
     Tty: !!spec.tty,

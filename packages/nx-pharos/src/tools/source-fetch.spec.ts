@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { PinnedSource } from '../plugin/source-recipe';
 import { PharosError } from '../utils/errors';
-import { fetchSource, poolPrefix, sourceCandidates } from './source-fetch';
+import { configuredPins, fetchSource, poolPrefix, sourceCandidates, withSitePins } from './source-fetch';
 
 // A real HTTP server on loopback (range requests included): the download path is the one used against mirrors.
 /** The error a fetch that must fail rejects with. */
@@ -83,6 +83,34 @@ describe('fetchSource', () => {
     expect(err.message).toContain(`${base}/gone/x.tar.gz (upstream): HTTP 404`);
     expect(err.details.next).toContain(`place x.tar.gz (sha256 ${SHA}) in ${cache}/`);
     expect(err.details.next).toContain('PHAROS_SOURCE_MIRRORS');
+  });
+
+  it('says which file to place where, and how to pin it, when no source of a version is pinned', async () => {
+    const unpinned: PinnedSource = { file: 'beegfs-7.4.7.tar.gz', location: { kind: 'url', url: 'https://github.com/ThinkParQ/beegfs/archive/refs/tags/7.4.7.tar.gz' } };
+    const err = await fetchError({ what: 'beegfs 7.4.7', sources: [unpinned], cacheDir: cache, mirrors: [] });
+    expect(err.message).toContain('beegfs-7.4.7.tar.gz: skipped, no pinned sha256');
+    expect(err.details.next).toContain(`put it in ${cache}/`);
+    expect(err.details.next).toContain('pins: { beegfs-7.4.7.tar.gz: <sha256sum> }');
+  });
+
+  it("uses a site's pin for a source the recipe could not pin, from the local cache, and never overrides the recipe", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pharos-pins-'));
+    const config = join(dir, 'sources.yaml');
+    const env = { PHAROS_SOURCES_CONFIG: config };
+    writeFileSync(config, `pins:\n  local.tar.gz: ${SHA}\n`);
+    writeFileSync(join(cache, 'local.tar.gz'), BODY);
+    const unpinned: PinnedSource = { file: 'local.tar.gz', location: { kind: 'url', url: 'http://127.0.0.1:1/local.tar.gz' } };
+    const pinned = withSitePins([unpinned], configuredPins(env), env);
+    expect(pinned[0].sha256).toBe(SHA);
+    const got = await fetchSource({ what: 'local 1', sources: pinned, cacheDir: cache, mirrors: [] });
+    expect(got.from).toBe('source cache');
+    // A wrong local copy is still refused: the pin is checked like the recipe's.
+    writeFileSync(join(cache, 'local.tar.gz'), 'tampered\n');
+    expect((await fetchError({ what: 'local 1', sources: pinned, cacheDir: cache, mirrors: [] })).message).toContain('the recipe pins');
+    expect(() => withSitePins([{ ...unpinned, sha256: 'b'.repeat(64) }], configuredPins(env), env)).toThrow(`the sources config pins local.tar.gz to ${SHA}, but the recipe pins ${'b'.repeat(64)}`);
+    writeFileSync(config, 'pins:\n  local.tar.gz: nope\n');
+    expect(() => configuredPins(env)).toThrow('"pins" must map source file names to sha256 digests');
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('takes a local directory as a file:// mirror', async () => {

@@ -43,19 +43,48 @@ export function sourcesConfigFile(env: NodeJS.ProcessEnv = process.env): string 
   return env[SOURCES_CONFIG_ENV] || join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'pharos', 'sources.yaml');
 }
 
+function readSourcesConfig(env: NodeJS.ProcessEnv): { file: string; data: { mirrors?: unknown; pins?: unknown } } {
+  const file = sourcesConfigFile(env);
+  if (!existsSync(file)) return { file, data: {} };
+  return { file, data: (parse(readFileSync(file, 'utf8')) ?? {}) as { mirrors?: unknown; pins?: unknown } };
+}
+
 /** Mirrors from the environment (space- or comma-separated) first, then the config file's `mirrors:` list. */
 export function configuredMirrors(env: NodeJS.ProcessEnv = process.env): string[] {
   const fromEnv = (env[SOURCE_MIRRORS_ENV] ?? '').split(/[\s,]+/).filter(Boolean);
-  const file = sourcesConfigFile(env);
-  let fromFile: string[] = [];
-  if (existsSync(file)) {
-    const data = parse(readFileSync(file, 'utf8')) as { mirrors?: unknown } | null;
-    if (data?.mirrors !== undefined && (!Array.isArray(data.mirrors) || data.mirrors.some((m) => typeof m !== 'string'))) {
-      throw new PharosError('"mirrors" must be a list of URLs', { file });
-    }
-    fromFile = (data?.mirrors as string[] | undefined) ?? [];
+  const { file, data } = readSourcesConfig(env);
+  if (data.mirrors !== undefined && (!Array.isArray(data.mirrors) || data.mirrors.some((m) => typeof m !== 'string'))) {
+    throw new PharosError('"mirrors" must be a list of URLs', { file });
   }
-  return [...fromEnv, ...fromFile];
+  return [...fromEnv, ...((data.mirrors as string[] | undefined) ?? [])];
+}
+
+/**
+ * A site's own digests for sources the recipe could not pin (`pins:` in the sources config, file name → sha256): an
+ * air-gapped site checks a tarball once, by its own means, and pins it there without editing the recipe.
+ */
+export function configuredPins(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const { file, data } = readSourcesConfig(env);
+  if (data.pins === undefined) return {};
+  const ok = typeof data.pins === 'object' && data.pins !== null && !Array.isArray(data.pins) &&
+    Object.values(data.pins).every((v) => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v));
+  if (!ok) throw new PharosError('"pins" must map source file names to sha256 digests (64 lower-case hex digits)', { file });
+  return data.pins as Record<string, string>;
+}
+
+/** The recipe's sources with the site's pins filled in where the recipe has none. A pin never overrides the recipe. */
+export function withSitePins(sources: PinnedSource[], pins: Record<string, string>, env: NodeJS.ProcessEnv = process.env): PinnedSource[] {
+  return sources.map((s) => {
+    const pin = pins[s.file];
+    if (!pin || s.sha256 === pin) return s;
+    if (s.sha256) {
+      throw new PharosError(`the sources config pins ${s.file} to ${pin}, but the recipe pins ${s.sha256}`, {
+        file: sourcesConfigFile(env),
+        next: `remove the pin of ${s.file}: the recipe's digest is the one that is checked`,
+      });
+    }
+    return { ...s, sha256: pin, note: `pinned by ${sourcesConfigFile(env)}` };
+  });
 }
 
 export function sourceCacheDir(): string {
@@ -149,7 +178,8 @@ export async function fetchSource(req: FetchRequest): Promise<FetchedSource> {
     });
   }
 
-  const tried: string[] = req.sources.filter((s) => !s.sha256).map((s) => `${s.file}: skipped, no pinned sha256${s.note ? ` (${s.note})` : ''}`);
+  const unpinned = req.sources.filter((s) => !s.sha256);
+  const tried: string[] = unpinned.map((s) => `${s.file}: skipped, no pinned sha256${s.note ? ` (${s.note})` : ''}`);
   for (const source of pinned) {
     const dest = join(cacheDir, source.file);
     const part = `${dest}.part`;
@@ -182,6 +212,9 @@ export async function fetchSource(req: FetchRequest): Promise<FetchedSource> {
     next: first
       ? `place ${first.file} (sha256 ${first.sha256}) in ${cacheDir}/, or set ${SOURCE_MIRRORS_ENV}="<URL or file:///dir> …" ` +
         `to mirrors that hold it (or list them under "mirrors:" in ${sourcesConfigFile()})`
-      : 'pin a sha256 for at least one source in the recipe',
+      : `no source of ${req.what} has a pinned sha256. Get ${unpinned.map((s) => s.file).join(' or ')} ` +
+        `(${unpinned.map((s) => (s.location.kind === 'url' ? s.location.url : `Debian's orig of ${s.location.package}`)).join(', ')}), ` +
+        `check it by your own means, put it in ${cacheDir}/ (or on a mirror in ${SOURCE_MIRRORS_ENV}) and pin its sha256 under "pins:" in ${sourcesConfigFile()} ` +
+        `(e.g. pins: { ${unpinned[0]?.file}: <sha256sum> }), or in the recipe`,
   });
 }

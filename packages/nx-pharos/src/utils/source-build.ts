@@ -5,7 +5,7 @@ import { relative } from 'node:path';
 import { parseSourceRecipe, recipeVersion, type RecipeVersion, type SourceRecipe } from '../plugin/source-recipe';
 import { optionalDebianMirror } from '../tools/debian-mirror';
 import { runContainer } from '../tools/docker';
-import { fetchSource, type FetchedSource } from '../tools/source-fetch';
+import { configuredPins, fetchSource, withSitePins, type FetchedSource } from '../tools/source-fetch';
 import { buildFailure, buildLog, buildLogFile } from './build-log';
 import { workspacePath } from './executor';
 
@@ -37,7 +37,7 @@ export async function selectRecipe(options: SourceBuildOptions, context: Executo
 export function fetchRecipeSource({ recipe, version }: SelectedRecipe): Promise<FetchedSource> {
   return fetchSource({
     what: `${recipe.name} ${version.version}`,
-    sources: version.sources,
+    sources: withSitePins(version.sources, configuredPins()),
     debianMirror: optionalDebianMirror(),
     log: (t) => process.stdout.write(`pharos: ${t}`),
   });

@@ -38,6 +38,13 @@ export default async function debExecutor(options: DebExecutorOptions, context: 
     const { recipe, version } = selected;
     const outputDir = workspacePath(options.outputPath ?? `dist/{projectRoot}/${version.version}/${options.suite}`, context);
     await removeProducts([outputDir]);
+    const { deb } = recipe;
+    if (deb.suites && !deb.suites.includes(options.suite)) {
+      throw new PharosError(`${recipe.name} is built for ${deb.suites.join(', ')}, not ${options.suite}`, {
+        file: selected.recipeFile,
+        next: `use --configuration=${deb.suites[0]}, or add ${options.suite} to deb.suites once upstream supports its kernel and compilers`,
+      });
+    }
 
     const source = await fetchRecipeSource(selected);
     process.stdout.write(`pharos: source ${source.file} (sha256 ${source.sha256.slice(0, 16)}…, from ${source.from})\n`);
@@ -49,7 +56,7 @@ export default async function debExecutor(options: DebExecutorOptions, context: 
       await mkdir(tmp, { recursive: true });
       const { output, shownLog } = await runLoggedBuild(docker, context, {
         what: `deb-${version.version}-${options.suite}`,
-        announce: `dpkg-buildpackage of ${recipe.name} ${version.version} in debian:${options.suite}`,
+        announce: `${deb.build === 'make-package-deb' ? 'make package-deb' : 'dpkg-buildpackage'} of ${recipe.name} ${version.version} in debian:${options.suite}`,
         image: base.id,
         script: dpkgBuildScript({
           tarball: `/src/${source.file}`,
@@ -58,13 +65,19 @@ export default async function debExecutor(options: DebExecutorOptions, context: 
           debugSymbols: options.debugSymbols ?? true,
           uid: process.getuid?.() ?? 0,
           gid: process.getgid?.() ?? 0,
+          build: deb.build,
+          versionVariable: deb.versionVariable,
+          release: version.version,
+          buildPackages: deb.buildPackages,
+          requires: version.requires,
+          toolchain: `debian:${options.suite}`,
         }),
         binds: [`${source.path}:/src/${source.file}:ro`, `${tmp}:/out`],
         labels: { 'org.pharos.deb': label },
         label,
       });
       const built = parseBuiltDebs(output);
-      if (!built.length) throw new PharosError('dpkg-buildpackage succeeded but produced no .deb', { file: shownLog, step: label });
+      if (!built.length) throw new PharosError(`${deb.build} succeeded but produced no .deb`, { file: shownLog, step: label });
       const manifest: DebsManifest = {
         schema: 1,
         project: context.projectName as string,

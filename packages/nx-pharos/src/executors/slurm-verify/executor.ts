@@ -1,15 +1,14 @@
 import type { ExecutorContext } from '@nx/devkit';
-import type Docker from 'dockerode';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { assertDaemon, dockerClient, outputCollector, runContainer } from '../../tools/docker';
+import { assertDaemon, dockerClient, type ContainerSpec } from '../../tools/docker';
 import { assertFileDigest } from '../../utils/digest';
 import { gpgVerifyScript } from '../../tools/gpg';
 import { suiteImage } from '../../tools/suite-image';
 import { selectRecipe, type SourceBuildOptions } from '../../utils/source-build';
 import { PharosError } from '../../utils/errors';
 import { runExecutor, taskLabel, workspacePath } from '../../utils/executor';
-import { DEBS_MANIFEST, type DebsManifest } from '../deb/executor';
+import { readProductManifest, runCheck, verifiedDebs } from '../../utils/verify-products';
 import { TARBALL_MANIFEST, type TarballManifest } from '../tarball/executor';
 
 export interface SlurmVerifyOptions extends SourceBuildOptions {
@@ -103,7 +102,7 @@ export default async function slurmVerifyExecutor(options: SlurmVerifyOptions, c
     const products = options.products ?? ['deb', 'tarball'];
     // The products are checked against their manifests before any container starts.
     const debsDir = workspacePath(options.debsPath ?? `dist/{projectRoot}/${version.version}/${options.suite}`, context);
-    const debFiles = products.includes('deb') ? await verifiedDebs(debsDir, context, label) : [];
+    const debFiles = products.includes('deb') ? await verifiedDebs(debsDir, CLUSTER_PACKAGES, context, label) : [];
     const tarballDir = workspacePath(options.tarballPath ?? `dist/{projectRoot}/${version.version}/tarball-${options.suite}`, context);
     const tarball = products.includes('tarball') ? await verifiedTarball(tarballDir, context) : undefined;
 
@@ -112,38 +111,17 @@ export default async function slurmVerifyExecutor(options: SlurmVerifyOptions, c
     const base = await suiteImage(docker, context, options.suite);
     if (debFiles.length) {
       process.stdout.write(`pharos: verifying the .debs of ${recipe.name} ${version.version} in a clean debian:${options.suite}\n`);
-      await runCheck(docker, base.id, installScript(debFiles), [`${debsDir}:/debs:ro`], label);
+      await runCheck(docker, checkContainer(base.id, installScript(debFiles), `${debsDir}:/debs:ro`), label);
     }
     if (tarball) {
       process.stdout.write(`pharos: verifying ${tarball.file} relocated, in a clean debian:${options.suite}\n`);
-      await runCheck(docker, base.id, tarballVerifyScript(tarball), [`${tarballDir}:/tarball:ro`], label);
+      await runCheck(docker, checkContainer(base.id, tarballVerifyScript(tarball), `${tarballDir}:/tarball:ro`), label);
     }
   });
 }
 
-function readProductManifest<T>(file: string, what: string, target: string, context: ExecutorContext): T {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T;
-  } catch {
-    throw new PharosError(`no ${what} manifest`, { file: relative(context.root, file), next: `build it: npx nx run ${context.projectName}:${target}` });
-  }
-}
-
-async function verifiedDebs(debsDir: string, context: ExecutorContext, label: string): Promise<string[]> {
-  const manifestFile = join(debsDir, DEBS_MANIFEST);
-  const manifest = readProductManifest<DebsManifest>(manifestFile, '.deb', 'deb', context);
-  for (const d of manifest.debs) {
-    await assertFileDigest(join(debsDir, d.file), d.sha256, {
-      what: d.file,
-      shown: relative(context.root, join(debsDir, d.file)),
-      rebuild: `npx nx run ${context.projectName}:deb --skip-nx-cache`,
-    });
-  }
-  return CLUSTER_PACKAGES.map((p) => {
-    const deb = manifest.debs.find((d) => d.package === p);
-    if (!deb) throw new PharosError(`the build produced no ${p} package`, { file: relative(context.root, manifestFile), step: label });
-    return deb.file;
-  });
+function checkContainer(image: string, script: string, product: string): ContainerSpec {
+  return { image, cmd: ['sh', '-c', script], binds: [product, `${CHECK_SCRIPT}:/pharos/cluster-check.sh:ro`] };
 }
 
 async function verifiedTarball(dir: string, context: ExecutorContext): Promise<TarballManifest> {
@@ -159,24 +137,4 @@ async function verifiedTarball(dir: string, context: ExecutorContext): Promise<T
     }
   }
   return manifest;
-}
-
-async function runCheck(docker: Docker, image: string, script: string, binds: string[], label: string): Promise<void> {
-  // stdout and stderr in one stream, in order, as the check prints them.
-  const sink = outputCollector(process.stdout);
-  const code = await runContainer(docker, {
-    image,
-    cmd: ['sh', '-c', script],
-    binds: [...binds, `${CHECK_SCRIPT}:/pharos/cluster-check.sh:ro`],
-    labels: { 'org.pharos.verify': label },
-  }, { stdout: sink.stream, stderr: sink.stream });
-  const output = sink.text();
-  if (code !== 0) {
-    const failed = output.split('\n').find((l) => l.startsWith('pharos-check: FAIL'));
-    throw new PharosError(failed ? failed.replace('pharos-check: FAIL', 'check failed:') : `verification exited with code ${code}`, {
-      step: label,
-      tail: output.trim().split('\n').slice(-20),
-      next: 'read the daemon logs above; reproduce with the same product in a debian container',
-    });
-  }
 }
