@@ -61,7 +61,7 @@ start meta
 start storage
 wait_listed metadata meta
 wait_listed storage storage
-for t in management metadata storage; do ok "beegfs-ctl --listnodes --nodetype=$t: $(nodes $t | tr -s ' \n' ' ')"; done
+for t in management metadata storage; do ok "beegfs-ctl --listnodes --nodetype=$t: $(nodes $t | tr -s ' \n' ' ' | sed 's/ $//')"; done
 
 servers=$(beegfs-check-servers -e -c $CONF/beegfs-client.conf 2>&1) || fail "beegfs-check-servers exited non-zero: $(echo "$servers" | tail -n 5)"
 echo "$servers" | grep -q UNREACHABLE && fail "beegfs-check-servers: $(echo "$servers" | grep UNREACHABLE)"
