@@ -25,6 +25,16 @@ export default defineConfig({
           hookTimeout: 30 * 60_000,
         },
       },
+      {
+        // VM images under QEMU: minutes per image, so not part of `npm test` (npm run test:vm).
+        test: {
+          name: 'vm',
+          include: ['packages/*/e2e-vm/**/*.spec.ts'],
+          fileParallelism: false,
+          testTimeout: 90 * 60_000,
+          hookTimeout: 30 * 60_000,
+        },
+      },
     ],
   },
 });

@@ -18,6 +18,9 @@ const HOST_PACKAGES = [
   { pkg: 'qemu-utils', command: 'qemu-img', why: 'qcow2 handling' },
   { pkg: 'packer', command: 'packer', why: 'VM image builds' },
   { pkg: 'squashfs-tools', command: 'mksquashfs', why: 'Apptainer images' },
+  { pkg: 'fdisk', command: 'sfdisk', why: "the VM base disk's partition table (no loop devices needed)" },
+  { pkg: 'xorriso', command: 'xorriso', why: "Packer's cd_files (the cloud-init NoCloud seed)" },
+  { pkg: 'openssh-client', command: 'ssh-keygen', why: 'the workspace SSH key and the VM checks (ssh)' },
 ];
 
 const has = async (cmd) => (await $`command -v ${cmd}`.nothrow()).exitCode === 0

@@ -5,6 +5,7 @@ const USAGE = `usage: pharos <command>
   debian-mirror              print the Debian mirror (PHAROS_DEBIAN_MIRROR, else the host's apt sources)
   recipe-sources <recipe>    print what of a recipe.yaml shapes fetch and deb: every version's pinned sources (with the
                              site's pins) and required tools, and the deb build (a cache input of both)
+  tool-versions <tool…>      print the versions of host tools (packer, qemu) that shape VM images (a cache input)
   run-in-dev-container [opts] [--] [command…]
                              run a command (or an interactive shell) in the dev container; see --help`;
 
@@ -25,6 +26,17 @@ export async function main(argv: string[]): Promise<void> {
         const sources = Object.fromEntries(Object.values(recipe.versions).map((v) => [v.version, withSitePins(v.sources, pins)]));
         const requires = Object.fromEntries(Object.values(recipe.versions).map((v) => [v.version, v.requires]));
         process.stdout.write(`${JSON.stringify({ name: recipe.name, sources, requires, deb: recipe.deb })}\n`);
+        return;
+      }
+      case 'tool-versions': {
+        // Cache inputs: the versions of host tools that shape products (never contacts the network).
+        const versions: Record<string, string> = {};
+        for (const tool of rest) {
+          if (tool === 'packer') versions.packer = await (await import('./tools/packer')).packerVersion().catch(() => 'absent');
+          else if (tool === 'qemu') versions.qemu = await (await import('./tools/qemu')).qemuVersion();
+          else throw new Error(`tool-versions: unknown tool ${tool} (known: packer, qemu)`);
+        }
+        process.stdout.write(`${JSON.stringify(versions)}\n`);
         return;
       }
       case 'run-in-dev-container': {

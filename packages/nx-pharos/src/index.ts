@@ -12,6 +12,7 @@ import { parseBaseImageDefinition } from './plugin/base-image-definition';
 import { EMPTY_CONTAINER_DEFINITION, parseContainerDefinition, type ContainerDefinition } from './plugin/container-definition';
 import { baseImages, normalizeImageRef, parseDockerfile } from './plugin/dockerfile';
 import { parseSourceRecipe } from './plugin/source-recipe';
+import { parseVmImageDefinition } from './plugin/vm-image-definition';
 import {
   dockerImageTag,
   imageProducers,
@@ -19,6 +20,7 @@ import {
   inferContainerProject,
   inferDockerImageProject,
   inferSourceBuildProject,
+  inferVmImageProject,
   TARBALL_TEMPLATE,
   isApplicationContainer,
   projectName,
@@ -34,14 +36,14 @@ export type { PharosPluginOptions } from './plugin/infer-projects';
  * Adding such a folder adds the project; its targets come from here, refined by an optional project.json.
  */
 export const createNodesV2: CreateNodesV2<PharosPluginOptions> = [
-  '**/{Dockerfile,base-image.yaml,container.yaml,recipe.yaml}',
+  '**/{Dockerfile,base-image.yaml,container.yaml,recipe.yaml,vm-image.yaml}',
   (files, options, context) => {
     // All definition files arrive together, so which project makes which tag is known before any project is inferred.
     const producers = tagProducers(files, context.workspaceRoot);
     return createNodesFromFiles(
       (file, _options, ctx) => {
         try {
-          const project = inferProject(file, ctx.workspaceRoot, producers);
+          const project = inferProject(file, ctx.workspaceRoot, producers, options ?? {});
           return project ? { projects: { [project.root]: project } } : {};
         } catch (err) {
           // Nx prints only the message; ours carries file:line and the next step in format().
@@ -77,11 +79,13 @@ function baseProducersOf(dockerfile: string, workspaceRoot: string, producers: M
   return [...new Set(refs.map((r) => producers.get(normalizeImageRef(r.ref))).filter((p): p is string => !!p && p !== self))];
 }
 
-function inferProject(file: string, workspaceRoot: string, producers: Map<string, string>) {
+function inferProject(file: string, workspaceRoot: string, producers: Map<string, string>, options: PharosPluginOptions) {
   const full = join(workspaceRoot, file);
   switch (basename(file)) {
     case 'base-image.yaml':
       return inferBaseImageProject(file, parseBaseImageDefinition(readFileSync(full, 'utf8'), file));
+    case 'vm-image.yaml':
+      return inferVmImageProject(file, parseVmImageDefinition(readFileSync(full, 'utf8'), file), options.imagesWithout ?? []);
     case 'recipe.yaml':
       return inferSourceBuildProject(file, parseSourceRecipe(readFileSync(full, 'utf8'), file), existsSync(join(dirname(full), TARBALL_TEMPLATE)));
     case 'container.yaml':

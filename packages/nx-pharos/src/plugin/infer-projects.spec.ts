@@ -97,5 +97,9 @@ describe('parseBaseImageDefinition', () => {
     const slurm = inferSourceBuildProject('third-party/slurm/recipe.yaml', recipe('', 'slurm'), true);
     expect(Object.keys(slurm.targets?.deb.configurations ?? {})).toEqual(['bookworm', 'trixie']);
     expect(slurm.targets?.deb.defaultConfiguration).toBe('trixie');
+    // One fixed-suite deb target per suite, for other projects' dependsOn (which cannot name a configuration).
+    expect(slurm.targets?.['deb-bookworm']).toMatchObject({ executor: '@pharos/nx-plugin:deb', options: { suite: 'bookworm' } });
+    expect(slurm.targets?.['deb-bookworm'].configurations).toBeUndefined();
+    expect(beegfs.targets?.['deb-trixie']).toBeUndefined();
   });
 });

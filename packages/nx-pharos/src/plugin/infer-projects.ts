@@ -2,18 +2,25 @@ import type { ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
 
 /** One entry of a target's `inputs` (Nx does not export the name). */
 type InputDefinition = Exclude<NonNullable<TargetConfiguration['inputs']>[number], string>;
-import { basename, dirname } from 'node:path';
+import { basename, dirname, posix } from 'node:path';
 import type { BaseImageDefinition } from './base-image-definition';
 import type { ContainerDefinition } from './container-definition';
 import type { SourceRecipe } from './source-recipe';
+import { withoutProjects, type VmImageDefinition } from './vm-image-definition';
 
 /**
  * Pure inference: a definition file in the tree becomes a project with `build` and `test` and the finer steps those
  * depend on. Everything here is data in, data out, so it is unit-tested without Nx or Docker.
  */
 
-/** The plugin takes no options yet; inference follows the files in the tree. */
-export type PharosPluginOptions = Record<string, never>;
+/** The plugin's options in nx.json (`plugins: [{ plugin: "@pharos/nx-plugin", options: {…} }]`). */
+export interface PharosPluginOptions {
+  /**
+   * Package projects the VM images are built without, for a site that cannot get their sources (e.g. ["beegfs"]).
+   * Explicit on purpose: without it, a missing package is an error naming what to supply.
+   */
+  imagesWithout?: string[];
+}
 
 export const PLUGIN = '@pharos/nx-plugin';
 
@@ -257,6 +264,19 @@ export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe
   const suiteImageInputs = { dependentTasksOutputFiles: '**/image.json' };
   const sourceBuildInputs = [`${PLUGIN_SRC}/utils/source-build.ts`, `${PLUGIN_SRC}/utils/build-log.ts`, `${PLUGIN_SRC}/utils/shell.ts`, `${PLUGIN_SRC}/plugin/source-recipe.ts`];
   const verifyExecutor = VERIFY_EXECUTORS[recipe.name];
+  const debTarget: TargetConfiguration = {
+    executor: `${PLUGIN}:deb`,
+    // Not forwarded: fetch takes none of deb's other options; deb fetches another --release itself, the same way.
+    dependsOn: ['fetch', ...suiteImages],
+    inputs: [
+      recipeSources,
+      suiteImageInputs,
+      ...executorSourceInputs('deb', ['source-fetch', 'dpkg', 'suite-image', 'image-manifest']),
+      ...sourceBuildInputs,
+    ],
+    outputs: ['{workspaceRoot}/dist/{projectRoot}/{options.release}/{options.suite}'],
+    cache: true,
+  };
   const products = ['deb', ...(withTarball ? ['tarball'] : [])];
   const verifyTarget = (product: string): TargetConfiguration => ({
     executor: `${PLUGIN}:${verifyExecutor}`,
@@ -291,21 +311,14 @@ export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe
         cache: true,
       },
       deb: {
-        executor: `${PLUGIN}:deb`,
+        ...debTarget,
         options: { ...base, suite: defaultSuite },
         configurations: suiteConfigurations,
         defaultConfiguration: defaultSuite,
-        // Not forwarded: fetch takes none of deb's other options; deb fetches another --release itself, the same way.
-        dependsOn: ['fetch', ...suiteImages],
-        inputs: [
-          recipeSources,
-          suiteImageInputs,
-          ...executorSourceInputs('deb', ['source-fetch', 'dpkg', 'suite-image', 'image-manifest']),
-          ...sourceBuildInputs,
-        ],
-        outputs: ['{workspaceRoot}/dist/{projectRoot}/{options.release}/{options.suite}'],
-        cache: true,
       },
+      // The same build for one fixed suite, for other projects' dependsOn: Nx cannot name a configuration there, and a
+      // dependency runs with its default one (a bookworm VM image needs `deb-bookworm`, whatever `deb` defaults to).
+      ...Object.fromEntries(suites.map((suite) => [`deb-${suite}`, { ...debTarget, options: { ...base, suite } }])),
       ...(withTarball
         ? {
             tarball: {
@@ -345,6 +358,101 @@ export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe
         : {}),
       build: buildTarget(products),
       test: { executor: 'nx:noop', dependsOn: [verifyExecutor ? 'verify' : 'build'], cache: true },
+    },
+  };
+}
+
+/** Packer's and QEMU's versions, printed by the plugin: both shape a VM image. */
+export const VM_TOOL_VERSIONS = { runtime: 'node packages/nx-pharos/bin/pharos.cjs tool-versions packer qemu' } as const;
+
+/**
+ * `packer/<name>/vm-image.yaml`: a QEMU VM image built by Packer. `base-disk` (the first image of a chain) makes its
+ * disk from the Debian archive; `image` builds the template from that disk or from the `from` project's image;
+ * `validate` and `fmt` check the template; `build` and `test` group them.
+ */
+export function inferVmImageProject(definitionFile: string, fullDef: VmImageDefinition, imagesWithout: string[] = []): ProjectConfiguration {
+  // A site without some sources (BeeGFS) leaves their packages out by saying so; the image records it.
+  const without = imagesWithout.filter((p) => fullDef.packages.some((pkg) => pkg.project === p));
+  const def = withoutProjects(fullDef, without);
+  const root = dirname(definitionFile);
+  const name = projectName(root);
+  const options = { definition: definitionFile };
+  // Shared files (a template or scripts of another folder) are named one by one: `{projectRoot}/**` misses them.
+  const inWorkspace = (rel: string) => `{workspaceRoot}/${posix.normalize(posix.join(root, rel))}`;
+  const templateInputs = [inWorkspace(def.template), inWorkspace(`${def.seed}/*.hbs`)];
+  const referenced = [...templateInputs, ...def.provision.map(inWorkspace), ...def.files.map((f) => inWorkspace(f.template))];
+  const base = def.baseDisk ? 'base-disk' : { projects: [def.from as string], target: 'image' };
+  const packageProjects = [...new Set(def.packages.map((p) => p.project))];
+  const isComputeNode = !!def.cluster?.nodes.includes(name) && def.cluster.controller !== name;
+  const isController = def.cluster?.controller === name;
+  return {
+    root,
+    name,
+    projectType: 'application',
+    tags: ['packer', `suite:${def.suite}`],
+    implicitDependencies: [PLUGIN, ...(def.from ? [def.from] : []), ...packageProjects],
+    targets: {
+      ...(def.baseDisk
+        ? {
+            'base-disk': {
+              executor: `${PLUGIN}:vm-base-disk`,
+              options: { ...options, outputPath: 'dist/{projectRoot}/base' },
+              inputs: [`{projectRoot}/${def.baseDisk.script}`, '{projectRoot}/vm-image.yaml', DEBIAN_MIRROR_INPUT, ...executorSourceInputs('vm-base-disk', ['debian-mirror'])],
+              outputs: ['{workspaceRoot}/dist/{projectRoot}/base'],
+              cache: true,
+            },
+          }
+        : {}),
+      validate: {
+        executor: `${PLUGIN}:packer-validate`,
+        options,
+        inputs: [...templateInputs, '{projectRoot}/vm-image.yaml', VM_TOOL_VERSIONS, ...executorSourceInputs('packer-validate', ['packer', 'ssh-key']), `${PLUGIN_SRC}/executors/packer-image/stage.ts`],
+        cache: true,
+      },
+      fmt: { executor: `${PLUGIN}:packer-fmt`, options, cache: false },
+      image: {
+        executor: `${PLUGIN}:packer-image`,
+        options: { ...options, outputPath: 'dist/{projectRoot}', ...(def.cluster ? { cluster: def.cluster } : {}), ...(without.length ? { without } : {}) },
+        // The .debs of the image's suite, whatever the package projects' `deb` defaults to.
+        dependsOn: ['validate', base, ...packageProjects.map((p) => ({ projects: [p], target: `deb-${def.suite}` }))],
+        inputs: [
+          // The project's files, the shared files it names, its base disk's digest and the digests of its .debs.
+          '{projectRoot}/**/*',
+          ...referenced,
+          { dependentTasksOutputFiles: '**/base.json' },
+          { dependentTasksOutputFiles: '**/vm-image.json' },
+          { dependentTasksOutputFiles: '**/debs.json' },
+          VM_TOOL_VERSIONS,
+          ...executorSourceInputs('packer-image', ['packer', 'qemu', 'ssh-key']),
+          `${PLUGIN_SRC}/executors/packer-image/stage.ts`,
+          `${PLUGIN_SRC}/plugin/vm-image-definition.ts`,
+        ],
+        outputs: ['qcow2', 'qcow2.sha256'].map((ext) => `{workspaceRoot}/dist/{projectRoot}/${name}.${ext}`)
+          .concat(['{workspaceRoot}/dist/{projectRoot}/packer-manifest.json', '{workspaceRoot}/dist/{projectRoot}/vm-image.json']),
+        cache: true,
+      },
+      ...(isComputeNode
+        ? {
+            verify: {
+              executor: `${PLUGIN}:vm-cluster-verify`,
+              options: { controller: def.cluster?.controller, nodes: [name] },
+              dependsOn: ['image', { projects: [def.cluster?.controller as string], target: 'image' }],
+              inputs: [
+                { dependentTasksOutputFiles: '**/vm-image.json' },
+                ...executorSourceInputs('vm-cluster-verify', ['qemu', 'ssh', 'ssh-key']),
+                `${PLUGIN_SRC}/executors/vm-cluster-verify/cluster-seed.ts`,
+              ],
+              cache: true,
+            },
+          }
+        : {}),
+      build: buildTarget(['image']),
+      // A compute node's check is the booted cluster; the controller's is that of its nodes.
+      test: {
+        executor: 'nx:noop',
+        dependsOn: isComputeNode ? ['validate', 'verify'] : isController ? ['validate', { projects: def.cluster?.nodes as string[], target: 'verify' }] : ['validate', 'image'],
+        cache: true,
+      },
     },
   };
 }

@@ -12,23 +12,26 @@ import { PharosError } from './errors';
  * any container starts, and a check script whose `pharos-check: ok|FAIL` lines become the result.
  */
 
-export function readProductManifest<T>(file: string, what: string, target: string, context: ExecutorContext): T {
+export function readProductManifest<T>(file: string, what: string, target: string, context: ExecutorContext, producer?: string): T {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as T;
   } catch {
-    throw new PharosError(`no ${what} manifest`, { file: relative(context.root, file), next: `build it: npx nx run ${context.projectName}:${target}` });
+    throw new PharosError(`no ${what} manifest`, { file: relative(context.root, file), next: `build it: npx nx run ${producer ?? `${context.projectName}:${target}`}` });
   }
 }
 
-/** The .deb files of `packages`, in that order, after checking every .deb of the manifest against its sha256. */
-export async function verifiedDebs(debsDir: string, packages: string[], context: ExecutorContext, label: string): Promise<string[]> {
+/**
+ * The .deb files of `packages`, in that order, after checking every .deb of the manifest against its sha256.
+ * `producer` is the deb task that makes them (default: this project's `deb`), named when they are missing.
+ */
+export async function verifiedDebs(debsDir: string, packages: string[], context: ExecutorContext, label: string, producer?: string): Promise<string[]> {
   const manifestFile = join(debsDir, DEBS_MANIFEST);
-  const manifest = readProductManifest<DebsManifest>(manifestFile, '.deb', 'deb', context);
+  const manifest = readProductManifest<DebsManifest>(manifestFile, '.deb', 'deb', context, producer);
   for (const d of manifest.debs) {
     await assertFileDigest(join(debsDir, d.file), d.sha256, {
       what: d.file,
       shown: relative(context.root, join(debsDir, d.file)),
-      rebuild: `npx nx run ${context.projectName}:deb --skip-nx-cache`,
+      rebuild: `npx nx run ${producer ?? `${context.projectName}:deb`} --skip-nx-cache`,
     });
   }
   return packages.map((p) => {

@@ -1,0 +1,93 @@
+import { execa } from 'execa';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyWorkspace, filesIn, interruptNx, nx, removeDir } from '../e2e/harness';
+
+/**
+ * The VM images end to end with real Packer and QEMU (TCG here): cloud-base from the Debian archive, hpc-controller
+ * and hpc-compute with the workspace's Slurm .debs, booted together as a cluster. Minutes per image, so this is
+ * `npm run test:vm`, not `npm test`. Where BeeGFS's source cannot be fetched (no route to GitHub), the copy's nx.json
+ * says imagesWithout: [beegfs], as a site would; that is printed, and the images record it.
+ */
+const ranTasks = (tasks: Map<string, string>) => [...tasks].filter(([, s]) => s === 'ran').map(([t]) => t).sort();
+const qemuProcesses = async () => (await execa('pgrep', ['-c', 'qemu-system'], { reject: false })).stdout.trim();
+
+describe('VM images (Packer + QEMU)', () => {
+  let ws: string;
+  const script = () => join(ws, 'packer/hpc/scripts/slurm-compute.sh');
+  beforeAll(async () => {
+    ws = copyWorkspace();
+    const beegfs = await nx(['run', 'beegfs:fetch'], ws);
+    if (beegfs.exitCode !== 0) {
+      const nxJson = JSON.parse(readFileSync(join(ws, 'nx.json'), 'utf8'));
+      nxJson.plugins = [{ plugin: '@pharos/nx-plugin', options: { imagesWithout: ['beegfs'] } }];
+      writeFileSync(join(ws, 'nx.json'), `${JSON.stringify(nxJson, null, 2)}\n`);
+      process.stdout.write('vm tests: BeeGFS source not available here, so the images are built with imagesWithout: [beegfs]\n');
+    }
+  });
+  afterAll(() => removeDir(ws));
+
+  it('boots hpc-controller and hpc-compute as a Slurm cluster, building what it needs through the graph', async () => {
+    const run = await nx(['run', 'hpc-compute:verify'], ws);
+    expect(run.exitCode, run.output.slice(-5000)).toBe(0);
+    for (const line of ['slurmctld is active on the controller', 'slurmd is active on hpc-compute', 'sinfo shows hpc-compute idle', 'srun -N1 hostname runs on hpc-compute']) {
+      expect(run.output).toContain(`pharos-check: ok   ${line}`);
+    }
+    expect(run.output).toMatch(/pharos-check: ok {3}batch job \d+ completes/);
+    expect(await qemuProcesses()).toBe('0');
+    for (const image of ['cloud-base', 'hpc-controller', 'hpc-compute']) {
+      expect(filesIn(join(ws, 'dist/packer', image))).toEqual(expect.arrayContaining([`${image}.qcow2`, `${image}.qcow2.sha256`, 'packer-manifest.json', 'vm-image.json']));
+    }
+  });
+
+  it('is all cache hits with no change, and rebuilds only hpc-compute when its provisioning script changes', async () => {
+    const again = await nx(['run-many', '-t', 'build', '--projects=tag:packer'], ws);
+    expect(again.exitCode).toBe(0);
+    expect(ranTasks(again.tasks)).toEqual([]);
+    appendFileSync(script(), '# an edit\n');
+    const edited = await nx(['run-many', '-t', 'build', '--projects=tag:packer'], ws);
+    expect(edited.exitCode, edited.output.slice(-3000)).toBe(0);
+    expect(ranTasks(edited.tasks)).toEqual(['hpc-compute:image:bookworm']);
+  });
+
+  it('names the failing provisioning script, its exit code and the serial log, and leaves no image and no VM', async () => {
+    const good = readFileSync(script(), 'utf8');
+    try {
+      writeFileSync(script(), good.replace('set -eu\n', 'set -eu\necho "deliberate failure" >&2\nexit 7\n'));
+      const run = await nx(['run', 'hpc-compute:image'], ws);
+      expect(run.exitCode).not.toBe(0);
+      expect(run.output).toContain('pharos: packer/hpc/scripts/slurm-compute.sh: hpc-compute:image:bookworm: provisioning script packer/hpc/scripts/slurm-compute.sh exited with code 7');
+      expect(run.output).toContain('tmp/logs/hpc-compute-image-serial.log');
+      expect(filesIn(join(ws, 'dist/packer/hpc-compute'))).toEqual([]);
+      expect(await qemuProcesses()).toBe('0');
+    } finally {
+      writeFileSync(script(), good);
+    }
+  });
+
+  it('reports an SSH timeout with the serial log when the seed gives no usable key', async () => {
+    const seed = join(ws, 'packer/cloud-base/seed/user-data.hbs');
+    const good = readFileSync(seed, 'utf8');
+    try {
+      writeFileSync(seed, good.replace('{{sshPublicKey}}', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHBoYXJvcy10ZXN0LW5vdC1hLXJlYWwta2V5LXh4eHg= wrong'));
+      const run = await nx(['run', 'hpc-compute:image', '--exclude-task-dependencies', '--sshTimeoutMinutes=3'], ws);
+      expect(run.exitCode).not.toBe(0);
+      expect(run.output).toContain('the VM never answered SSH');
+      expect(run.output).toContain('tmp/logs/hpc-compute-image-serial.log');
+      expect(existsSync(join(ws, 'tmp/logs/hpc-compute-image-serial.log'))).toBe(true);
+      expect(filesIn(join(ws, 'dist/packer/hpc-compute'))).toEqual([]);
+      expect(await qemuProcesses()).toBe('0');
+    } finally {
+      writeFileSync(seed, good);
+    }
+  });
+
+  it('stops Packer and its VM on Ctrl-C, leaving no image', async () => {
+    const interrupted = await interruptNx(['run', 'hpc-compute:image', '--skip-nx-cache', '--exclude-task-dependencies'], ws, /Waiting for SSH to become available/, {}, 5000);
+    expect(interrupted.exitCode).not.toBe(0);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await qemuProcesses()).toBe('0');
+    expect(filesIn(join(ws, 'dist/packer/hpc-compute'))).toEqual([]);
+  });
+});

@@ -1,0 +1,89 @@
+import Handlebars from 'handlebars';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
+import type { VmImageDefinition } from '../../plugin/vm-image-definition';
+import { packerSettingsFile } from '../../tools/packer';
+import { PharosError } from '../../utils/errors';
+import { verifiedDebs } from '../../utils/verify-products';
+import type { ExecutorContext } from '@nx/devkit';
+
+/**
+ * A scratch directory Packer runs in: the project's template, the `packer {}` file generated for the detected
+ * version, and the rendered cloud-init seed. Packer's errors name the staged file; `sourceOf` maps it back.
+ */
+export const SETTINGS_FILE = 'pharos-packer.pkr.hcl';
+
+export interface SeedValues {
+  instanceId: string;
+  hostname: string;
+  sshPublicKey: string;
+}
+
+export interface StagedTemplate {
+  dir: string;
+  seedFiles: string[];
+  /** The workspace-relative source of a staged file name, for messages. */
+  sourceOf: (staged: string) => string;
+}
+
+export function stageTemplate(opts: { projectDir: string; workspaceRoot: string; def: VmImageDefinition; dir: string; packerVersion: string; seed: SeedValues }): StagedTemplate {
+  const { projectDir, workspaceRoot, def, dir } = opts;
+  mkdirSync(dir, { recursive: true });
+  const template = join(projectDir, def.template);
+  if (!existsSync(template)) throw new PharosError('the template does not exist', { file: relative(workspaceRoot, template), next: `fix "template" in ${relative(workspaceRoot, join(projectDir, 'vm-image.yaml'))}` });
+  cpSync(template, join(dir, basename(template)));
+  writeFileSync(join(dir, SETTINGS_FILE), packerSettingsFile(opts.packerVersion));
+  const seedDir = join(dir, 'seed');
+  mkdirSync(seedDir, { recursive: true });
+  const seedFiles = ['user-data', 'meta-data'].map((name) => {
+    const src = join(projectDir, def.seed, `${name}.hbs`);
+    if (!existsSync(src)) throw new PharosError(`the cloud-init seed template ${name}.hbs is missing`, { file: relative(workspaceRoot, src) });
+    const out = join(seedDir, name);
+    writeFileSync(out, Handlebars.compile(readFileSync(src, 'utf8'), { noEscape: true, strict: true })(opts.seed));
+    return out;
+  });
+  return {
+    dir,
+    seedFiles,
+    sourceOf: (staged) => (basename(staged) === basename(template) ? relative(workspaceRoot, template) : basename(staged) === SETTINGS_FILE ? `${SETTINGS_FILE} (generated)` : staged),
+  };
+}
+
+/** Provisioning scripts as absolute paths, each checked to exist. */
+export function provisionScripts(projectDir: string, workspaceRoot: string, def: VmImageDefinition): string[] {
+  return def.provision.map((p) => {
+    const path = join(projectDir, p);
+    if (!existsSync(path)) throw new PharosError('a provisioning script does not exist', { file: relative(workspaceRoot, path), next: `fix "provision" in ${relative(workspaceRoot, join(projectDir, 'vm-image.yaml'))}` });
+    return path;
+  });
+}
+
+/** The uploaded folder's .debs: each package project's `deb` product for the image's suite, checked by digest. */
+export async function stageDebs(upload: string, def: VmImageDefinition, context: ExecutorContext, label: string): Promise<string[]> {
+  const staged: string[] = [];
+  mkdirSync(join(upload, 'debs'), { recursive: true });
+  for (const p of def.packages) {
+    const producer = context.projectsConfigurations?.projects[p.project];
+    const target = `deb-${def.suite}`;
+    if (!producer?.targets?.[target]) throw new PharosError(`"packages" names ${p.project}, which builds no .debs for ${def.suite} (no ${target} target)`, { step: label, next: 'name a project under third-party/ whose recipe builds for this suite' });
+    const release = String(producer.targets[target].options?.release ?? '');
+    const debsDir = join(context.root, 'dist', producer.root, release, def.suite);
+    const files = await verifiedDebs(debsDir, p.names, context, label, `${p.project}:${target}`);
+    for (const f of files) cpSync(join(debsDir, f), join(upload, 'debs', f));
+    staged.push(...files);
+  }
+  return staged;
+}
+
+/** The definition's `files`, rendered with the image's values (cluster names, suite). */
+export function renderFiles(upload: string, projectDir: string, workspaceRoot: string, def: VmImageDefinition, values: Record<string, unknown>): void {
+  for (const f of def.files) {
+    const src = join(projectDir, f.template);
+    if (!existsSync(src)) throw new PharosError('a file template does not exist', { file: relative(workspaceRoot, src) });
+    try {
+      writeFileSync(join(upload, f.name), Handlebars.compile(readFileSync(src, 'utf8'), { noEscape: true, strict: true })(values));
+    } catch (err) {
+      throw new PharosError(`cannot render: ${(err as Error).message.split('\n')[0]}`, { file: relative(workspaceRoot, src) });
+    }
+  }
+}

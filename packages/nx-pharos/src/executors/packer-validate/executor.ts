@@ -1,0 +1,48 @@
+import type { ExecutorContext } from '@nx/devkit';
+import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { parseVmImageDefinition } from '../../plugin/vm-image-definition';
+import { packerValidate, packerVersion } from '../../tools/packer';
+import { ed25519Keypair } from '../../tools/ssh-key';
+import { onInterrupt } from '../../utils/cleanup';
+import { projectRootOf, runExecutor, workspacePath } from '../../utils/executor';
+import { provisionScripts, stageTemplate } from '../packer-image/stage';
+
+export interface PackerValidateOptions {
+  definition: string;
+}
+
+/**
+ * `packer validate` of the staged template (with the generated `packer {}` file and a rendered seed) against a scratch
+ * output directory that does not exist, so it never meets a built image. Errors name the template file and line.
+ */
+export default async function packerValidateExecutor(options: PackerValidateOptions, context: ExecutorContext) {
+  return runExecutor(async () => {
+    const definitionFile = workspacePath(options.definition, context);
+    const def = parseVmImageDefinition(readFileSync(definitionFile, 'utf8'), relative(context.root, definitionFile));
+    const projectDir = join(context.root, projectRootOf(context));
+    const scratch = join(context.root, 'tmp', 'packer', `${context.projectName}-validate-${process.pid}`);
+    const removeScratch = onInterrupt(() => rm(scratch, { recursive: true, force: true }));
+    try {
+      const version = await packerVersion();
+      // Packer reads the key file; validation gets a throwaway one, never the workspace key.
+      await ed25519Keypair(join(scratch, 'id_ed25519'));
+      const staged = stageTemplate({ projectDir, workspaceRoot: context.root, def, dir: scratch, packerVersion: version, seed: { instanceId: 'validate', hostname: 'validate', sshPublicKey: 'ssh-ed25519 AAAA validate' } });
+      await packerValidate(scratch, {
+        upload_directory: `${scratch}/`,
+        base_image: join(scratch, 'base.qcow2'),
+        base_sha256: '0'.repeat(64),
+        output_directory: join(scratch, 'out'),
+        vm_name: `${context.projectName}.qcow2`,
+        ssh_private_key_file: join(scratch, 'id_ed25519'),
+        seed_files: staged.seedFiles,
+        serial_log: join(scratch, 'serial.log'),
+        provision_scripts: provisionScripts(projectDir, context.root, def),
+      }, staged.sourceOf);
+      process.stdout.write(`pharos: ${relative(context.root, join(projectDir, def.template))} is valid for Packer ${version}\n`);
+    } finally {
+      await removeScratch();
+    }
+  });
+}

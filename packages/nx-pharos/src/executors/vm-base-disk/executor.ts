@@ -1,0 +1,75 @@
+import type { ExecutorContext } from '@nx/devkit';
+import { execa } from 'execa';
+import { createWriteStream, readFileSync, statSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { parseVmImageDefinition } from '../../plugin/vm-image-definition';
+import { resolveDebianMirror } from '../../tools/debian-mirror';
+import { removeProducts, writeAtomically } from '../../utils/atomic-file';
+import { onInterrupt } from '../../utils/cleanup';
+import { sha256File } from '../../utils/digest';
+import { PharosError } from '../../utils/errors';
+import { projectRootOf, runExecutor, taskLabel, workspacePath } from '../../utils/executor';
+import { pharosCacheDir } from '../../utils/paths';
+
+export interface VmBaseDiskOptions {
+  definition: string;
+  outputPath?: string;
+}
+
+/**
+ * The first disk of an image chain, from the Debian archive alone: the project's base-disk script (debootstrap, then
+ * sfdisk, `mkfs.ext4 -d` and GRUB written with dd; no loop devices, no mounts), run as root on the host. Product:
+ * base.qcow2 + base.json (sha256, suite, mirror). The script's whole output goes to a log; its phases to the terminal.
+ */
+export default async function vmBaseDiskExecutor(options: VmBaseDiskOptions, context: ExecutorContext) {
+  return runExecutor(async () => {
+    const label = taskLabel(context);
+    const definitionFile = workspacePath(options.definition, context);
+    const def = parseVmImageDefinition(readFileSync(definitionFile, 'utf8'), relative(context.root, definitionFile));
+    if (!def.baseDisk) throw new PharosError('the definition has no "baseDisk"', { file: relative(context.root, definitionFile) });
+    if (process.getuid?.() !== 0) throw new PharosError('building a base disk needs root (debootstrap and chroot)', { step: label, next: 'run it as root (the README commands do)' });
+    const outputDir = workspacePath(options.outputPath ?? 'dist/{projectRoot}/base', context);
+    await removeProducts([outputDir]);
+    const script = join(context.root, projectRootOf(context), def.baseDisk.script);
+    const mirror = resolveDebianMirror();
+    const logFile = join(context.root, 'tmp', 'logs', `${context.projectName}-base-disk.log`);
+    await mkdir(join(logFile, '..'), { recursive: true });
+    const work = join(context.root, 'tmp', 'base-disk', `${context.projectName}-${process.pid}`);
+    process.stdout.write(`pharos: base disk for ${def.suite} from ${mirror}; full log: ${relative(context.root, logFile)}\n`);
+    await writeAtomically(outputDir, async (tmp) => {
+      await mkdir(tmp, { recursive: true });
+      const log = createWriteStream(logFile);
+      const run = execa('bash', [script, '--suite', def.suite, '--mirror', mirror, '--out', join(tmp, 'base.qcow2'), '--work', work,
+        '--size', def.baseDisk!.size, '--cache', pharosCacheDir('debootstrap-vm', def.suite)], { reject: false, all: true, detached: true, stdin: 'ignore' });
+      const stop = onInterrupt(async () => {
+        try {
+          process.kill(-(run.pid as number), 'SIGTERM');
+        } catch {
+          // gone
+        }
+        await run.catch(() => undefined);
+        await rm(work, { recursive: true, force: true });
+      });
+      let output = '';
+      run.all?.on('data', (d: Buffer) => {
+        const text = d.toString();
+        output += text;
+        log.write(text);
+        for (const line of text.split('\n')) if (line.startsWith('base-disk: ')) process.stdout.write(`pharos: ${line}\n`);
+      });
+      const result = await run;
+      await new Promise<void>((r) => log.end(r));
+      await stop();
+      if (result.exitCode !== 0) {
+        throw new PharosError(`${relative(context.root, script)} exited with code ${result.exitCode}`, {
+          file: relative(context.root, logFile), step: label, tail: output.trim().split('\n').slice(-15),
+          next: `read ${relative(context.root, logFile)}; the Debian mirror (${mirror}) must serve ${def.suite}`,
+        });
+      }
+      const sha256 = await sha256File(join(tmp, 'base.qcow2'));
+      await writeFile(join(tmp, 'base.json'), `${JSON.stringify({ schema: 1, file: 'base.qcow2', sha256, bytes: statSync(join(tmp, 'base.qcow2')).size, suite: def.suite, mirror }, null, 2)}\n`);
+    });
+    process.stdout.write(`pharos: ${relative(context.root, join(outputDir, 'base.qcow2'))}\n`);
+  });
+}

@@ -1,0 +1,184 @@
+import { execa, type ResultPromise } from 'execa';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { onInterrupt } from '../utils/cleanup';
+import { PharosError } from '../utils/errors';
+
+/**
+ * The one module that owns how Packer is called. Templates are plain HCL2 that Debian's Packer 1.6.6 and current
+ * Packer both read; the only version-dependent part, the `packer { required_plugins … }` block (which 1.6.6 rejects
+ * and current Packer needs for the qemu builder), is generated into its own file from the detected version.
+ */
+
+export const PACKER_ENV = { CHECKPOINT_DISABLE: '1' } as const;
+/** The first release with `required_plugins` and `packer init`; before it, the qemu builder is built in. */
+const PLUGINS_SINCE = [1, 7, 0];
+
+export function parsePackerVersion(output: string): string | undefined {
+  return /(\d+\.\d+\.\d+)/.exec(output)?.[1];
+}
+
+function atLeast(version: string, floor: number[]): boolean {
+  const parts = version.split('.').map(Number);
+  for (let i = 0; i < floor.length; i++) {
+    if ((parts[i] ?? 0) !== floor[i]) return (parts[i] ?? 0) > floor[i];
+  }
+  return true;
+}
+
+/** Whether this Packer needs the qemu plugin declared and installed (`packer init`). */
+export function needsQemuPlugin(version: string): boolean {
+  return atLeast(version, PLUGINS_SINCE);
+}
+
+/** The generated `packer {}` file for a version: empty for 1.6.x, `required_plugins` for the rest. */
+export function packerSettingsFile(version: string): string {
+  if (!needsQemuPlugin(version)) return '# Packer 1.6: the qemu builder is built in; no packer block (it would reject required_plugins).\n';
+  return `# Generated for Packer ${version}: the qemu builder is a plugin.
+packer {
+  required_plugins {
+    qemu = {
+      version = ">= 1.1.0"
+      source  = "github.com/hashicorp/qemu"
+    }
+  }
+}
+`;
+}
+
+export async function packerVersion(): Promise<string> {
+  const r = await execa('packer', ['version'], { reject: false, env: PACKER_ENV });
+  const version = r.exitCode === 0 ? parsePackerVersion(r.stdout) : undefined;
+  if (!version) {
+    throw new PharosError(`packer is not usable: ${(r.stderr || r.stdout || String(r.exitCode)).trim().split('\n')[0]}`, {
+      step: 'packer version',
+      next: 'run `npm run setup` (it installs Debian\'s packer), or put Packer on PATH',
+    });
+  }
+  return version;
+}
+
+export interface HclProblem {
+  message: string;
+  file?: string;
+  line?: number;
+  detail?: string;
+}
+
+/** Packer's diagnostics (`Error: <summary>` … `on <file> line <n>` … detail) as data. */
+export function parsePackerErrors(output: string): HclProblem[] {
+  const problems: HclProblem[] = [];
+  const blocks = output.split(/^Error: /m).slice(1);
+  for (const block of blocks) {
+    const lines = block.split('\n');
+    const where = /^\s*on (.+?) line (\d+)/m.exec(block);
+    const rest = lines.slice(1).filter((l) => l.trim() && !/^\s*on .+ line \d+/.test(l) && !/^\s*\d+:/.test(l) && !l.includes('(source code not available)'));
+    problems.push({
+      message: lines[0].trim(),
+      ...(where ? { file: where[1], line: Number(where[2]) } : {}),
+      ...(rest.length ? { detail: rest.map((l) => l.trim()).join(' ') } : {}),
+    });
+  }
+  return problems;
+}
+
+/** `-var name=value` arguments; lists and objects as HCL (JSON is valid HCL). */
+export function packerVarArgs(vars: Record<string, string | number | boolean | string[]>): string[] {
+  return Object.entries(vars).flatMap(([k, v]) => ['-var', `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`]);
+}
+
+/** `packer validate` of a staged template directory; a problem becomes an error naming the template file and line. */
+export async function packerValidate(dir: string, vars: Record<string, string | number | boolean | string[]>, shownFile: (f: string) => string): Promise<void> {
+  const r = await execa('packer', ['validate', ...packerVarArgs(vars), '.'], { cwd: dir, reject: false, env: { ...PACKER_ENV, PACKER_CACHE_DIR: join(dir, 'packer_cache') }, all: true });
+  if (r.exitCode === 0) return;
+  const [first, ...others] = parsePackerErrors(r.all ?? '');
+  const joined = first ? `${first.message.replace(/:$/, '')}${first.detail ? `: ${first.detail}` : ''}` : `packer validate failed: ${(r.all ?? '').trim()}`;
+  throw new PharosError(joined, {
+    file: first?.file ? shownFile(first.file) : undefined,
+    line: first?.line,
+    step: 'packer validate',
+    tail: others.map((p) => `${p.file ? `${shownFile(p.file)}:${p.line}: ` : ''}${p.message}`),
+    next: 'fix the template, then run the target again',
+  });
+}
+
+/** `packer fmt -check -diff`: lists what is not formatted; it never writes and never touches build outputs. */
+export async function packerFmtCheck(dir: string): Promise<{ ok: boolean; output: string }> {
+  const r = await execa('packer', ['fmt', '-check', '-diff', '.'], { cwd: dir, reject: false, env: PACKER_ENV, all: true });
+  return { ok: r.exitCode === 0, output: r.all ?? '' };
+}
+
+export interface PackerBuild {
+  dir: string;
+  vars: Record<string, string | number | boolean | string[]>;
+  /** Wall-clock limit for the whole build; Packer's own SIGINT handling can hang on a stuck provisioner. */
+  timeoutMs: number;
+  onOutput: (chunk: string) => void;
+}
+
+/**
+ * `packer build -force` in its own process group; on Ctrl-C or timeout the whole group (Packer and its QEMU) is
+ * killed. Resolves with the exit code and the whole output.
+ */
+export async function packerBuild(build: PackerBuild): Promise<{ exitCode: number; output: string; timedOut: boolean }> {
+  // Packer 1.6 leaves its cd_files staging (packer_to_cdrom*) in TMPDIR and packer_cache/ in the working directory:
+  // both go to the build's own folder, which the caller removes.
+  const tmp = join(build.dir, 'tmp');
+  mkdirSync(tmp, { recursive: true });
+  const child: ResultPromise = execa('packer', ['build', '-force', '-color=false', '-timestamp-ui', ...packerVarArgs(build.vars), '.'], {
+    cwd: build.dir,
+    reject: false,
+    env: { ...PACKER_ENV, PACKER_NO_COLOR: '1', TMPDIR: tmp, PACKER_CACHE_DIR: join(build.dir, 'packer_cache') },
+    all: true,
+    detached: true,
+    stdin: 'ignore',
+  });
+  let output = '';
+  child.all?.on('data', (d: Buffer) => {
+    output += d.toString();
+    build.onOutput(d.toString());
+  });
+  const killGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-(child.pid as number), signal);
+    } catch {
+      // already gone
+    }
+  };
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup('SIGINT');
+    setTimeout(() => killGroup('SIGKILL'), 20_000).unref();
+  }, build.timeoutMs);
+  const release = onInterrupt(async () => {
+    killGroup('SIGINT');
+    await Promise.race([child, new Promise((r) => setTimeout(r, 15_000))]);
+    killGroup('SIGKILL');
+  });
+  try {
+    const result = await child;
+    return { exitCode: result.exitCode ?? 1, output, timedOut };
+  } finally {
+    clearTimeout(timer);
+    killGroup('SIGKILL'); // QEMU must never outlive the build
+    await release();
+  }
+}
+
+export type BuildFailure =
+  | { kind: 'provisioner'; script: string; exitCode: number }
+  | { kind: 'ssh-timeout' }
+  | { kind: 'other' };
+
+/** What stopped a `packer build`, from its output: a provisioning script's exit code, or the SSH wait. */
+export function diagnosePackerBuild(output: string): BuildFailure {
+  const failed = /Script exited with non-zero exit status: (\d+)/.exec(output);
+  if (failed) {
+    const before = output.slice(0, failed.index);
+    const scripts = [...before.matchAll(/Provisioning with shell script: (\S+)/g)];
+    return { kind: 'provisioner', script: scripts.length ? scripts[scripts.length - 1][1] : 'a provisioning script', exitCode: Number(failed[1]) };
+  }
+  if (/Timeout waiting for SSH/i.test(output)) return { kind: 'ssh-timeout' };
+  return { kind: 'other' };
+}
