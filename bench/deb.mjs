@@ -6,15 +6,13 @@
 //   BENCH_PROJECT=slurm BENCH_SUITE=bookworm npm run bench:deb
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { $ } from 'zx';
+import { env, nxBin, root, timed } from './lib.mjs';
 
 $.verbose = false;
-const root = resolve(import.meta.dirname, '..');
 const project = process.env.BENCH_PROJECT ?? 'slurm';
 const suite = process.env.BENCH_SUITE ?? 'trixie';
-const nxBin = join(root, 'node_modules/.bin/nx');
-const env = { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false', NX_NO_CLOUD: 'true' };
 
 // Source in the cache and the suite's image in the daemon, for both variants alike.
 await $({ cwd: root, env })`${nxBin} run ${project}:fetch --output-style=static`;
@@ -27,11 +25,6 @@ const source = JSON.parse(readFileSync(join(root, 'dist', config.root, config.ta
 const cacheDir = process.env.PHAROS_CACHE_DIR || join(process.env.HOME, '.cache/pharos');
 const tarball = join(cacheDir, 'sources', source.file);
 
-async function timed(fn) {
-  const t = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - t) / 1e9;
-}
 
 const ours = await timed(() => $({ cwd: root, env })`${nxBin} run ${project}:deb:${suite} --skip-nx-cache --exclude-task-dependencies --output-style=static`);
 const out = mkdtempSync(join(tmpdir(), 'bench-deb-'));

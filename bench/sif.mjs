@@ -6,15 +6,13 @@
 //   npm run bench:sif                      # openmpi, 2 runs each
 //   BENCH_PROJECT=python-science BENCH_RUNS=3 npm run bench:sif
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { $ } from 'zx';
+import { env, nxBin, root, timed } from './lib.mjs';
 
 $.verbose = false;
-const root = resolve(import.meta.dirname, '..');
 const project = process.env.BENCH_PROJECT ?? 'openmpi';
 const runs = Number(process.env.BENCH_RUNS ?? 2);
-const nxBin = join(root, 'node_modules/.bin/nx');
-const env = { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false', NX_NO_CLOUD: 'true' };
 const dist = join(root, 'dist/containers', project);
 const rawSif = join(root, 'tmp/bench-raw.sif');
 mkdirSync(dirname(rawSif), { recursive: true });
@@ -26,11 +24,6 @@ const manifest = JSON.parse(readFileSync(join(dist, 'image.json'), 'utf8'));
 const inDaemon = (await $({ nothrow: true })`docker image inspect --format {{.Id}} ${manifest.tags[0]}`).stdout.trim();
 if (inDaemon !== manifest.id) await $`docker load -i ${join(dist, 'image.tar')}`;
 
-async function timed(fn) {
-  const t = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - t) / 1e9;
-}
 
 const variants = {
   ours: () => $({ cwd: root, env })`${nxBin} run ${project}:sif --skip-nx-cache --exclude-task-dependencies --output-style=static`,

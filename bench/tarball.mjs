@@ -6,21 +6,13 @@
 // run takes ~5 min on 2 cores.
 //   npm run bench:tarball                    # slurm, trixie
 //   BENCH_PROJECT=slurm BENCH_TOOLCHAIN=bookworm npm run bench:tarball
-import { join, resolve } from 'node:path';
 import { $ } from 'zx';
+import { env, nxBin, root, timed } from './lib.mjs';
 
 $.verbose = false;
-const root = resolve(import.meta.dirname, '..');
 const project = process.env.BENCH_PROJECT ?? 'slurm';
 const toolchain = process.env.BENCH_TOOLCHAIN ?? 'trixie';
-const nxBin = join(root, 'node_modules/.bin/nx');
-const env = { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false', NX_NO_CLOUD: 'true' };
 
-async function timed(fn) {
-  const t = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - t) / 1e9;
-}
 
 // Dependencies (fetch, the suite's image) first, so both timings are the tarball task alone.
 await $({ cwd: root, env })`${nxBin} run ${project}:fetch --output-style=static`;
