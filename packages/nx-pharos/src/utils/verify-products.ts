@@ -56,3 +56,18 @@ export async function runCheck(docker: Docker, spec: ContainerSpec, label: strin
     });
   }
 }
+
+/**
+ * The start of a check script in a clean suite container: packages kept from starting daemons (the check starts its
+ * own), then `apt-get install` of the product's .debs from /debs, with `extraPackages` from the archive.
+ */
+export function installDebsScript(debFiles: string[], extraPackages: string[] = []): string {
+  return `set -eu
+export DEBIAN_FRONTEND=noninteractive
+printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d
+chmod +x /usr/sbin/policy-rc.d
+apt-get update -q >/dev/null
+cd /debs
+apt-get install -y -q --no-install-recommends ${[...debFiles.map((f) => `./${f}`), ...extraPackages].join(' ')} >/tmp/apt.log 2>&1 || { tail -n 20 /tmp/apt.log >&2; exit 2; }
+`;
+}

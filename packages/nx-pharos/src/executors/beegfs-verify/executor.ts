@@ -4,7 +4,7 @@ import { assertDaemon, dockerClient } from '../../tools/docker';
 import { suiteImage } from '../../tools/suite-image';
 import { runExecutor, taskLabel, workspacePath } from '../../utils/executor';
 import { selectRecipe, type SourceBuildOptions } from '../../utils/source-build';
-import { runCheck, verifiedDebs } from '../../utils/verify-products';
+import { installDebsScript, runCheck, verifiedDebs } from '../../utils/verify-products';
 
 export interface BeegfsVerifyOptions extends SourceBuildOptions {
   suite: string;
@@ -21,15 +21,7 @@ const CHECK_SCRIPT = join(__dirname, 'services-check.sh');
 
 /** Installs the packages under test plus DKMS and the suite's kernel headers, then runs the services check. */
 export function installScript(debFiles: string[]): string {
-  return `set -eu
-export DEBIAN_FRONTEND=noninteractive
-# Packages must not start daemons in a container; the check starts its own.
-printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d
-chmod +x /usr/sbin/policy-rc.d
-apt-get update -q >/dev/null
-cd /debs
-apt-get install -y -q --no-install-recommends ${debFiles.map((f) => `./${f}`).join(' ')} dkms linux-headers-amd64 >/tmp/apt.log 2>&1 || { tail -n 20 /tmp/apt.log >&2; exit 2; }
-echo "pharos-check: ok   installed ${debFiles.length} BeeGFS packages, dkms and the suite's kernel headers with apt in a clean container"
+  return `${installDebsScript(debFiles, ['dkms', 'linux-headers-amd64'])}echo "pharos-check: ok   installed ${debFiles.length} BeeGFS packages, dkms and the suite's kernel headers with apt in a clean container"
 for tool in /opt/beegfs/sbin/beegfs-mgmtd /opt/beegfs/sbin/beegfs-meta /opt/beegfs/sbin/beegfs-storage "$(command -v beegfs-ctl)" "$(command -v beegfs-check-servers)"; do
   owner=$(dpkg -S "$(readlink -f "$tool")" 2>/dev/null | cut -d: -f1) || { echo "pharos-check: FAIL $tool belongs to no package"; exit 1; }
   case $owner in beegfs-*) ;; *) echo "pharos-check: FAIL $tool comes from $owner, not from the packages under test"; exit 1 ;; esac

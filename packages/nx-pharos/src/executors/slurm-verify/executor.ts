@@ -8,7 +8,7 @@ import { suiteImage } from '../../tools/suite-image';
 import { selectRecipe, type SourceBuildOptions } from '../../utils/source-build';
 import { PharosError } from '../../utils/errors';
 import { runExecutor, taskLabel, workspacePath } from '../../utils/executor';
-import { readProductManifest, runCheck, verifiedDebs } from '../../utils/verify-products';
+import { installDebsScript, readProductManifest, runCheck, verifiedDebs } from '../../utils/verify-products';
 import { TARBALL_MANIFEST, type TarballManifest } from '../tarball/executor';
 
 export interface SlurmVerifyOptions extends SourceBuildOptions {
@@ -82,15 +82,7 @@ const CLUSTER_PACKAGES = ['slurm-smd', 'slurm-smd-client', 'slurm-smd-slurmctld'
 const CHECK_SCRIPT = join(__dirname, 'cluster-check.sh');
 
 export function installScript(debFiles: string[]): string {
-  return `set -eu
-export DEBIAN_FRONTEND=noninteractive
-# Packages must not start daemons in a container; the check starts its own.
-printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d
-chmod +x /usr/sbin/policy-rc.d
-apt-get update -q >/dev/null
-cd /debs
-apt-get install -y -q --no-install-recommends ${debFiles.map((f) => `./${f}`).join(' ')} >/tmp/apt.log 2>&1 || { tail -n 20 /tmp/apt.log >&2; exit 2; }
-echo "pharos-check: ok   installed ${debFiles.length} packages with apt in a clean container"
+  return `${installDebsScript(debFiles)}echo "pharos-check: ok   installed ${debFiles.length} packages with apt in a clean container"
 sh /pharos/cluster-check.sh deb
 `;
 }
