@@ -169,6 +169,7 @@ export async function packerBuild(build: PackerBuild): Promise<{ exitCode: numbe
 export type BuildFailure =
   | { kind: 'provisioner'; script: string; exitCode: number }
   | { kind: 'ssh-timeout' }
+  | { kind: 'ssh-auth' }
   | { kind: 'other' };
 
 /** What stopped a `packer build`, from its output: a provisioning script's exit code, or the SSH wait. */
@@ -180,5 +181,6 @@ export function diagnosePackerBuild(output: string): BuildFailure {
     return { kind: 'provisioner', script: scripts.length ? scripts[scripts.length - 1][1] : 'a provisioning script', exitCode: Number(failed[1]) };
   }
   if (/Timeout waiting for SSH/i.test(output)) return { kind: 'ssh-timeout' };
+  if (/authentication error when trying to connect via SSH|ssh: unable to authenticate/.test(output)) return { kind: 'ssh-auth' };
   return { kind: 'other' };
 }

@@ -165,6 +165,9 @@ function buildError(output: string, timedOut: boolean, minutes: number, at: { la
       file: relative(at.context.root, failure.script), step: at.label, tail, next: `fix the script; the guest's serial console is in ${shown(at.serialLog)}, Packer's output in ${shown(at.buildLog)}`,
     });
   }
+  if (failure.kind === 'ssh-auth') {
+    return new PharosError('the VM refused the workspace SSH key', { step: at.label, tail, next: `the seed's user-data must give admin the key in .pharos/ssh/id_ed25519.pub; the guest's serial console is in ${shown(at.serialLog)}` });
+  }
   if (failure.kind === 'ssh-timeout') {
     return new PharosError('the VM never answered SSH', { step: at.label, tail, next: `read the serial console log ${shown(at.serialLog)} (boot, cloud-init seed, sshd)` });
   }
