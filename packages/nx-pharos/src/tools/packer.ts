@@ -161,8 +161,23 @@ export async function packerBuild(build: PackerBuild): Promise<{ exitCode: numbe
     return { exitCode: result.exitCode ?? 1, output, timedOut };
   } finally {
     clearTimeout(timer);
-    killGroup('SIGKILL'); // QEMU must never outlive the build
+    // QEMU must never outlive the build: kill what is left of the group and wait until it is gone.
+    killGroup('SIGKILL');
     await release();
+    await groupGone(child.pid as number, 15_000);
+  }
+}
+
+/** Waits until no process of the group `pgid` is left (a killed QEMU takes a moment to release its memory). */
+async function groupGone(pgid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(-pgid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
