@@ -1,6 +1,6 @@
 import { execa, type ResultPromise } from 'execa';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { onInterrupt } from '../utils/cleanup';
 import { PharosError } from '../utils/errors';
 
@@ -102,9 +102,9 @@ export async function packerValidate(dir: string, vars: Record<string, string | 
   });
 }
 
-/** `packer fmt -check -diff`: lists what is not formatted; it never writes and never touches build outputs. */
-export async function packerFmtCheck(dir: string): Promise<{ ok: boolean; output: string }> {
-  const r = await execa('packer', ['fmt', '-check', '-diff', '.'], { cwd: dir, reject: false, env: PACKER_ENV, all: true });
+/** `packer fmt` of one template file (`check`: `-check -diff`, writing nothing). It never touches build outputs. */
+export async function packerFmt(template: string, check: boolean): Promise<{ ok: boolean; output: string }> {
+  const r = await execa('packer', ['fmt', ...(check ? ['-check', '-diff'] : []), template], { cwd: dirname(template), reject: false, env: PACKER_ENV, all: true });
   return { ok: r.exitCode === 0, output: r.all ?? '' };
 }
 

@@ -3,6 +3,8 @@ import { constants, existsSync, readFileSync } from 'node:fs';
 import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { writeAtomically } from '../utils/atomic-file';
 import { onInterrupt } from '../utils/cleanup';
 import { pharosCacheDir } from '../utils/paths';
 
@@ -71,7 +73,7 @@ export async function detectAccelerator(disk: string, log: (t: string) => void, 
   const verdict: Accelerator = booted ? 'kvm' : 'tcg';
   log(`KVM ${booted ? 'boots a VM' : 'did not boot a VM in time'}: using ${verdict}\n`);
   await mkdir(pharosCacheDir(), { recursive: true });
-  await writeFile(cacheFile, `${JSON.stringify({ ...known, [key]: verdict }, null, 2)}\n`);
+  await writeAtomically(cacheFile, (tmp) => writeFile(tmp, `${JSON.stringify({ ...known, [key]: verdict }, null, 2)}\n`));
   return verdict;
 }
 
@@ -139,4 +141,35 @@ export function startVm(vm: VmSpec): RunningVm {
 /** A seed ISO (NoCloud, label cidata) from user-data and meta-data, with xorriso. */
 export async function makeSeedIso(dir: string, iso: string): Promise<void> {
   await execa('xorriso', ['-as', 'genisoimage', '-quiet', '-output', iso, '-volid', 'cidata', '-joliet', '-rock', join(dir, 'user-data'), join(dir, 'meta-data')]);
+}
+
+/** A free TCP port on 127.0.0.1, for an SSH forward or the cluster socket. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Whether /proc/net/tcp's text shows 127.0.0.1:`port` (or any address) in LISTEN state. */
+export function isListening(procNetTcp: string, port: number): boolean {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return procNetTcp.split('\n').some((l) => {
+    const [, local, , state] = l.trim().split(/\s+/);
+    return !!local?.endsWith(hex) && state === '0A';
+  });
+}
+
+/** Waits for a QEMU socket netdev to listen; read from /proc, since a test connection would take QEMU's one peer. */
+export async function waitListening(port: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (isListening(readFileSync('/proc/net/tcp', 'utf8'), port)) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
 }

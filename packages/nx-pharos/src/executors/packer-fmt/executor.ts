@@ -1,9 +1,8 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { parseVmImageDefinition } from '../../plugin/vm-image-definition';
-import { PACKER_ENV } from '../../tools/packer';
+import { packerFmt } from '../../tools/packer';
 import { PharosError } from '../../utils/errors';
 import { projectRootOf, runExecutor, workspacePath } from '../../utils/executor';
 
@@ -19,10 +18,10 @@ export default async function packerFmtExecutor(options: PackerFmtOptions, conte
     const definitionFile = workspacePath(options.definition, context);
     const def = parseVmImageDefinition(readFileSync(definitionFile, 'utf8'), relative(context.root, definitionFile));
     const template = join(context.root, projectRootOf(context), def.template);
-    const r = await execa('packer', ['fmt', ...(options.check ? ['-check', '-diff'] : []), template], { cwd: dirname(template), reject: false, all: true, env: PACKER_ENV });
-    if (r.exitCode !== 0) {
-      throw new PharosError(options.check ? 'the template is not formatted' : `packer fmt failed: ${(r.all ?? '').trim()}`, {
-        file: relative(context.root, template), tail: (r.all ?? '').trim().split('\n').slice(-20), next: `npx nx run ${context.projectName}:fmt`,
+    const r = await packerFmt(template, !!options.check);
+    if (!r.ok) {
+      throw new PharosError(options.check ? 'the template is not formatted' : `packer fmt failed: ${r.output.trim()}`, {
+        file: relative(context.root, template), tail: r.output.trim().split('\n').slice(-20), next: `npx nx run ${context.projectName}:fmt`,
       });
     }
     process.stdout.write(`pharos: ${relative(context.root, template)} ${options.check ? 'is formatted' : 'formatted'}\n`);

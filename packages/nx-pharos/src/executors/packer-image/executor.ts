@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createWriteStream, readFileSync, statSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { GUEST_UPLOAD_DIR, parseVmImageDefinition, withoutProjects, type VmImageDefinition } from '../../plugin/vm-image-definition';
+import { parseVmImageDefinition, withoutProjects, type VmImageDefinition } from '../../plugin/vm-image-definition';
 import { diagnosePackerBuild, packerBuild, packerValidate, packerVersion } from '../../tools/packer';
 import { detectAccelerator, qemuVersion } from '../../tools/qemu';
 import { workspaceKeypair } from '../../tools/ssh-key';
@@ -12,7 +12,7 @@ import { onInterrupt } from '../../utils/cleanup';
 import { assertFileDigest, sha256File } from '../../utils/digest';
 import { PharosError } from '../../utils/errors';
 import { projectRootOf, runExecutor, taskLabel, workspacePath } from '../../utils/executor';
-import { provisionScripts, renderFiles, stageDebs, stageTemplate } from './stage';
+import { provisionScripts, renderFiles, stageDebs, stageTemplate, templateVars } from './stage';
 
 export interface PackerImageOptions {
   definition: string;
@@ -100,22 +100,11 @@ export default async function packerImageExecutor(options: PackerImageOptions, c
       const debs = await stageDebs(upload, def, context, label);
       renderFiles(upload, projectDir, context.root, def, { name, suite: def.suite, cluster: options.cluster ?? def.cluster });
       if (debs.length) process.stdout.write(`pharos: uploading ${debs.length} .debs: ${debs.join(' ')}\n`);
-      const vars = {
-        upload_directory: `${upload}/`,
-        base_image: baseDisk,
-        base_sha256: baseRecord.sha256,
-        output_directory: join(scratch, 'out'),
-        vm_name: `${name}.qcow2`,
-        accelerator,
-        ssh_private_key_file: key.privateKey,
-        ssh_timeout: `${options.sshTimeoutMinutes ?? (accelerator === 'kvm' ? 5 : 20)}m`,
-        seed_files: staged.seedFiles,
-        serial_log: serialLog,
-        provision_scripts: provisionScripts(projectDir, context.root, def),
-        provision_env: [`PHAROS_UPLOAD=${GUEST_UPLOAD_DIR}`],
-        cpus: def.cpus,
-        memory: def.memory,
-      };
+      const vars = templateVars({
+        name, def, scratch, upload, baseImage: baseDisk, baseSha256: baseRecord.sha256, accelerator, privateKey: key.privateKey,
+        sshTimeoutMinutes: options.sshTimeoutMinutes ?? (accelerator === 'kvm' ? 5 : 20),
+        seedFiles: staged.seedFiles, serialLog, provisionScripts: provisionScripts(projectDir, context.root, def),
+      });
       await packerValidate(scratch, vars, staged.sourceOf);
       process.stdout.write(`pharos: packer ${version} build of ${name} (${accelerator}); full log: ${relative(context.root, buildLog)}, serial console: ${relative(context.root, serialLog)}\n`);
       const log = createWriteStream(buildLog);

@@ -1,7 +1,7 @@
 import Handlebars from 'handlebars';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
-import type { VmImageDefinition } from '../../plugin/vm-image-definition';
+import { GUEST_UPLOAD_DIR, type VmImageDefinition } from '../../plugin/vm-image-definition';
 import { packerSettingsFile } from '../../tools/packer';
 import { PharosError } from '../../utils/errors';
 import { verifiedDebs } from '../../utils/verify-products';
@@ -86,4 +86,39 @@ export function renderFiles(upload: string, projectDir: string, workspaceRoot: s
       throw new PharosError(`cannot render: ${(err as Error).message.split('\n')[0]}`, { file: relative(workspaceRoot, src) });
     }
   }
+}
+
+/** What a build (or a validation, with placeholders) gives the template: one place for its variables. */
+export interface TemplateInputs {
+  name: string;
+  def: VmImageDefinition;
+  scratch: string;
+  upload: string;
+  baseImage: string;
+  baseSha256: string;
+  accelerator: string;
+  privateKey: string;
+  sshTimeoutMinutes: number;
+  seedFiles: string[];
+  serialLog: string;
+  provisionScripts: string[];
+}
+
+export function templateVars(t: TemplateInputs): Record<string, string | number | string[]> {
+  return {
+    upload_directory: `${t.upload}/`,
+    base_image: t.baseImage,
+    base_sha256: t.baseSha256,
+    output_directory: join(t.scratch, 'out'),
+    vm_name: `${t.name}.qcow2`,
+    accelerator: t.accelerator,
+    ssh_private_key_file: t.privateKey,
+    ssh_timeout: `${t.sshTimeoutMinutes}m`,
+    seed_files: t.seedFiles,
+    serial_log: t.serialLog,
+    provision_scripts: t.provisionScripts,
+    provision_env: [`PHAROS_UPLOAD=${GUEST_UPLOAD_DIR}`],
+    cpus: t.def.cpus,
+    memory: t.def.memory,
+  };
 }

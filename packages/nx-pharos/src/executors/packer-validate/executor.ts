@@ -7,7 +7,7 @@ import { packerValidate, packerVersion } from '../../tools/packer';
 import { ed25519Keypair } from '../../tools/ssh-key';
 import { onInterrupt } from '../../utils/cleanup';
 import { projectRootOf, runExecutor, workspacePath } from '../../utils/executor';
-import { provisionScripts, stageTemplate } from '../packer-image/stage';
+import { provisionScripts, stageTemplate, templateVars } from '../packer-image/stage';
 
 export interface PackerValidateOptions {
   definition: string;
@@ -29,17 +29,12 @@ export default async function packerValidateExecutor(options: PackerValidateOpti
       // Packer reads the key file; validation gets a throwaway one, never the workspace key.
       await ed25519Keypair(join(scratch, 'id_ed25519'));
       const staged = stageTemplate({ projectDir, workspaceRoot: context.root, def, dir: scratch, packerVersion: version, seed: { instanceId: 'validate', hostname: 'validate', sshPublicKey: 'ssh-ed25519 AAAA validate' } });
-      await packerValidate(scratch, {
-        upload_directory: `${scratch}/`,
-        base_image: join(scratch, 'base.qcow2'),
-        base_sha256: '0'.repeat(64),
-        output_directory: join(scratch, 'out'),
-        vm_name: `${context.projectName}.qcow2`,
-        ssh_private_key_file: join(scratch, 'id_ed25519'),
-        seed_files: staged.seedFiles,
-        serial_log: join(scratch, 'serial.log'),
-        provision_scripts: provisionScripts(projectDir, context.root, def),
-      }, staged.sourceOf);
+      // Placeholders where a build has real values: validation checks the template, not a base disk or a key.
+      await packerValidate(scratch, templateVars({
+        name: context.projectName as string, def, scratch, upload: scratch, baseImage: join(scratch, 'base.qcow2'), baseSha256: '0'.repeat(64),
+        accelerator: 'tcg', privateKey: join(scratch, 'id_ed25519'), sshTimeoutMinutes: 20, seedFiles: staged.seedFiles,
+        serialLog: join(scratch, 'serial.log'), provisionScripts: provisionScripts(projectDir, context.root, def),
+      }), staged.sourceOf);
       process.stdout.write(`pharos: ${relative(context.root, join(projectDir, def.template))} is valid for Packer ${version}\n`);
     } finally {
       await removeScratch();

@@ -2,9 +2,8 @@ import type { ExecutorContext } from '@nx/devkit';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join, relative } from 'node:path';
-import { detectAccelerator, makeSeedIso, startVm, type RunningVm } from '../../tools/qemu';
+import { detectAccelerator, freePort, makeSeedIso, startVm, waitListening, type RunningVm } from '../../tools/qemu';
 import { ssh, waitForSsh, type SshTarget } from '../../tools/ssh';
 import { workspaceKeypair } from '../../tools/ssh-key';
 import { onInterrupt } from '../../utils/cleanup';
@@ -23,32 +22,6 @@ export interface VmClusterVerifyOptions {
 }
 
 const NETWORK = '10.42.0';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Whether something listens on 127.0.0.1:`port`, read from /proc/net/tcp (connecting would take QEMU's one peer). */
-async function waitListening(port: number, timeoutMs: number): Promise<boolean> {
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const listening = readFileSync('/proc/net/tcp', 'utf8').split('\n').some((l) => {
-      const [, local, , state] = l.trim().split(/\s+/);
-      return local?.endsWith(hex) && state === '0A';
-    });
-    if (listening) return true;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return false;
-}
 
 function imageOf(project: string, context: ExecutorContext): { manifest: VmImageManifest; disk: string; manifestFile: string } {
   const root = context.projectsConfigurations?.projects[project]?.root;
