@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { vi } from 'vitest';
 import { runContainerCaptured } from '../src/tools/docker';
-import { ensureImage, readImageManifest } from '../src/tools/image-manifest';
+import { ensureImage } from '../src/tools/image-store';
+import { readImageManifest } from '../src/products/image';
 
 /** Test harness for the real-tool tests: real Docker engine, real Nx CLI, real workspace files copied to a temp dir. */
 

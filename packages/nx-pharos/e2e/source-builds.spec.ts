@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containerIds, copyWorkspace, docker, filesIn, interruptNx, makeTestGpgKey, nx, realProduct, removeDir, WORKSPACE } from './harness';
 import { runContainerCaptured } from '../src/tools/docker';
-import { readImageManifest } from '../src/tools/image-manifest';
+import { readImageManifest } from '../src/products/image';
 
 /**
  * The source-build machinery (recipe, fetch, deb, tarball) end to end through Nx, on a fixture source package that

@@ -18,7 +18,7 @@ export async function main(argv: string[]): Promise<void> {
         return;
       case 'recipe-sources': {
         const { readFileSync } = await import('node:fs');
-        const { parseSourceRecipe } = await import('./plugin/source-recipe');
+        const { parseSourceRecipe } = await import('./definitions/source-recipe');
         const recipe = parseSourceRecipe(readFileSync(rest[0], 'utf8'), rest[0]);
         const { configuredPins, withSitePins } = await import('./tools/source-fetch');
         // With the site's pins: pinning a source changes what fetch and deb may use.

@@ -3,9 +3,10 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createDependencies } from './index';
-import { parseBaseImageDefinition } from './plugin/base-image-definition';
-import { inferBaseImageProject, inferDockerImageProject } from './plugin/infer-projects';
+import { createDependencies } from './plugin/plugin';
+import { parseBaseImageDefinition } from './definitions/base-image';
+import { inferBaseImageProject } from './plugin/infer-base-image';
+import { inferDockerImageProject } from './plugin/infer-docker-image';
 
 describe('createDependencies', () => {
   it('turns FROM <tag> into an edge to the project producing that tag, as Nx passes projects (by name)', async () => {

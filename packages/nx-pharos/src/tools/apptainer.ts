@@ -1,4 +1,4 @@
-import type { SquashfsCompression } from '../plugin/container-definition';
+import type { SquashfsCompression } from '../definitions/container';
 import { DevContainerRunner, type DevCommand, type DevCommandResult } from './dev-container';
 
 /**

@@ -5,7 +5,8 @@ import { join, relative } from 'node:path';
 import { runContainerCaptured, type CapturedRun, type ContainerSpec } from './docker';
 import { PharosError } from '../utils/errors';
 import { taskLabel } from '../utils/executor';
-import { ensureImage, readImageManifest } from './image-manifest';
+import { ensureImage } from './image-store';
+import { readImageManifest } from '../products/image';
 
 /**
  * How a command runs in the dev container: as the calling user, with the workspace at the same path (so paths in

@@ -1,4 +1,4 @@
-import type { DebBuildKind, ToolRequirement } from '../plugin/source-recipe';
+import type { DebBuildKind, ToolRequirement } from '../definitions/source-recipe';
 import { markedFields, phase } from '../utils/build-log';
 import { shellQuote } from '../utils/shell';
 

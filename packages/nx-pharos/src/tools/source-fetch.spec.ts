@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { PinnedSource } from '../plugin/source-recipe';
+import type { PinnedSource } from '../definitions/source-recipe';
 import { PharosError } from '../utils/errors';
 import { configuredPins, fetchSource, poolPrefix, sourceCandidates, withSitePins } from './source-fetch';
 

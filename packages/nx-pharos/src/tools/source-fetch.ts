@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse } from 'yaml';
-import type { PinnedSource } from '../plugin/source-recipe';
+import type { PinnedSource } from '../definitions/source-recipe';
 import { sha256File } from '../utils/digest';
 import { PharosError } from '../utils/errors';
 import { pharosCacheDir } from '../utils/paths';

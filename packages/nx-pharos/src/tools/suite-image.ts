@@ -1,11 +1,12 @@
 import type { ExecutorContext } from '@nx/devkit';
 import type Docker from 'dockerode';
 import { join } from 'node:path';
-import { imageProducers } from '../plugin/infer-projects';
+import { imageProducers } from '../products/image-producers';
 import { PharosError } from '../utils/errors';
 import { taskLabel } from '../utils/executor';
 import { inspectImage, tryPull } from './docker';
-import { ensureImage, readImageManifest } from './image-manifest';
+import { ensureImage } from './image-store';
+import { readImageManifest } from '../products/image';
 
 export interface SuiteImage {
   /** The image's ID, recorded in products as what they were built on. */

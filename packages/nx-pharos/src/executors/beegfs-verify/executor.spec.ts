@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureOutput, containerIds, docker, executorContext, realProduct, removeDir } from '../../../e2e/harness';
 import { runContainerCaptured } from '../../tools/docker';
-import { ensureImage, readImageManifest } from '../../tools/image-manifest';
+import { ensureImage } from '../../tools/image-store';
+import { readImageManifest } from '../../products/image';
 import beegfsVerifyExecutor, { installScript, SERVICE_PACKAGES } from './executor';
 
 // The passing path is in e2e/beegfs.spec.ts (fixture packages through Nx); these are the ways it must fail.

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { assertDaemon, dockerClient } from '../../tools/docker';
 import { suiteImage } from '../../tools/suite-image';
 import { runExecutor, taskLabel, workspacePath } from '../../utils/executor';
-import { selectRecipe, type SourceBuildOptions } from '../../utils/source-build';
-import { installDebsScript, runCheck, verifiedDebs } from '../../utils/verify-products';
+import { selectRecipe, type SourceBuildOptions } from '../../lib/source-build/source-build';
+import { installDebsScript, runCheck, verifiedDebs } from '../../lib/source-build/verify-products';
 
 export interface BeegfsVerifyOptions extends SourceBuildOptions {
   suite: string;

@@ -1,3 +1,4 @@
+import { DEBS_MANIFEST, type DebsManifest } from '../../products/debs';
 import type { ExecutorContext } from '@nx/devkit';
 import { statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -10,25 +11,13 @@ import { suiteImage } from '../../tools/suite-image';
 import { removeProducts, writeAtomically } from '../../utils/atomic-file';
 import { PharosError } from '../../utils/errors';
 import { runExecutor, taskLabel, workspacePath } from '../../utils/executor';
-import { fetchRecipeSource, runLoggedBuild, selectRecipe, type SourceBuildOptions } from '../../utils/source-build';
+import { fetchRecipeSource, runLoggedBuild, selectRecipe, type SourceBuildOptions } from '../../lib/source-build/source-build';
 
 export interface DebExecutorOptions extends SourceBuildOptions {
   suite: string;
   debugSymbols?: boolean;
   jobs?: number;
   outputPath?: string;
-}
-
-export const DEBS_MANIFEST = 'debs.json';
-
-export interface DebsManifest {
-  schema: 1;
-  project: string;
-  version: string;
-  suite: string;
-  source: { file: string; sha256: string };
-  builtOn: string;
-  debs: Array<{ file: string; package: string; version: string; architecture: string; sha256: string; bytes: number }>;
 }
 
 export default async function debExecutor(options: DebExecutorOptions, context: ExecutorContext) {

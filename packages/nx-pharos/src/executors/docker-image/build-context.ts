@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { copyFile, cp, link, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import type { ContainerArtifact } from '../../plugin/container-definition';
+import type { ContainerArtifact } from '../../definitions/container';
 import { onInterrupt } from '../../utils/cleanup';
 import { PharosError } from '../../utils/errors';
 

@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureOutput, containerIds, docker, executorContext, filesIn, realProduct, removeDir } from '../../../e2e/harness';
-import { inferBaseImageProject, inferDockerImageProject } from '../../plugin/infer-projects';
-import { parseBaseImageDefinition } from '../../plugin/base-image-definition';
+import { inferBaseImageProject } from '../../plugin/infer-base-image';
+import { inferDockerImageProject } from '../../plugin/infer-docker-image';
+import { parseBaseImageDefinition } from '../../definitions/base-image';
 import dockerImageExecutor from './executor';
 
 // Real Docker engine: small images FROM the debian-trixie product the global setup built.

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeProducts, writeAtomically } from '../../utils/atomic-file';
 import { runExecutor, workspacePath } from '../../utils/executor';
-import { fetchRecipeSource, selectRecipe, type SourceBuildOptions } from '../../utils/source-build';
+import { fetchRecipeSource, selectRecipe, type SourceBuildOptions } from '../../lib/source-build/source-build';
 
 export interface FetchExecutorOptions extends SourceBuildOptions {
   outputPath?: string;

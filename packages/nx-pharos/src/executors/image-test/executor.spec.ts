@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureOutput, containerIds, executorContext, realProduct, removeDir } from '../../../e2e/harness';
-import type { ImageCheck } from '../../plugin/image-check';
+import type { ImageCheck } from '../../definitions/image-check';
 import imageTestExecutor from './executor';
 
 // Real Docker engine, on a copy of the debian-trixie product the global setup built.

@@ -2,8 +2,8 @@ import type { ExecutorContext } from '@nx/devkit';
 import type Docker from 'dockerode';
 import { readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { parseContainerDefinition, RUNTIMES, type ContainerCheck, type Runtime } from '../../plugin/container-definition';
-import { judgeCheck } from '../../plugin/image-check';
+import { parseContainerDefinition, RUNTIMES, type ContainerCheck, type Runtime } from '../../definitions/container';
+import { judgeCheck } from '../../definitions/image-check';
 import {
   Apptainer,
   execArgv,
@@ -17,8 +17,9 @@ import {
 } from '../../tools/apptainer';
 import { devContainerForTask } from '../../tools/dev-container';
 import { assertDaemon, dockerClient, inspectImage, runContainerCaptured } from '../../tools/docker';
-import { assertArchiveMatches, ensureImage, readImageManifest, type ImageManifest } from '../../tools/image-manifest';
-import { assertSifMatches, readSifManifest } from '../../tools/sif-manifest';
+import { assertArchiveMatches, readImageManifest, type ImageManifest } from '../../products/image';
+import { ensureImage } from '../../tools/image-store';
+import { assertSifMatches, readSifManifest } from '../../products/sif';
 import { PharosError } from '../../utils/errors';
 import { runExecutor, taskLabel, workspacePath } from '../../utils/executor';
 

@@ -1,7 +1,7 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { parseVmImageDefinition } from '../../plugin/vm-image-definition';
+import { parseVmImageDefinition } from '../../definitions/vm-image';
 import { packerFmt } from '../../tools/packer';
 import { PharosError } from '../../utils/errors';
 import { projectRootOf, runExecutor, workspacePath } from '../../utils/executor';

@@ -1,9 +1,10 @@
+import { BASE_DISK_MANIFEST, VM_IMAGE_MANIFEST, type VmImageManifest } from '../../products/vm-image';
 import type { ExecutorContext } from '@nx/devkit';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, readFileSync, statSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { parseVmImageDefinition, withoutProjects, type VmImageDefinition } from '../../plugin/vm-image-definition';
+import { parseVmImageDefinition, withoutProjects, type VmImageDefinition } from '../../definitions/vm-image';
 import { diagnosePackerBuild, packerBuild, packerValidate, packerVersion } from '../../tools/packer';
 import { detectAccelerator, qemuVersion } from '../../tools/qemu';
 import { workspaceKeypair } from '../../tools/ssh-key';
@@ -12,7 +13,7 @@ import { onInterrupt } from '../../utils/cleanup';
 import { assertFileDigest, sha256File } from '../../utils/digest';
 import { PharosError } from '../../utils/errors';
 import { projectRootOf, runExecutor, taskLabel, workspacePath } from '../../utils/executor';
-import { provisionScripts, renderFiles, stageDebs, stageTemplate, templateVars } from './stage';
+import { provisionScripts, renderFiles, stageDebs, stageTemplate, templateVars } from '../../lib/vm-image/stage';
 
 export interface PackerImageOptions {
   definition: string;
@@ -25,24 +26,6 @@ export interface PackerImageOptions {
   timeoutMinutes?: number;
   /** Minutes Packer waits for SSH; default 5 under KVM, 20 under TCG. */
   sshTimeoutMinutes?: number;
-}
-
-export const VM_IMAGE_MANIFEST = 'vm-image.json';
-export const BASE_DISK_MANIFEST = 'base.json';
-
-export interface VmImageManifest {
-  schema: 1;
-  project: string;
-  suite: string;
-  file: string;
-  sha256: string;
-  bytes: number;
-  base: { file: string; sha256: string };
-  packer: string;
-  qemu: string;
-  accelerator: string;
-  /** Package projects the image was built without (the plugin option imagesWithout). */
-  without: string[];
 }
 
 /** The disk an image starts from: its own base disk, or the image of the project named in `from`. */

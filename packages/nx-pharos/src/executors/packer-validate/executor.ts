@@ -2,12 +2,12 @@ import type { ExecutorContext } from '@nx/devkit';
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { parseVmImageDefinition } from '../../plugin/vm-image-definition';
+import { parseVmImageDefinition } from '../../definitions/vm-image';
 import { packerValidate, packerVersion } from '../../tools/packer';
 import { ed25519Keypair } from '../../tools/ssh-key';
 import { onInterrupt } from '../../utils/cleanup';
 import { projectRootOf, runExecutor, workspacePath } from '../../utils/executor';
-import { provisionScripts, stageTemplate, templateVars } from '../packer-image/stage';
+import { provisionScripts, stageTemplate, templateVars } from '../../lib/vm-image/stage';
 
 export interface PackerValidateOptions {
   definition: string;

@@ -6,7 +6,8 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureOutput, containerIds, docker, executorContext, realProduct, removeDir } from '../../../e2e/harness';
 import { runContainer } from '../../tools/docker';
-import { ensureImage, readImageManifest } from '../../tools/image-manifest';
+import { ensureImage } from '../../tools/image-store';
+import { readImageManifest } from '../../products/image';
 import slurmVerifyExecutor, { installScript } from './executor';
 
 // The passing path needs real Slurm packages (npm run test:slurm builds them); these are the ways it must fail.

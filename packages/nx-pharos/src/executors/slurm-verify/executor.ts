@@ -5,11 +5,11 @@ import { assertDaemon, dockerClient, type ContainerSpec } from '../../tools/dock
 import { assertFileDigest } from '../../utils/digest';
 import { gpgVerifyScript } from '../../tools/gpg';
 import { suiteImage } from '../../tools/suite-image';
-import { selectRecipe, type SourceBuildOptions } from '../../utils/source-build';
+import { selectRecipe, type SourceBuildOptions } from '../../lib/source-build/source-build';
 import { PharosError } from '../../utils/errors';
 import { runExecutor, taskLabel, workspacePath } from '../../utils/executor';
-import { installDebsScript, readProductManifest, runCheck, verifiedDebs } from '../../utils/verify-products';
-import { TARBALL_MANIFEST, type TarballManifest } from '../tarball/executor';
+import { installDebsScript, readProductManifest, runCheck, verifiedDebs } from '../../lib/source-build/verify-products';
+import { TARBALL_MANIFEST, type TarballManifest } from '../../products/tarball';
 
 export interface SlurmVerifyOptions extends SourceBuildOptions {
   suite: string;

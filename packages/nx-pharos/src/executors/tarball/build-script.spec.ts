@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tarballVerifyScript } from '../slurm-verify/executor';
 import { parseBundled, tarballBuildScript } from './build-script';
-import { tarballName } from './executor';
+import { tarballName } from '../../products/tarball';
 
 const TEMPLATES = join(__dirname, '../../../../../third-party/slurm/tarball');
 

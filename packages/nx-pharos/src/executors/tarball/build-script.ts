@@ -1,3 +1,4 @@
+import type { BundledLibrary } from '../../products/tarball';
 import { relocateScript } from '../../tools/relocatable';
 import { markedFields, phase } from '../../utils/build-log';
 import { shellQuote } from '../../utils/shell';
@@ -84,10 +85,7 @@ chown -R ${req.uid}:${req.gid} ${shellQuote(req.stage)}
 `;
 }
 
-export interface BundledLibrary {
-  soname: string;
-  package: string;
-}
+export type { BundledLibrary };
 
 export function parseBundled(output: string): BundledLibrary[] {
   return markedFields(output, BUNDLED_MARKER).map(([soname, pkg]) => ({ soname, package: pkg ?? '' }));

@@ -7,7 +7,7 @@ import { captureOutput, containerIds, docker, executorContext, filesIn, makeTest
 import { runContainerCaptured } from '../../tools/docker';
 import { suiteImage } from '../../tools/suite-image';
 import { gpgVerifyScript } from '../../tools/gpg';
-import { readImageManifest } from '../../tools/image-manifest';
+import { readImageManifest } from '../../products/image';
 import { PharosError } from '../../utils/errors';
 import { signingMaterial } from '../../utils/signing-material';
 import tarballExecutor, { GPG_SIGNING, signTarball } from './executor';

@@ -1,3 +1,4 @@
+import { buildEnv, TARBALL_MANIFEST, tarballName, type TarballManifest } from '../../products/tarball';
 import type { ExecutorContext } from '@nx/devkit';
 import type Docker from 'dockerode';
 import { execa } from 'execa';
@@ -6,7 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
-import { recipeVariants } from '../../plugin/source-recipe';
+import { recipeVariants } from '../../definitions/source-recipe';
 import { assertDaemon, dockerClient, runContainerCaptured } from '../../tools/docker';
 import { sha256File } from '../../utils/digest';
 import { gpgSignScript, parseFingerprint, parseGpgFailure, rejectOpenPgpKey } from '../../tools/gpg';
@@ -16,7 +17,7 @@ import { removeProducts, writeAtomically } from '../../utils/atomic-file';
 import { PharosError } from '../../utils/errors';
 import { runExecutor, taskLabel, workspacePath } from '../../utils/executor';
 import { signingMaterial, type SigningKind, type SigningMaterial } from '../../utils/signing-material';
-import { fetchRecipeSource, runLoggedBuild, selectRecipe, type SourceBuildOptions } from '../../utils/source-build';
+import { fetchRecipeSource, runLoggedBuild, selectRecipe, type SourceBuildOptions } from '../../lib/source-build/source-build';
 import { installPrefix, parseBundled, tarballBuildScript, type BundledLibrary } from './build-script';
 
 export interface TarballOptions extends SourceBuildOptions {
@@ -36,26 +37,6 @@ export interface TarballOptions extends SourceBuildOptions {
   outputPath?: string;
 }
 
-export const TARBALL_MANIFEST = 'tarball.json';
-
-export interface TarballManifest {
-  schema: 1;
-  project: string;
-  name: string;
-  version: string;
-  toolchain: string;
-  variants: string[];
-  arch: string;
-  file: string;
-  sha256: string;
-  bytes: number;
-  source: { file: string; sha256: string };
-  configureFlags: string[];
-  bundled: BundledLibrary[];
-  builtOn: string;
-  signature?: { file: string; publicKey: string; fingerprint: string };
-}
-
 export const GPG_SIGNING: SigningKind = {
   step: 'sign tarball',
   env: {
@@ -69,16 +50,6 @@ export const GPG_SIGNING: SigningKind = {
   keyTempName: 'key.asc',
   rejectKey: rejectOpenPgpKey,
 };
-
-/** slurm-factory's name, with the variants after the toolchain: slurm-24.11.5-trixie-gpu-x86_64-software.tar.gz. */
-export function tarballName(name: string, version: string, toolchain: string, arch: string, variants: string[] = []): string {
-  return `${[name, version, toolchain, ...variants, arch].join('-')}-software.tar.gz`;
-}
-
-/** Sourced by the site install script: what this tree was built as. */
-export function buildEnv(m: Pick<TarballManifest, 'name' | 'version' | 'toolchain' | 'variants' | 'arch'>): string {
-  return `NAME=${m.name}\nVERSION=${m.version}\nTOOLCHAIN=${m.toolchain}\nVARIANTS='${m.variants.join(' ')}'\nARCH=${m.arch}\n`;
-}
 
 export default async function tarballExecutor(options: TarballOptions, context: ExecutorContext) {
   return runExecutor(async () => {

@@ -3,7 +3,7 @@ import { execa } from 'execa';
 import { createWriteStream, readFileSync, statSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { parseVmImageDefinition } from '../../plugin/vm-image-definition';
+import { parseVmImageDefinition } from '../../definitions/vm-image';
 import { resolveDebianMirror } from '../../tools/debian-mirror';
 import { removeProducts, writeAtomically } from '../../utils/atomic-file';
 import { onInterrupt } from '../../utils/cleanup';

@@ -10,7 +10,7 @@ import { onInterrupt } from '../../utils/cleanup';
 import { assertFileDigest } from '../../utils/digest';
 import { PharosError } from '../../utils/errors';
 import { runExecutor, taskLabel } from '../../utils/executor';
-import { VM_IMAGE_MANIFEST, type VmImageManifest } from '../packer-image/executor';
+import { VM_IMAGE_MANIFEST, type VmImageManifest } from '../../products/vm-image';
 import { clusterMetaData, clusterUserData, type ClusterNode } from './cluster-seed';
 
 export interface VmClusterVerifyOptions {

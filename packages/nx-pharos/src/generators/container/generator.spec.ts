@@ -1,8 +1,8 @@
 import { readProjectConfiguration } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { describe, expect, it } from 'vitest';
-import { parseContainerDefinition } from '../../plugin/container-definition';
-import { baseImages, parseDockerfile } from '../../plugin/dockerfile';
+import { parseContainerDefinition } from '../../definitions/container';
+import { baseImages, parseDockerfile } from '../../definitions/dockerfile';
 import containerGenerator from './generator';
 
 describe('container generator', () => {

@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { parseBaseImageDefinition } from './base-image-definition';
-import { parseContainerDefinition } from './container-definition';
-import { dockerImageTag, imageProducers, inferBaseImageProject, inferContainerProject, inferDockerImageProject, inferSourceBuildProject, isApplicationContainer } from './infer-projects';
-import { parseSourceRecipe } from './source-recipe';
+import { parseBaseImageDefinition } from '../definitions/base-image';
+import { parseContainerDefinition } from '../definitions/container';
+import { dockerImageTag } from './target-inputs';
+import { imageProducers } from '../products/image-producers';
+import { inferBaseImageProject } from './infer-base-image';
+import { inferContainerProject, isApplicationContainer } from './infer-container';
+import { inferDockerImageProject } from './infer-docker-image';
+import { inferSourceBuildProject } from './infer-source-build';
+import { parseSourceRecipe } from '../definitions/source-recipe';
 
 describe('inference', () => {
   it('makes a Dockerfile folder an image project with build and test', () => {

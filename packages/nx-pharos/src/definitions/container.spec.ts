@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PharosError } from '../utils/errors';
-import { parseContainerDefinition } from './container-definition';
+import { parseContainerDefinition } from './container';
 
 const FILE = 'containers/x/container.yaml';
 

@@ -1,10 +1,10 @@
 import Handlebars from 'handlebars';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
-import { GUEST_UPLOAD_DIR, type VmImageDefinition } from '../../plugin/vm-image-definition';
+import { GUEST_UPLOAD_DIR, type VmImageDefinition } from '../../definitions/vm-image';
 import { packerSettingsFile } from '../../tools/packer';
 import { PharosError } from '../../utils/errors';
-import { verifiedDebs } from '../../utils/verify-products';
+import { verifiedDebs } from '../source-build/verify-products';
 import type { ExecutorContext } from '@nx/devkit';
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { inferVmImageProject } from './infer-projects';
-import { parseVmImageDefinition, withoutProjects } from './vm-image-definition';
+import { inferVmImageProject } from '../plugin/infer-vm-image';
+import { parseVmImageDefinition, withoutProjects } from './vm-image';
 
 const FILE = 'packer/cloud-base/vm-image.yaml';
 

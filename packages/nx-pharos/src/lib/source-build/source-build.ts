@@ -2,12 +2,12 @@ import type { ExecutorContext } from '@nx/devkit';
 import type Docker from 'dockerode';
 import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
-import { parseSourceRecipe, recipeVersion, type RecipeVersion, type SourceRecipe } from '../plugin/source-recipe';
-import { optionalDebianMirror } from '../tools/debian-mirror';
-import { runContainer } from '../tools/docker';
-import { configuredPins, fetchSource, withSitePins, type FetchedSource } from '../tools/source-fetch';
-import { buildFailure, buildLog, buildLogFile } from './build-log';
-import { workspacePath } from './executor';
+import { parseSourceRecipe, recipeVersion, type RecipeVersion, type SourceRecipe } from '../../definitions/source-recipe';
+import { optionalDebianMirror } from '../../tools/debian-mirror';
+import { runContainer } from '../../tools/docker';
+import { configuredPins, fetchSource, withSitePins, type FetchedSource } from '../../tools/source-fetch';
+import { buildFailure, buildLog, buildLogFile } from '../../utils/build-log';
+import { workspacePath } from '../../utils/executor';
 
 /**
  * What every source-build executor (fetch, deb, tarball, verify) starts from: the recipe, the version asked for, and

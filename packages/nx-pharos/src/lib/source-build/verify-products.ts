@@ -2,10 +2,10 @@ import type { ExecutorContext } from '@nx/devkit';
 import type Docker from 'dockerode';
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { DEBS_MANIFEST, type DebsManifest } from '../executors/deb/executor';
-import { outputCollector, runContainer, type ContainerSpec } from '../tools/docker';
-import { assertFileDigest } from './digest';
-import { PharosError } from './errors';
+import { DEBS_MANIFEST, type DebsManifest } from '../../products/debs';
+import { outputCollector, runContainer, type ContainerSpec } from '../../tools/docker';
+import { assertFileDigest } from '../../utils/digest';
+import { PharosError } from '../../utils/errors';
 
 /**
  * What every verify executor shares: products read through their manifests and checked against their digests before

@@ -1,0 +1,99 @@
+import type { ProjectConfiguration } from '@nx/devkit';
+import { dirname, posix } from 'node:path';
+import { withoutProjects, type VmImageDefinition } from '../definitions/vm-image';
+import { buildTarget, DEBIAN_MIRROR_INPUT, executorSourceInputs, PLUGIN, PLUGIN_SRC, projectName } from './target-inputs';
+
+/** Packer's and QEMU's versions, printed by the plugin: both shape a VM image. */
+export const VM_TOOL_VERSIONS = { runtime: 'node packages/nx-pharos/bin/pharos.cjs tool-versions packer qemu' } as const;
+
+/**
+ * `packer/<name>/vm-image.yaml`: a QEMU VM image built by Packer. `base-disk` (the first image of a chain) makes its
+ * disk from the Debian archive; `image` builds the template from that disk or from the `from` project's image;
+ * `validate` and `fmt` check the template; `build` and `test` group them.
+ */
+export function inferVmImageProject(definitionFile: string, fullDef: VmImageDefinition, imagesWithout: string[] = []): ProjectConfiguration {
+  // A site without some sources (BeeGFS) leaves their packages out by saying so; the image records it.
+  const without = imagesWithout.filter((p) => fullDef.packages.some((pkg) => pkg.project === p));
+  const def = withoutProjects(fullDef, without);
+  const root = dirname(definitionFile);
+  const name = projectName(root);
+  const options = { definition: definitionFile };
+  // Shared files (a template or scripts of another folder) are named one by one: `{projectRoot}/**` misses them.
+  const inWorkspace = (rel: string) => `{workspaceRoot}/${posix.normalize(posix.join(root, rel))}`;
+  const templateInputs = [inWorkspace(def.template), inWorkspace(`${def.seed}/*.hbs`)];
+  const referenced = [...templateInputs, ...def.provision.map(inWorkspace), ...def.files.map((f) => inWorkspace(f.template))];
+  const base = def.baseDisk ? 'base-disk' : { projects: [def.from as string], target: 'image' };
+  const packageProjects = [...new Set(def.packages.map((p) => p.project))];
+  const isComputeNode = !!def.cluster?.nodes.includes(name) && def.cluster.controller !== name;
+  const isController = def.cluster?.controller === name;
+  return {
+    root,
+    name,
+    projectType: 'application',
+    tags: ['packer', `suite:${def.suite}`],
+    implicitDependencies: [PLUGIN, ...(def.from ? [def.from] : []), ...packageProjects],
+    targets: {
+      ...(def.baseDisk
+        ? {
+            'base-disk': {
+              executor: `${PLUGIN}:vm-base-disk`,
+              options: { ...options, outputPath: 'dist/{projectRoot}/base' },
+              inputs: [`{projectRoot}/${def.baseDisk.script}`, '{projectRoot}/vm-image.yaml', DEBIAN_MIRROR_INPUT, ...executorSourceInputs('vm-base-disk', ['debian-mirror'])],
+              outputs: ['{workspaceRoot}/dist/{projectRoot}/base'],
+              cache: true,
+            },
+          }
+        : {}),
+      validate: {
+        executor: `${PLUGIN}:packer-validate`,
+        options,
+        inputs: [...templateInputs, '{projectRoot}/vm-image.yaml', VM_TOOL_VERSIONS, ...executorSourceInputs('packer-validate', ['packer', 'ssh-key']), `${PLUGIN_SRC}/lib/vm-image/stage.ts`],
+        cache: true,
+      },
+      fmt: { executor: `${PLUGIN}:packer-fmt`, options, cache: false },
+      image: {
+        executor: `${PLUGIN}:packer-image`,
+        options: { ...options, outputPath: 'dist/{projectRoot}', ...(def.cluster ? { cluster: def.cluster } : {}), ...(without.length ? { without } : {}) },
+        // The .debs of the image's suite, whatever the package projects' `deb` defaults to.
+        dependsOn: ['validate', base, ...packageProjects.map((p) => ({ projects: [p], target: `deb-${def.suite}` }))],
+        inputs: [
+          // The project's files, the shared files it names, its base disk's digest and the digests of its .debs.
+          '{projectRoot}/**/*',
+          ...referenced,
+          { dependentTasksOutputFiles: '**/base.json' },
+          { dependentTasksOutputFiles: '**/vm-image.json' },
+          { dependentTasksOutputFiles: '**/debs.json' },
+          VM_TOOL_VERSIONS,
+          ...executorSourceInputs('packer-image', ['packer', 'qemu', 'ssh-key']),
+          `${PLUGIN_SRC}/lib/vm-image/stage.ts`,
+          `${PLUGIN_SRC}/definitions/vm-image.ts`,
+        ],
+        outputs: ['qcow2', 'qcow2.sha256'].map((ext) => `{workspaceRoot}/dist/{projectRoot}/${name}.${ext}`)
+          .concat(['{workspaceRoot}/dist/{projectRoot}/packer-manifest.json', '{workspaceRoot}/dist/{projectRoot}/vm-image.json']),
+        cache: true,
+      },
+      ...(isComputeNode
+        ? {
+            verify: {
+              executor: `${PLUGIN}:vm-cluster-verify`,
+              options: { controller: def.cluster?.controller, nodes: [name] },
+              dependsOn: ['image', { projects: [def.cluster?.controller as string], target: 'image' }],
+              inputs: [
+                { dependentTasksOutputFiles: '**/vm-image.json' },
+                ...executorSourceInputs('vm-cluster-verify', ['qemu', 'ssh', 'ssh-key']),
+                `${PLUGIN_SRC}/executors/vm-cluster-verify/cluster-seed.ts`,
+              ],
+              cache: true,
+            },
+          }
+        : {}),
+      build: buildTarget(['image']),
+      // A compute node's check is the booted cluster; the controller's is that of its nodes.
+      test: {
+        executor: 'nx:noop',
+        dependsOn: isComputeNode ? ['validate', 'verify'] : isController ? ['validate', { projects: def.cluster?.nodes as string[], target: 'verify' }] : ['validate', 'image'],
+        cache: true,
+      },
+    },
+  };
+}
