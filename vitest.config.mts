@@ -1,9 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * unit: pure logic, no Docker. integration: executors and whole-workspace runs against the real Docker engine and
- * the real dev container; they share one engine on a 2-core machine, so they run one file at a time and reuse the
- * images the global setup builds once (cached by Nx after the first run).
+ * Tests are classed by what they need, not by folder. unit: every spec that needs no Docker engine (pure logic, real
+ * `sh`, files), wherever it lives. integration: `*.docker.spec.ts` (a spec that drives the real Docker engine) and the
+ * whole-workspace runs under e2e/; they share one engine on a 2-core machine, so they run one file at a time and reuse
+ * the images the global setup builds once (cached by Nx after the first run).
  */
 export default defineConfig({
   test: {
@@ -12,13 +13,13 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['packages/*/src/**/*.spec.ts'],
-          exclude: ['packages/*/src/executors/**', '**/node_modules/**'],
+          exclude: ['**/*.docker.spec.ts', '**/node_modules/**'],
         },
       },
       {
         test: {
           name: 'integration',
-          include: ['packages/*/src/executors/**/*.spec.ts', 'packages/*/e2e/**/*.spec.ts'],
+          include: ['packages/*/src/**/*.docker.spec.ts', 'packages/*/e2e/**/*.spec.ts'],
           globalSetup: ['packages/nx-pharos/e2e/global-setup.ts'],
           fileParallelism: false,
           testTimeout: 20 * 60_000,
