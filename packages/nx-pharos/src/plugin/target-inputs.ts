@@ -1,5 +1,7 @@
 import type { TargetConfiguration } from '@nx/devkit';
-import { basename } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { moduleClosure } from './source-closure';
 
 /** One entry of a target's `inputs` (Nx does not export the name). */
 type InputDefinition = Exclude<NonNullable<TargetConfiguration['inputs']>[number], string>;
@@ -9,12 +11,37 @@ export const PLUGIN = '@pharos/nx-plugin';
 /** Files of the plugin that shape an executor's product; changing them must rebuild what it made. */
 export const PLUGIN_SRC = '{workspaceRoot}/packages/nx-pharos/src';
 
-export function executorSourceInputs(executor: string, tools: string[]): string[] {
-  return [
-    `${PLUGIN_SRC}/executors/${executor}/executor.ts`,
-    `${PLUGIN_SRC}/executors/${executor}/schema.json`,
-    ...tools.map((t) => `${PLUGIN_SRC}/tools/${t}.ts`),
-  ];
+const SRC_DIR = join(__dirname, '..');
+const closures = new Map<string, string[]>();
+
+function readSource(path: string): string | undefined {
+  const full = join(SRC_DIR, path);
+  return existsSync(full) ? readFileSync(full, 'utf8') : undefined;
+}
+
+/**
+ * The plugin source that shapes a module's work, derived from its real imports, so a new import can never leave a
+ * cache key incomplete: every module it imports (transitively), and the shell scripts beside each of them (scripts run
+ * by the code next to them). `module` is relative to src/, e.g. `executors/deb/executor.ts`.
+ */
+export function sourceInputs(module: string): string[] {
+  let files = closures.get(module);
+  if (!files) {
+    files = moduleClosure(module, readSource);
+    closures.set(module, files);
+  }
+  const dirs = [...new Set(files.map((f) => dirname(f)))].sort();
+  return [...files.map((f) => `${PLUGIN_SRC}/${f}`), ...dirs.map((d) => `${PLUGIN_SRC}/${d}/*.sh`)];
+}
+
+/** An executor's inputs from the plugin: its schema (defaults shape the product) and the source it runs. */
+export function executorInputs(executor: string): string[] {
+  return [`${PLUGIN_SRC}/executors/${executor}/schema.json`, ...sourceInputs(`executors/${executor}/executor.ts`)];
+}
+
+/** @deprecated hand-written lists drift from the code; use executorInputs. Kept until every inference moves over. */
+export function executorSourceInputs(executor: string, _tools: string[]): string[] {
+  return executorInputs(executor);
 }
 
 export function imageOutputs(): string[] {
