@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 import { normalizeVmClusterOptions, type VmClusterOptions } from '../../lib/vm-image/normalize-options';
 import { readVerifiedDisk, type VmImageManifest } from '../../products/vm-image';
 import { detectAccelerator, type RunningVm } from '../../tools/qemu';
-import { waitForSsh, type SshTarget } from '../../tools/ssh';
+import { waitForSsh } from '../../tools/ssh';
 import { workspaceKeypair } from '../../tools/ssh-key';
 import { buildLogFile } from '../../utils/build-log';
 import { onInterrupt } from '../../utils/cleanup';
