@@ -1,7 +1,16 @@
 import type { ProjectConfiguration } from '@nx/devkit';
 import { dirname, posix } from 'node:path';
 import { withoutProjects, type VmImageDefinition } from '../definitions/vm-image';
-import { buildTarget, DEBIAN_MIRROR_INPUT, executorSourceInputs, PLUGIN, PLUGIN_SRC, projectName } from './target-inputs';
+import { PharosError } from '../utils/errors';
+import { asOutput, debsDir } from '../products/paths';
+import { baseDiskDir, vmImageDir, vmImageOutputs } from '../products/vm-image';
+import { buildTarget, DEBIAN_MIRROR_INPUT, executorInputs, PLUGIN, projectName } from './target-inputs';
+
+/** A third-party project the images can take .debs from: its root and the release its recipe builds by default. */
+export interface PackageProject {
+  root: string;
+  release: string;
+}
 
 /** Packer's and QEMU's versions, printed by the plugin: both shape a VM image. */
 export const VM_TOOL_VERSIONS = { runtime: 'node packages/nx-pharos/bin/pharos.cjs tool-versions packer qemu' } as const;
@@ -11,7 +20,7 @@ export const VM_TOOL_VERSIONS = { runtime: 'node packages/nx-pharos/bin/pharos.c
  * disk from the Debian archive; `image` builds the template from that disk or from the `from` project's image;
  * `validate` and `fmt` check the template; `build` and `test` group them.
  */
-export function inferVmImageProject(definitionFile: string, fullDef: VmImageDefinition, imagesWithout: string[] = []): ProjectConfiguration {
+export function inferVmImageProject(definitionFile: string, fullDef: VmImageDefinition, imagesWithout: string[], packages: Record<string, PackageProject>): ProjectConfiguration {
   // A site without some sources (BeeGFS) leaves their packages out by saying so; the image records it.
   const without = imagesWithout.filter((p) => fullDef.packages.some((pkg) => pkg.project === p));
   const def = withoutProjects(fullDef, without);
@@ -24,6 +33,12 @@ export function inferVmImageProject(definitionFile: string, fullDef: VmImageDefi
   const referenced = [...templateInputs, ...def.provision.map(inWorkspace), ...def.files.map((f) => inWorkspace(f.template))];
   const base = def.baseDisk ? 'base-disk' : { projects: [def.from as string], target: 'image' };
   const packageProjects = [...new Set(def.packages.map((p) => p.project))];
+  // The folders of the .debs go into the image's options, so the recipe's release is part of its cache key.
+  const debs = packageProjects.map((project) => {
+    const source = packages[project];
+    if (!source) throw new PharosError(`"packages" names ${project}, which is not a project with a recipe.yaml`, { file: definitionFile, next: 'name a project under third-party/ whose recipe builds for this suite' });
+    return { project, dir: debsDir(source.root, source.release, def.suite) };
+  });
   const isComputeNode = !!def.cluster?.nodes.includes(name) && def.cluster.controller !== name;
   const isController = def.cluster?.controller === name;
   return {
@@ -37,9 +52,9 @@ export function inferVmImageProject(definitionFile: string, fullDef: VmImageDefi
         ? {
             'base-disk': {
               executor: `${PLUGIN}:vm-base-disk`,
-              options: { ...options, outputPath: 'dist/{projectRoot}/base' },
-              inputs: [`{projectRoot}/${def.baseDisk.script}`, '{projectRoot}/vm-image.yaml', DEBIAN_MIRROR_INPUT, ...executorSourceInputs('vm-base-disk', ['debian-mirror'])],
-              outputs: ['{workspaceRoot}/dist/{projectRoot}/base'],
+              options: { ...options, outputPath: baseDiskDir('{projectRoot}') },
+              inputs: [`{projectRoot}/${def.baseDisk.script}`, '{projectRoot}/vm-image.yaml', DEBIAN_MIRROR_INPUT, ...executorInputs('vm-base-disk')],
+              outputs: [asOutput(baseDiskDir('{projectRoot}'))],
               cache: true,
             },
           }
@@ -47,13 +62,19 @@ export function inferVmImageProject(definitionFile: string, fullDef: VmImageDefi
       validate: {
         executor: `${PLUGIN}:packer-validate`,
         options,
-        inputs: [...templateInputs, '{projectRoot}/vm-image.yaml', VM_TOOL_VERSIONS, ...executorSourceInputs('packer-validate', ['packer', 'ssh-key']), `${PLUGIN_SRC}/lib/vm-image/stage.ts`],
+        inputs: [...templateInputs, '{projectRoot}/vm-image.yaml', VM_TOOL_VERSIONS, ...executorInputs('packer-validate')],
         cache: true,
       },
       fmt: { executor: `${PLUGIN}:packer-fmt`, options, cache: false },
       image: {
         executor: `${PLUGIN}:packer-image`,
-        options: { ...options, outputPath: 'dist/{projectRoot}', ...(def.cluster ? { cluster: def.cluster } : {}), ...(without.length ? { without } : {}) },
+        options: {
+          ...options,
+          outputPath: vmImageDir('{projectRoot}'),
+          ...(def.cluster ? { cluster: def.cluster } : {}),
+          ...(without.length ? { without } : {}),
+          ...(debs.length ? { debs } : {}),
+        },
         // The .debs of the image's suite, whatever the package projects' `deb` defaults to.
         dependsOn: ['validate', base, ...packageProjects.map((p) => ({ projects: [p], target: `deb-${def.suite}` }))],
         inputs: [
@@ -64,12 +85,9 @@ export function inferVmImageProject(definitionFile: string, fullDef: VmImageDefi
           { dependentTasksOutputFiles: '**/vm-image.json' },
           { dependentTasksOutputFiles: '**/debs.json' },
           VM_TOOL_VERSIONS,
-          ...executorSourceInputs('packer-image', ['packer', 'qemu', 'ssh-key']),
-          `${PLUGIN_SRC}/lib/vm-image/stage.ts`,
-          `${PLUGIN_SRC}/definitions/vm-image.ts`,
+          ...executorInputs('packer-image'),
         ],
-        outputs: ['qcow2', 'qcow2.sha256'].map((ext) => `{workspaceRoot}/dist/{projectRoot}/${name}.${ext}`)
-          .concat(['{workspaceRoot}/dist/{projectRoot}/packer-manifest.json', '{workspaceRoot}/dist/{projectRoot}/vm-image.json']),
+        outputs: vmImageOutputs(name),
         cache: true,
       },
       ...(isComputeNode
@@ -80,8 +98,7 @@ export function inferVmImageProject(definitionFile: string, fullDef: VmImageDefi
               dependsOn: ['image', { projects: [def.cluster?.controller as string], target: 'image' }],
               inputs: [
                 { dependentTasksOutputFiles: '**/vm-image.json' },
-                ...executorSourceInputs('vm-cluster-verify', ['qemu', 'ssh', 'ssh-key']),
-                `${PLUGIN_SRC}/executors/vm-cluster-verify/cluster-seed.ts`,
+                ...executorInputs('vm-cluster-verify'),
               ],
               cache: true,
             },

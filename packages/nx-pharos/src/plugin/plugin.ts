@@ -79,7 +79,8 @@ function inferProject(file: string, workspaceRoot: string, producers: Map<string
     case 'base-image.yaml':
       return inferBaseImageProject(file, parseBaseImageDefinition(readFileSync(full, 'utf8'), file));
     case 'vm-image.yaml':
-      return inferVmImageProject(file, parseVmImageDefinition(readFileSync(full, 'utf8'), file), options.imagesWithout ?? []);
+      // For now the recipes of third-party/<project>; the recipe map computed once from all recipe.yaml files replaces it.
+      return inferVmImageProject(file, parseVmImageDefinition(readFileSync(full, 'utf8'), file), options.imagesWithout ?? [], Object.fromEntries(parseVmImageDefinition(readFileSync(full, 'utf8'), file).packages.map((p) => `third-party/${p.project}`).filter((root) => existsSync(join(workspaceRoot, root, 'recipe.yaml'))).map((root) => [projectName(root), { root, release: parseSourceRecipe(readFileSync(join(workspaceRoot, root, 'recipe.yaml'), 'utf8'), `${root}/recipe.yaml`).defaultVersion }])));
     case 'recipe.yaml':
       return inferSourceBuildProject(file, parseSourceRecipe(readFileSync(full, 'utf8'), file), existsSync(join(dirname(full), TARBALL_TEMPLATE)));
     case 'container.yaml':

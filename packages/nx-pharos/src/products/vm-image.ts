@@ -1,5 +1,19 @@
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { writeAtomically } from '../utils/atomic-file';
+import { assertFileDigest } from '../utils/digest';
+import { PharosError } from '../utils/errors';
+import { asOutput, productDir } from './paths';
+
+/**
+ * The products of a VM image project: `base/base.qcow2` + `base.json` (the first disk of a chain, from the Debian
+ * archive), and `<name>.qcow2` + its sha256 file + Packer's manifest + `vm-image.json` (written last).
+ */
 export const VM_IMAGE_MANIFEST = 'vm-image.json';
 export const BASE_DISK_MANIFEST = 'base.json';
+export const BASE_DISK_FILE = 'base.qcow2';
+export const PACKER_MANIFEST = 'packer-manifest.json';
 
 export interface VmImageManifest {
   schema: 1;
@@ -14,4 +28,58 @@ export interface VmImageManifest {
   accelerator: string;
   /** Package projects the image was built without (the plugin option imagesWithout). */
   without: string[];
+}
+
+export interface BaseDiskManifest {
+  schema: 1;
+  file: string;
+  sha256: string;
+  bytes: number;
+  suite: string;
+  mirror: string;
+}
+
+/** The folder of an image project's products, relative to the workspace (`projectRoot` may be Nx's token). */
+export function vmImageDir(projectRoot: string): string {
+  return productDir(projectRoot);
+}
+
+export function baseDiskDir(projectRoot: string): string {
+  return productDir(projectRoot, 'base');
+}
+
+/** The files of `<name>`'s image, in the order they are written (the manifest last). */
+export function vmImageFiles(name: string): string[] {
+  return [`${name}.qcow2`, `${name}.qcow2.sha256`, PACKER_MANIFEST, VM_IMAGE_MANIFEST];
+}
+
+/** The image target's outputs, as Nx paths. */
+export function vmImageOutputs(name: string): string[] {
+  return vmImageFiles(name).map((f) => asOutput(`${vmImageDir('{projectRoot}')}/${f}`));
+}
+
+/** A disk another target starts from: its manifest (base.json or vm-image.json) and the task that makes it. */
+export interface DiskProduct {
+  manifest: string;
+  producer: string;
+}
+
+/**
+ * The disk a manifest describes, checked against its sha256 before anything boots it. `missing` is the message when
+ * there is no manifest to read (the producer has not run).
+ */
+export async function readVerifiedDisk<T extends { file: string; sha256: string }>(product: DiskProduct, workspaceRoot: string, missing: string): Promise<{ manifest: T; disk: string }> {
+  let manifest: T;
+  try {
+    manifest = JSON.parse(readFileSync(product.manifest, 'utf8')) as T;
+  } catch {
+    throw new PharosError(missing, { file: relative(workspaceRoot, product.manifest), next: `build it: npx nx run ${product.producer}` });
+  }
+  const disk = join(product.manifest, '..', manifest.file);
+  await assertFileDigest(disk, manifest.sha256, { what: manifest.file, shown: relative(workspaceRoot, disk), rebuild: `npx nx run ${product.producer} --skip-nx-cache` });
+  return { manifest, disk };
+}
+
+export async function writeManifest(file: string, manifest: VmImageManifest | BaseDiskManifest): Promise<void> {
+  await writeAtomically(file, (tmp) => writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`));
 }

@@ -1,13 +1,11 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { parseVmImageDefinition } from '../../definitions/vm-image';
+import { normalizeVmImageOptions, type VmImageOptions } from '../../lib/vm-image/normalize-options';
 import { packerFmt } from '../../tools/packer';
 import { PharosError } from '../../utils/errors';
-import { projectRootOf, runExecutor, workspacePath } from '../../utils/executor';
+import { runExecutor } from '../../utils/executor';
 
-export interface PackerFmtOptions {
-  definition: string;
+export interface PackerFmtOptions extends Pick<VmImageOptions, 'definition'> {
   /** Report unformatted files and fail, without writing. */
   check?: boolean;
 }
@@ -15,9 +13,8 @@ export interface PackerFmtOptions {
 /** `packer fmt` of the project's template file only: formatting, never a build directory or a product in dist/. */
 export default async function packerFmtExecutor(options: PackerFmtOptions, context: ExecutorContext) {
   return runExecutor(async () => {
-    const definitionFile = workspacePath(options.definition, context);
-    const def = parseVmImageDefinition(readFileSync(definitionFile, 'utf8'), relative(context.root, definitionFile));
-    const template = join(context.root, projectRootOf(context), def.template);
+    const { projectDir, def } = normalizeVmImageOptions(options, context);
+    const template = join(projectDir, def.template);
     const r = await packerFmt(template, !!options.check);
     if (!r.ok) {
       throw new PharosError(options.check ? 'the template is not formatted' : `packer fmt failed: ${r.output.trim()}`, {

@@ -1,17 +1,14 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { parseVmImageDefinition } from '../../definitions/vm-image';
+import { normalizeVmImageOptions, type VmImageOptions } from '../../lib/vm-image/normalize-options';
 import { packerValidate, packerVersion } from '../../tools/packer';
 import { ed25519Keypair } from '../../tools/ssh-key';
 import { onInterrupt } from '../../utils/cleanup';
-import { projectRootOf, runExecutor, workspacePath } from '../../utils/executor';
+import { runExecutor } from '../../utils/executor';
 import { provisionScripts, stageTemplate, templateVars } from '../../lib/vm-image/stage';
 
-export interface PackerValidateOptions {
-  definition: string;
-}
+export type PackerValidateOptions = Pick<VmImageOptions, 'definition'>;
 
 /**
  * `packer validate` of the staged template (with the generated `packer {}` file and a rendered seed) against a scratch
@@ -19,10 +16,8 @@ export interface PackerValidateOptions {
  */
 export default async function packerValidateExecutor(options: PackerValidateOptions, context: ExecutorContext) {
   return runExecutor(async () => {
-    const definitionFile = workspacePath(options.definition, context);
-    const def = parseVmImageDefinition(readFileSync(definitionFile, 'utf8'), relative(context.root, definitionFile));
-    const projectDir = join(context.root, projectRootOf(context));
-    const scratch = join(context.root, 'tmp', 'packer', `${context.projectName}-validate-${process.pid}`);
+    const { name, projectDir, def, sshTimeoutMinutes } = normalizeVmImageOptions(options, context);
+    const scratch = join(context.root, 'tmp', 'packer', `${name}-validate-${process.pid}`);
     const removeScratch = onInterrupt(() => rm(scratch, { recursive: true, force: true }));
     try {
       const version = await packerVersion();
@@ -31,8 +26,8 @@ export default async function packerValidateExecutor(options: PackerValidateOpti
       const staged = stageTemplate({ projectDir, workspaceRoot: context.root, def, dir: scratch, packerVersion: version, seed: { instanceId: 'validate', hostname: 'validate', sshPublicKey: 'ssh-ed25519 AAAA validate' } });
       // Placeholders where a build has real values: validation checks the template, not a base disk or a key.
       await packerValidate(scratch, templateVars({
-        name: context.projectName as string, def, scratch, upload: scratch, baseImage: join(scratch, 'base.qcow2'), baseSha256: '0'.repeat(64),
-        accelerator: 'tcg', privateKey: join(scratch, 'id_ed25519'), sshTimeoutMinutes: 20, seedFiles: staged.seedFiles,
+        name, def, scratch, upload: scratch, baseImage: join(scratch, 'base.qcow2'), baseSha256: '0'.repeat(64),
+        accelerator: 'tcg', privateKey: join(scratch, 'id_ed25519'), sshTimeoutMinutes: sshTimeoutMinutes('tcg'), seedFiles: staged.seedFiles,
         serialLog: join(scratch, 'serial.log'), provisionScripts: provisionScripts(projectDir, context.root, def),
       }), staged.sourceOf);
       process.stdout.write(`pharos: ${relative(context.root, join(projectDir, def.template))} is valid for Packer ${version}\n`);

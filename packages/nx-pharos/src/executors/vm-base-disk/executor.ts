@@ -1,21 +1,20 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { execa } from 'execa';
-import { createWriteStream, readFileSync, statSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { createWriteStream, statSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { parseVmImageDefinition } from '../../definitions/vm-image';
+import { normalizeVmImageOptions, type VmImageOptions } from '../../lib/vm-image/normalize-options';
+import { BASE_DISK_FILE, BASE_DISK_MANIFEST, writeManifest } from '../../products/vm-image';
 import { resolveDebianMirror } from '../../tools/debian-mirror';
 import { removeProducts, writeAtomically } from '../../utils/atomic-file';
+import { buildLogFile } from '../../utils/build-log';
 import { onInterrupt } from '../../utils/cleanup';
 import { sha256File } from '../../utils/digest';
 import { PharosError } from '../../utils/errors';
-import { projectRootOf, runExecutor, taskLabel, workspacePath } from '../../utils/executor';
+import { runExecutor } from '../../utils/executor';
 import { pharosCacheDir } from '../../utils/paths';
 
-export interface VmBaseDiskOptions {
-  definition: string;
-  outputPath?: string;
-}
+export type VmBaseDiskOptions = Pick<VmImageOptions, 'definition' | 'outputPath'>;
 
 /**
  * The first disk of an image chain, from the Debian archive alone: the project's base-disk script (debootstrap, then
@@ -24,24 +23,22 @@ export interface VmBaseDiskOptions {
  */
 export default async function vmBaseDiskExecutor(options: VmBaseDiskOptions, context: ExecutorContext) {
   return runExecutor(async () => {
-    const label = taskLabel(context);
-    const definitionFile = workspacePath(options.definition, context);
-    const def = parseVmImageDefinition(readFileSync(definitionFile, 'utf8'), relative(context.root, definitionFile));
-    if (!def.baseDisk) throw new PharosError('the definition has no "baseDisk"', { file: relative(context.root, definitionFile) });
+    const { name, label, projectDir, definitionFile, def, outputDir } = normalizeVmImageOptions(options, context, 'base-disk');
+    if (!def.baseDisk) throw new PharosError('the definition has no "baseDisk"', { file: definitionFile });
     if (process.getuid?.() !== 0) throw new PharosError('building a base disk needs root (debootstrap and chroot)', { step: label, next: 'run it as root (the README commands do)' });
-    const outputDir = workspacePath(options.outputPath ?? 'dist/{projectRoot}/base', context);
+    const { script: scriptName, size } = def.baseDisk;
     await removeProducts([outputDir]);
-    const script = join(context.root, projectRootOf(context), def.baseDisk.script);
+    const script = join(projectDir, scriptName);
     const mirror = resolveDebianMirror();
-    const logFile = join(context.root, 'tmp', 'logs', `${context.projectName}-base-disk.log`);
-    await mkdir(join(logFile, '..'), { recursive: true });
-    const work = join(context.root, 'tmp', 'base-disk', `${context.projectName}-${process.pid}`);
+    const logFile = await buildLogFile(context, 'base-disk');
+    const work = join(context.root, 'tmp', 'base-disk', `${name}-${process.pid}`);
     process.stdout.write(`pharos: base disk for ${def.suite} from ${mirror}; full log: ${relative(context.root, logFile)}\n`);
     await writeAtomically(outputDir, async (tmp) => {
       await mkdir(tmp, { recursive: true });
       const log = createWriteStream(logFile);
-      const run = execa('bash', [script, '--suite', def.suite, '--mirror', mirror, '--out', join(tmp, 'base.qcow2'), '--work', work,
-        '--size', def.baseDisk!.size, '--cache', pharosCacheDir('debootstrap-vm', def.suite)], { reject: false, all: true, detached: true, stdin: 'ignore' });
+      const disk = join(tmp, BASE_DISK_FILE);
+      const run = execa('bash', [script, '--suite', def.suite, '--mirror', mirror, '--out', disk, '--work', work,
+        '--size', size, '--cache', pharosCacheDir('debootstrap-vm', def.suite)], { reject: false, all: true, detached: true, stdin: 'ignore' });
       const stop = onInterrupt(async () => {
         try {
           process.kill(-(run.pid as number), 'SIGTERM');
@@ -67,9 +64,9 @@ export default async function vmBaseDiskExecutor(options: VmBaseDiskOptions, con
           next: `read ${relative(context.root, logFile)}; the Debian mirror (${mirror}) must serve ${def.suite}`,
         });
       }
-      const sha256 = await sha256File(join(tmp, 'base.qcow2'));
-      await writeFile(join(tmp, 'base.json'), `${JSON.stringify({ schema: 1, file: 'base.qcow2', sha256, bytes: statSync(join(tmp, 'base.qcow2')).size, suite: def.suite, mirror }, null, 2)}\n`);
+      const sha256 = await sha256File(disk);
+      await writeManifest(join(tmp, BASE_DISK_MANIFEST), { schema: 1, file: BASE_DISK_FILE, sha256, bytes: statSync(disk).size, suite: def.suite, mirror });
     });
-    process.stdout.write(`pharos: ${relative(context.root, join(outputDir, 'base.qcow2'))}\n`);
+    process.stdout.write(`pharos: ${relative(context.root, join(outputDir, BASE_DISK_FILE))}\n`);
   });
 }

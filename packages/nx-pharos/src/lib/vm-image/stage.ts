@@ -6,6 +6,7 @@ import { packerSettingsFile } from '../../tools/packer';
 import { PharosError } from '../../utils/errors';
 import { verifiedDebs } from '../source-build/verify-products';
 import type { ExecutorContext } from '@nx/devkit';
+import type { DebsSource } from './normalize-options';
 
 /**
  * A scratch directory Packer runs in: the project's template, the `packer {}` file generated for the detected
@@ -58,18 +59,20 @@ export function provisionScripts(projectDir: string, workspaceRoot: string, def:
   });
 }
 
-/** The uploaded folder's .debs: each package project's `deb` product for the image's suite, checked by digest. */
-export async function stageDebs(upload: string, def: VmImageDefinition, context: ExecutorContext, label: string): Promise<string[]> {
+/**
+ * The uploaded folder's .debs: `names` of each package project, from the folder its `deb-<suite>` target wrote (the
+ * image target's `debs` option, set by the plugin from the recipe's release), checked by digest.
+ */
+export async function stageDebs(upload: string, def: VmImageDefinition, debs: DebsSource[], context: ExecutorContext, label: string): Promise<string[]> {
   const staged: string[] = [];
   mkdirSync(join(upload, 'debs'), { recursive: true });
   for (const p of def.packages) {
-    const producer = context.projectsConfigurations?.projects[p.project];
-    const target = `deb-${def.suite}`;
-    if (!producer?.targets?.[target]) throw new PharosError(`"packages" names ${p.project}, which builds no .debs for ${def.suite} (no ${target} target)`, { step: label, next: 'name a project under third-party/ whose recipe builds for this suite' });
-    const release = String(producer.targets[target].options?.release ?? '');
-    const debsDir = join(context.root, 'dist', producer.root, release, def.suite);
-    const files = await verifiedDebs(debsDir, p.names, context, label, `${p.project}:${target}`);
-    for (const f of files) cpSync(join(debsDir, f), join(upload, 'debs', f));
+    const producer = `${p.project}:deb-${def.suite}`;
+    const source = debs.find((d) => d.project === p.project);
+    if (!source) throw new PharosError(`"packages" names ${p.project}, but the image target has no .debs folder for it`, { step: label, next: 'name a project under third-party/ whose recipe builds for this suite' });
+    const dir = join(context.root, source.dir);
+    const files = await verifiedDebs(dir, p.names, context, label, producer);
+    for (const f of files) cpSync(join(dir, f), join(upload, 'debs', f));
     staged.push(...files);
   }
   return staged;

@@ -1,0 +1,57 @@
+import { execa } from 'execa';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beegfsChecks, CHECK_SCRIPT, jobCompletes, jobIdOf, slurmChecks, SUBMIT_JOB } from './cluster-checks';
+
+describe('cluster checks', () => {
+  let bin: string;
+  const calls = () => readFileSync(join(bin, 'calls'), 'utf8');
+  // Slurm, systemd and BeeGFS run only in the booted guests: stubs on PATH print what they would, and log their argv.
+  const stub = (name: string, body: string) => {
+    writeFileSync(join(bin, name), `#!/bin/sh\necho "${name} $*" >> ${join(bin, 'calls')}\n${body}\n`);
+    chmodSync(join(bin, name), 0o755);
+  };
+  const run = (...args: string[]) => execa('sh', [CHECK_SCRIPT, ...args], { env: { PATH: `${bin}:${process.env.PATH}` }, reject: false, all: true });
+  beforeAll(() => {
+    bin = mkdtempSync(join(tmpdir(), 'pharos-cluster-checks-'));
+    stub('systemctl', 'echo inactive; exit 3');
+    stub('sinfo', "printf 'hpc-compute idle\\n'");
+    stub('srun', 'echo hpc-compute');
+    stub('sbatch', 'echo "42;cluster"');
+    stub('scontrol', "printf 'JobId=42 JobName=wrap\\n   JobState=COMPLETED Reason=None\\n'");
+    stub('sudo', 'exec "$@"');
+    stub('beegfs-ctl', "echo 'storage01 [ID: 1]'");
+    stub('beegfs-check-servers', 'echo all reachable');
+  });
+  afterAll(() => rmSync(bin, { recursive: true, force: true }));
+
+  it('runs each check with its value as an argument, and passes the command status on (stub tools on PATH)', async () => {
+    expect([(await run('unit-active', 'slurmd')).exitCode, (await run('unit-active', 'slurmd')).all]).toEqual([3, 'inactive']);
+    expect((await run('node-states')).all).toBe('hpc-compute idle');
+    expect((await run('srun-hostname')).all).toBe('hpc-compute');
+    const submitted = (await run('submit-job')).all as string;
+    expect(jobIdOf(submitted)).toBe('42');
+    expect((await run('job-state', '42')).all).toBe('JobState=COMPLETED');
+    expect((await run('beegfs-storage-nodes')).all).toBe('storage01 [ID: 1]');
+    expect((await run('beegfs-servers')).exitCode).toBe(0);
+    expect(calls()).toContain("sinfo -h -N -o %N %T\n");
+    expect(calls()).toContain('sbatch --parsable -o /dev/null --wrap hostname; sleep 1\n');
+    expect(calls()).toContain('scontrol show job 42\n');
+    expect(calls()).toContain('sudo beegfs-ctl --listnodes --nodetype=storage\n');
+    const unknown = await run('reboot');
+    expect([unknown.exitCode, unknown.all]).toEqual([64, "cluster-checks.sh: unknown check 'reboot'"]);
+  });
+
+  it('judges what the guests print as a site would', () => {
+    const [ctld, slurmd, sinfo, srun] = slurmChecks('hpc-compute');
+    expect([ctld.vm, slurmd.vm, ctld.passes('active'), ctld.passes('inactive')]).toEqual([0, 1, true, false]);
+    expect([sinfo.passes('hpc-compute idle\nother down'), sinfo.passes('hpc-compute down')]).toEqual([true, false]);
+    expect([srun.passes('hpc-compute\n'), srun.attempts]).toEqual([true, 1]);
+    expect([SUBMIT_JOB.passes('42;c'), SUBMIT_JOB.passes('sbatch: error')]).toEqual([true, false]);
+    expect(jobCompletes('42')).toMatchObject({ what: 'batch job 42 completes', args: ['job-state', '42'] });
+    const [storage, servers] = beegfsChecks('hpc-compute');
+    expect([storage.passes('x [ID: 3]'), servers.passes('meta01 UNREACHABLE'), servers.vm]).toEqual([true, false, 1]);
+  });
+});

@@ -1,0 +1,14 @@
+import { describe, expect, it } from 'vitest';
+import { packerBuildError } from './build-error';
+
+describe('packer build errors', () => {
+  const at = { label: 'hpc-compute:image', serialLog: '/w/tmp/logs/s.log', buildLog: '/w/tmp/logs/b.log', workspaceRoot: '/w' };
+  it('names the failing script, the SSH problem or the time limit, with the log to read', () => {
+    const failed = packerBuildError('Provisioning with shell script: /w/packer/hpc/a.sh\nScript exited with non-zero exit status: 4.', false, 60, at);
+    expect([failed.message, failed.details.file]).toEqual(['provisioning script packer/hpc/a.sh exited with code 4', 'packer/hpc/a.sh']);
+    expect(packerBuildError('Timeout waiting for SSH', false, 60, at).message).toBe('the VM never answered SSH');
+    expect(packerBuildError('ssh: unable to authenticate', false, 60, at).message).toBe('the VM refused the workspace SSH key');
+    expect(packerBuildError('anything', true, 7, at).message).toBe('packer build did not finish in 7 minutes; it and its VM were stopped');
+    expect(packerBuildError('anything', false, 60, at).details.next).toBe('read tmp/logs/b.log and the serial console log tmp/logs/s.log');
+  });
+});

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { parseVmImageDefinition } from '../definitions/vm-image';
+import { inferVmImageProject } from './infer-vm-image';
+
+const COMPUTE = `suite: bookworm
+from: cloud-base
+template: ../cloud-base/cloud-base.pkr.hcl
+packages:
+  - { project: slurm, names: [slurm-smd] }
+  - { project: beegfs, names: [beegfs-client-dkms] }
+cluster: { controller: hpc-controller, nodes: [hpc-compute] }
+`;
+const FILE = 'packer/hpc-compute/vm-image.yaml';
+const PACKAGES = { slurm: { root: 'third-party/slurm', release: '24.11.5' }, beegfs: { root: 'third-party/beegfs', release: '7.4.6' } };
+
+describe('VM image inference', () => {
+  const def = parseVmImageDefinition(COMPUTE, FILE);
+
+  it("puts each package project's .deb folder for the suite into the image's own options, so the release is in its key", () => {
+    const image = inferVmImageProject(FILE, def, [], PACKAGES).targets?.image;
+    expect(image?.options.debs).toEqual([
+      { project: 'slurm', dir: 'dist/third-party/slurm/24.11.5/bookworm' },
+      { project: 'beegfs', dir: 'dist/third-party/beegfs/7.4.6/bookworm' },
+    ]);
+    expect(image?.dependsOn).toContainEqual({ projects: ['slurm'], target: 'deb-bookworm' });
+    const lean = inferVmImageProject(FILE, def, ['beegfs'], { slurm: PACKAGES.slurm }).targets?.image;
+    expect(lean?.options.debs).toEqual([{ project: 'slurm', dir: 'dist/third-party/slurm/24.11.5/bookworm' }]);
+    expect(() => inferVmImageProject(FILE, def, [], { slurm: PACKAGES.slurm })).toThrow('"packages" names beegfs, which is not a project with a recipe.yaml');
+  });
+
+  it("takes each executor's source inputs from its import graph, the scripts beside each module included", () => {
+    const p = inferVmImageProject(FILE, def, [], PACKAGES);
+    const src = '{workspaceRoot}/packages/nx-pharos/src';
+    expect(p.targets?.image.inputs).toEqual(expect.arrayContaining([
+      `${src}/executors/packer-image/schema.json`, `${src}/lib/vm-image/stage.ts`, `${src}/lib/vm-image/normalize-options.ts`, `${src}/products/vm-image.ts`, `${src}/tools/packer.ts`,
+    ]));
+    expect(p.targets?.verify.inputs).toEqual(expect.arrayContaining([
+      `${src}/executors/vm-cluster-verify/cluster-checks.ts`, `${src}/executors/vm-cluster-verify/*.sh`, `${src}/tools/ssh.ts`, `${src}/tools/*.sh`,
+    ]));
+    expect(p.targets?.validate.inputs).toContain(`${src}/lib/vm-image/stage.ts`);
+    expect(p.targets?.image.outputs).toEqual(['hpc-compute.qcow2', 'hpc-compute.qcow2.sha256', 'packer-manifest.json', 'vm-image.json'].map((f) => `{workspaceRoot}/dist/{projectRoot}/${f}`));
+    const base = inferVmImageProject('packer/cloud-base/vm-image.yaml', parseVmImageDefinition('suite: bookworm\nbaseDisk: { script: base-disk.sh }\ntemplate: t.pkr.hcl\n', 'x'), [], {});
+    expect(base.targets?.['base-disk'].outputs).toEqual(['{workspaceRoot}/dist/{projectRoot}/base']);
+    expect(base.targets?.['base-disk'].options.outputPath).toBe('dist/{projectRoot}/base');
+    expect(base.targets?.image.options.outputPath).toBe('dist/{projectRoot}');
+  });
+});
