@@ -1,7 +1,6 @@
 import { rename } from 'node:fs/promises';
-import type { NormalizedSifOptions } from '../../lib/image/normalize-options';
-import { shownPath } from '../../lib/image/normalize-options';
-import { buildFromArchiveArgv, signArgv, type Apptainer } from '../../tools/apptainer';
+import { shownPath, type NormalizedSifOptions } from '../../lib/image/normalize-options';
+import { buildFromArchiveArgv, mksquashfsArgs, signArgv, type Apptainer } from '../../tools/apptainer';
 import { removeProducts, temporarySibling, writeAtomically } from '../../utils/atomic-file';
 import { onInterrupt } from '../../utils/cleanup';
 import { PharosError } from '../../utils/errors';
@@ -9,6 +8,18 @@ import type { SigningMaterial } from '../../utils/signing-material';
 
 const TAIL_LINES = 15;
 const tailOf = (text: string) => text.trim().split('\n').slice(-TAIL_LINES);
+
+/**
+ * mksquashfs's arguments for the chosen compression. Checked apart from normalising the options, so the executor has
+ * removed the previous products before a bad choice fails the task.
+ */
+export function squashfsArgsOf(o: NormalizedSifOptions): string {
+  try {
+    return mksquashfsArgs(o.compression, o.compressionLevel);
+  } catch (err) {
+    throw new PharosError((err as Error).message, { step: o.label, next: 'fix sif.compression / sif.compressionLevel in container.yaml or the target options' });
+  }
+}
 
 /**
  * `apptainer build` of the image archive into the SIF, signed when signing material is given. The SIF and its public

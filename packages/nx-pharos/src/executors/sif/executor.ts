@@ -1,7 +1,7 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { normalizeSifOptions, shownPath, squashfsArgsOf, type SifExecutorOptions } from '../../lib/image/normalize-options';
+import { normalizeSifOptions, shownPath, type SifExecutorOptions } from '../../lib/image/normalize-options';
 import { assertArchiveMatches, readImageManifest } from '../../products/image';
 import { sifFileNames, writeSifManifest, type SifManifest } from '../../products/sif';
 import { apptainerForTask } from '../../tools/apptainer';
@@ -10,7 +10,7 @@ import { removeProducts } from '../../utils/atomic-file';
 import { sha256File } from '../../utils/digest';
 import { runExecutor } from '../../utils/executor';
 import { signingMaterial } from '../../utils/signing-material';
-import { buildSif } from './build-sif';
+import { buildSif, squashfsArgsOf } from './build-sif';
 import { SIF_SIGNING } from './signing-key';
 
 export type { SifExecutorOptions };

@@ -9,7 +9,6 @@ import {
   normalizeDockerImageOptions,
   normalizeImageTestOptions,
   normalizeSifOptions,
-  squashfsArgsOf,
 } from './normalize-options';
 
 const ws = mkdtempSync(join(tmpdir(), 'pharos-normalize-'));
@@ -64,11 +63,6 @@ describe('image family options', () => {
     expect(o.signing).toBeUndefined();
     expect(normalizeSifOptions({ sign: true }, context('sif')).signing).toEqual({ keyFile: undefined, requiredBy: 'demo:sif option "sign"' });
     expect(normalizeSifOptions({ sign: true, signRequiredBy: 'c.yaml sif.sign', signingKeyFile: 'k.pem' }, context('sif')).signing).toEqual({ keyFile: 'k.pem', requiredBy: 'c.yaml sif.sign' });
-  });
-
-  it('sif: compression is checked with the option to fix in the message', () => {
-    expect(squashfsArgsOf(normalizeSifOptions({}, context('sif')))).toBe('-comp zstd -Xcompression-level 1');
-    expect(() => squashfsArgsOf(normalizeSifOptions({ compression: 'lz4', compressionLevel: 3 }, context('sif')))).toThrow(/takes no level/);
   });
 
   it('image-test: docker only without a SIF, both runtimes with one, and the definition adds its checks and runtimes', () => {

@@ -4,7 +4,6 @@ import { relative } from 'node:path';
 import { parseContainerDefinition, RUNTIMES, type ContainerArtifact, type ContainerCheck, type Runtime, type SquashfsCompression } from '../../definitions/container';
 import { DEV_CONTAINER_PROJECT, imageDir, imageManifestPath, imageProductPaths } from '../../products/image';
 import { sifProductPaths, type SifFiles } from '../../products/sif';
-import { mksquashfsArgs } from '../../tools/apptainer';
 import { PharosError } from '../../utils/errors';
 import { taskLabel, workspacePath } from '../../utils/executor';
 
@@ -181,6 +180,7 @@ export interface NormalizedSifOptions extends ImageTask {
   name: string;
   products: SifFiles;
   imageManifest: string;
+  /** As given: tools/apptainer holds the default and the levels each compressor takes (see squashfsArgsOf). */
   compression?: SquashfsCompression;
   compressionLevel?: number;
   /** Present when the SIF is signed: the key option and where signing was switched on, for messages. */
@@ -201,18 +201,6 @@ export function normalizeSifOptions(options: SifExecutorOptions, context: Execut
     signing: options.sign ? { keyFile: options.signingKeyFile, requiredBy: options.signRequiredBy ?? `${task.label} option "sign"` } : undefined,
     devContainer: options.devContainer ?? DEV_CONTAINER_PROJECT,
   };
-}
-
-/**
- * mksquashfs's arguments for the chosen compression. Checked apart from normalising, so the executor has removed the
- * previous products before a bad choice fails the task.
- */
-export function squashfsArgsOf(o: NormalizedSifOptions): string {
-  try {
-    return mksquashfsArgs(o.compression, o.compressionLevel);
-  } catch (err) {
-    throw new PharosError((err as Error).message, { step: o.label, next: 'fix sif.compression / sif.compressionLevel in container.yaml or the target options' });
-  }
 }
 
 export interface DevContainerRunOptions {
