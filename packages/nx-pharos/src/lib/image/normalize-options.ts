@@ -180,7 +180,7 @@ export interface NormalizedSifOptions extends ImageTask {
   name: string;
   products: SifFiles;
   imageManifest: string;
-  /** As given: tools/apptainer holds the default and the levels each compressor takes (see squashfsArgsOf). */
+  /** As given: tools/apptainer holds the default and each compressor's levels (checked by executors/sif squashfsArgsOf). */
   compression?: SquashfsCompression;
   compressionLevel?: number;
   /** Present when the SIF is signed: the key option and where signing was switched on, for messages. */
