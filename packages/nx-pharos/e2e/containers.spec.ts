@@ -2,6 +2,7 @@ import { execa } from 'execa';
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { imageDir, imageManifestPath } from '../src/products/image';
 import { copyWorkspace, docker, filesIn, interruptNx, nx, NX_BIN, nxEnv, removeDir, WORKSPACE } from './harness';
 
 const ranTasks = (tasks: Map<string, string>) => [...tasks].filter(([, s]) => s === 'ran').map(([t]) => t).sort();
@@ -125,7 +126,7 @@ describe('a copy of the workspace with containers', () => {
       const run = await nx(['run', 'base-tools:sif', '--exclude-task-dependencies'], ws);
       expect(run.exitCode).not.toBe(0);
       expect(run.output).toContain('signing is on (containers/base-tools/container.yaml sif.sign) but no signing key was given');
-      expect(filesIn(join(ws, 'dist/containers/base-tools')).filter((f) => f.includes('.sif'))).toEqual([]);
+      expect(filesIn(join(ws, imageDir('containers/base-tools'))).filter((f) => f.includes('.sif'))).toEqual([]);
     } finally {
       writeFileSync(file, good);
     }
@@ -136,7 +137,7 @@ describe('a copy of the workspace with containers', () => {
     const interrupted = await interruptNx(['run', 'openmpi:sif', '--skip-nx-cache', '--exclude-task-dependencies'], ws, /Extracting OCI image|Creating SIF file/);
     expect(interrupted.exitCode).not.toBe(0);
     expect(interrupted.leftContainers).toEqual([]);
-    expect(filesIn(join(ws, 'dist/containers/openmpi')).sort()).toEqual(['image.json', 'image.tar']);
+    expect(filesIn(join(ws, imageDir('containers/openmpi'))).sort()).toEqual(['image.json', 'image.tar']);
   });
 
   it('scaffolds a container with the generator that builds and tests at once', async () => {
@@ -147,7 +148,7 @@ describe('a copy of the workspace with containers', () => {
     expect(run.exitCode, run.output.slice(-3000)).toBe(0);
     expect(run.output).toContain('ok   the image says who it is [docker]');
     expect(run.output).toContain('ok   the image says who it is [apptainer]');
-    expect(filesIn(join(ws, 'dist/containers/demo')).sort()).toEqual(['demo.sif', 'demo.sif.json', 'image.json', 'image.tar']);
+    expect(filesIn(join(ws, imageDir('containers/demo'))).sort()).toEqual(['demo.sif', 'demo.sif.json', 'image.json', 'image.tar']);
   });
 
   it('copies a declared artifact of another project into the build, with the edge and the cache input', async () => {
@@ -168,7 +169,7 @@ describe('a copy of the workspace with containers', () => {
     writeFileSync(join(ws, 'containers/with-artifact/Dockerfile'), 'FROM debian:trixie\nCOPY artifacts/artifact-producer/ /opt/payload/\n');
     writeFileSync(join(ws, 'containers/with-artifact/container.yaml'), 'artifacts:\n  - project: artifact-producer\n    files: dist/tools/artifact-producer/*.txt\n');
     const payload = async () => {
-      const manifest = JSON.parse(readFileSync(join(ws, 'dist/containers/with-artifact/image.json'), 'utf8'));
+      const manifest = JSON.parse(readFileSync(join(ws, imageManifestPath('containers/with-artifact')), 'utf8'));
       const r = await execa('docker', ['run', '--rm', manifest.id, 'cat', '/opt/payload/payload.txt']);
       return r.stdout;
     };

@@ -2,6 +2,7 @@ import { execa } from 'execa';
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { imageDir, imageManifestPath } from '../src/products/image';
 import { MAIN_JOB } from './global-setup';
 import { copyWorkspace, docker, filesIn, interruptNx, nx, removeDir, WORKSPACE } from './harness';
 
@@ -24,8 +25,8 @@ describe('a copy of the workspace with the Nx cache', () => {
   });
   afterAll(async () => {
     // The edited dev container is this copy's alone; the real workspace's image stays for the other tests.
-    const copy = JSON.parse(readFileSync(join(ws, 'dist/tools/dev-container/image.json'), 'utf8'));
-    const real = JSON.parse(readFileSync(join(WORKSPACE, 'dist/tools/dev-container/image.json'), 'utf8'));
+    const copy = JSON.parse(readFileSync(join(ws, imageManifestPath('tools/dev-container')), 'utf8'));
+    const real = JSON.parse(readFileSync(join(WORKSPACE, imageManifestPath('tools/dev-container')), 'utf8'));
     if (copy.id !== real.id) await docker.getImage(copy.id).remove({ force: true }).catch(() => undefined);
     removeDir(ws);
   });
@@ -36,7 +37,7 @@ describe('a copy of the workspace with the Nx cache', () => {
     const run = await nx(MAIN_JOB, ws);
     expect(run.exitCode).toBe(0);
     expect(ranTasks(run.tasks)).toEqual([]);
-    expect(filesIn(join(ws, 'dist/tools/dev-container')).sort()).toEqual(['image.json', 'image.tar']);
+    expect(filesIn(join(ws, imageDir('tools/dev-container'))).sort()).toEqual(['image.json', 'image.tar']);
   });
 
   it('rejects a Dockerfile syntax error through nx with a non-zero exit', async () => {
@@ -45,7 +46,7 @@ describe('a copy of the workspace with the Nx cache', () => {
     const run = await nx(['run', 'broken:image'], ws);
     expect(run.exitCode).not.toBe(0);
     expect(run.output).toContain('pharos: containers/broken/Dockerfile:2: Dockerfile syntax error: unknown instruction: COPPY');
-    expect(filesIn(join(ws, 'dist/containers/broken'))).toEqual([]);
+    expect(filesIn(join(ws, imageDir('containers/broken')))).toEqual([]);
     removeDir(join(ws, 'containers/broken'));
   });
 
@@ -57,7 +58,7 @@ describe('a copy of the workspace with the Nx cache', () => {
       const interrupted = await interruptNx(['run', 'slow:image'], ws, /Running in [0-9a-f]+/, {}, 1000);
       expect(interrupted.exitCode).not.toBe(0);
       expect(interrupted.leftContainers).toEqual([]);
-      expect(filesIn(join(ws, 'dist/containers/slow'))).toEqual([]);
+      expect(filesIn(join(ws, imageDir('containers/slow')))).toEqual([]);
       await expect(docker.getImage('pharos/slow:latest').inspect()).rejects.toMatchObject({ statusCode: 404 });
     } finally {
       removeDir(join(ws, 'containers/slow'));
@@ -79,7 +80,7 @@ describe('a copy of the workspace with the Nx cache', () => {
   });
 
   it('gives consumers a working dev container after docker rmi, reloaded from the archive', async () => {
-    const manifest = JSON.parse(readFileSync(join(ws, 'dist/tools/dev-container/image.json'), 'utf8'));
+    const manifest = JSON.parse(readFileSync(join(ws, imageManifestPath('tools/dev-container')), 'utf8'));
     await docker.getImage(manifest.id).remove({ force: true });
     mkdirSync(join(ws, 'tools/consumer'), { recursive: true });
     writeFileSync(join(ws, 'tools/consumer/project.json'), JSON.stringify({

@@ -1,7 +1,8 @@
 import type { ProjectConfiguration } from '@nx/devkit';
 import { dirname } from 'node:path';
 import type { BaseImageDefinition } from '../definitions/base-image';
-import { buildTarget, DEBIAN_MIRROR_INPUT, DEFINITION_NPM_INPUTS, executorSourceInputs, IMAGE_NPM_INPUTS, imageOutputs, PLUGIN, PLUGIN_SRC, projectName, UPSTREAM_IMAGE_MANIFESTS } from './target-inputs';
+import { imageDir, imageManifestPath } from '../products/image';
+import { buildTarget, DEBIAN_MIRROR_INPUT, DEFINITION_NPM_INPUTS, executorInputs, IMAGE_NPM_INPUTS, imageOutputs, PLUGIN, projectName, UPSTREAM_IMAGE_MANIFESTS } from './target-inputs';
 
 export function inferBaseImageProject(definitionFile: string, def: BaseImageDefinition): ProjectConfiguration {
   const root = dirname(definitionFile);
@@ -17,13 +18,13 @@ export function inferBaseImageProject(definitionFile: string, def: BaseImageDefi
     targets: {
       image: {
         executor: `${PLUGIN}:base-image`,
-        options: { definition: definitionFile, outputPath: 'dist/{projectRoot}' },
+        options: { definition: definitionFile, outputPath: imageDir('{projectRoot}') },
         inputs: [
           '{projectRoot}/base-image.yaml',
           DEBIAN_MIRROR_INPUT,
           { env: 'PHAROS_BASE_IMAGE_SOURCE' },
           DEFINITION_NPM_INPUTS,
-          ...executorSourceInputs('base-image', ['debootstrap', 'image-store']),
+          ...executorInputs('base-image'),
         ],
         outputs: imageOutputs(),
         cache: true,
@@ -32,11 +33,11 @@ export function inferBaseImageProject(definitionFile: string, def: BaseImageDefi
       test: {
         executor: `${PLUGIN}:image-test`,
         options: {
-          manifest: 'dist/{projectRoot}/image.json',
+          manifest: imageManifestPath('{projectRoot}'),
           checks: [{ name: 'os-release names the suite', command: '. /etc/os-release && echo "$VERSION_CODENAME"', expectOutput: def.suite }],
         },
         dependsOn: ['image'],
-        inputs: [UPSTREAM_IMAGE_MANIFESTS, IMAGE_NPM_INPUTS, ...executorSourceInputs('image-test', ['image-store']), `${PLUGIN_SRC}/definitions/image-check.ts`],
+        inputs: [UPSTREAM_IMAGE_MANIFESTS, IMAGE_NPM_INPUTS, ...executorInputs('image-test')],
         cache: true,
       },
     },

@@ -1,10 +1,12 @@
 import type { ProjectConfiguration } from '@nx/devkit';
 import { basename, dirname } from 'node:path';
 import type { ContainerDefinition } from '../definitions/container';
-import { baseImageTasks, buildTarget, dockerImageTag, executorSourceInputs, IMAGE_NPM_INPUTS, imageOutputs, PLUGIN, PLUGIN_SRC, projectName, UPSTREAM_IMAGE_MANIFESTS } from './target-inputs';
+import { DEV_CONTAINER_PROJECT, imageDir, imageManifestPath } from '../products/image';
+import { asOutput, productDir } from '../products/paths';
+import { sifFileNames, sifManifestPath } from '../products/sif';
+import { baseImageTasks, buildTarget, dockerImageTag, executorInputs, IMAGE_NPM_INPUTS, imageOutputs, PLUGIN, projectName, UPSTREAM_IMAGE_MANIFESTS } from './target-inputs';
 
 /** The dev container runs Apptainer for the SIF and test targets, so its image is an input of both. */
-export const DEV_CONTAINER_PROJECT = 'dev-container';
 const DEV_CONTAINER_IMAGE = { projects: [DEV_CONTAINER_PROJECT], target: 'image' };
 
 /** `containers/<name>/Dockerfile` is an application container: an image, its SIF, and tests in both runtimes. */
@@ -13,7 +15,8 @@ export function isApplicationContainer(dockerfile: string): boolean {
 }
 
 export function sifOutputs(name: string): string[] {
-  return ['sif', 'sif.json', 'sif.pub.pem'].map((ext) => `{workspaceRoot}/dist/{projectRoot}/${name}.${ext}`);
+  const files = sifFileNames(name);
+  return [files.sif, files.manifest, files.publicKey].map((file) => asOutput(productDir('{projectRoot}', file)));
 }
 
 export function inferContainerProject(dockerfile: string, def: ContainerDefinition, baseProducers: string[] = []): ProjectConfiguration {
@@ -35,7 +38,7 @@ export function inferContainerProject(dockerfile: string, def: ContainerDefiniti
           dockerfile,
           context: root,
           tag: dockerImageTag(name),
-          outputPath: 'dist/{projectRoot}',
+          outputPath: imageDir('{projectRoot}'),
           ...(Object.keys(def.buildArgs).length ? { buildArgs: def.buildArgs } : {}),
           ...(def.artifacts.length ? { artifacts: def.artifacts } : {}),
         },
@@ -47,8 +50,7 @@ export function inferContainerProject(dockerfile: string, def: ContainerDefiniti
           UPSTREAM_IMAGE_MANIFESTS,
           ...def.artifacts.flatMap((a) => a.files.map((f) => ({ dependentTasksOutputFiles: f }))),
           IMAGE_NPM_INPUTS,
-          ...executorSourceInputs('docker-image', ['image-store']),
-          `${PLUGIN_SRC}/executors/docker-image/build-context.ts`,
+          ...executorInputs('docker-image'),
         ],
         outputs: imageOutputs(),
         cache: true,
@@ -56,8 +58,8 @@ export function inferContainerProject(dockerfile: string, def: ContainerDefiniti
       sif: {
         executor: `${PLUGIN}:sif`,
         options: {
-          manifest: 'dist/{projectRoot}/image.json',
-          outputPath: 'dist/{projectRoot}',
+          manifest: imageManifestPath('{projectRoot}'),
+          outputPath: imageDir('{projectRoot}'),
           ...(def.sif.compression ? { compression: def.sif.compression } : {}),
           ...(def.sif.compressionLevel ? { compressionLevel: def.sif.compressionLevel } : {}),
           ...(def.sif.sign ? { sign: true, signRequiredBy: `${definitionFile} sif.sign` } : {}),
@@ -69,9 +71,7 @@ export function inferContainerProject(dockerfile: string, def: ContainerDefiniti
           { env: 'PHAROS_SIF_SIGNING_KEY_FILE' },
           { env: 'PHAROS_SIF_SIGNING_KEY' },
           IMAGE_NPM_INPUTS,
-          ...executorSourceInputs('sif', ['apptainer', 'image-store', 'dev-container']),
-          `${PLUGIN_SRC}/executors/sif/signing-key.ts`,
-          `${PLUGIN_SRC}/utils/signing-material.ts`,
+          ...executorInputs('sif'),
         ],
         outputs: sifOutputs(name),
         cache: true,
@@ -79,16 +79,14 @@ export function inferContainerProject(dockerfile: string, def: ContainerDefiniti
       build: buildTarget(['image', 'sif']),
       test: {
         executor: `${PLUGIN}:image-test`,
-        options: { manifest: 'dist/{projectRoot}/image.json', definition: definitionFile, sif: `dist/{projectRoot}/${name}.sif.json` },
+        options: { manifest: imageManifestPath('{projectRoot}'), definition: definitionFile, sif: sifManifestPath('{projectRoot}', name) },
         dependsOn: ['image', 'sif', DEV_CONTAINER_IMAGE],
         inputs: [
           '{projectRoot}/container.yaml',
           { dependentTasksOutputFiles: '**/image.json' },
           { dependentTasksOutputFiles: '**/*.sif.json' },
           IMAGE_NPM_INPUTS,
-          ...executorSourceInputs('image-test', ['apptainer', 'image-store', 'dev-container']),
-          `${PLUGIN_SRC}/definitions/container.ts`,
-          `${PLUGIN_SRC}/definitions/image-check.ts`,
+          ...executorInputs('image-test'),
         ],
         cache: true,
       },

@@ -1,6 +1,7 @@
 import type { ProjectConfiguration } from '@nx/devkit';
 import { dirname } from 'node:path';
-import { baseImageTasks, buildTarget, dockerImageTag, executorSourceInputs, IMAGE_NPM_INPUTS, imageOutputs, PLUGIN, PLUGIN_SRC, projectName, UPSTREAM_IMAGE_MANIFESTS } from './target-inputs';
+import { imageDir, imageManifestPath } from '../products/image';
+import { baseImageTasks, buildTarget, dockerImageTag, executorInputs, IMAGE_NPM_INPUTS, imageOutputs, PLUGIN, projectName, UPSTREAM_IMAGE_MANIFESTS } from './target-inputs';
 
 /** `baseProducers`: the projects that produce the Dockerfile's FROM images (see `baseImageTasks`). */
 export function inferDockerImageProject(dockerfile: string, baseProducers: string[] = []): ProjectConfiguration {
@@ -16,18 +17,18 @@ export function inferDockerImageProject(dockerfile: string, baseProducers: strin
     targets: {
       image: {
         executor: `${PLUGIN}:docker-image`,
-        options: { dockerfile, context: root, tag: dockerImageTag(name), outputPath: 'dist/{projectRoot}' },
+        options: { dockerfile, context: root, tag: dockerImageTag(name), outputPath: imageDir('{projectRoot}') },
         dependsOn: baseImageTasks(baseProducers),
-        inputs: ['{projectRoot}/**/*', UPSTREAM_IMAGE_MANIFESTS, IMAGE_NPM_INPUTS, ...executorSourceInputs('docker-image', ['image-store'])],
+        inputs: ['{projectRoot}/**/*', UPSTREAM_IMAGE_MANIFESTS, IMAGE_NPM_INPUTS, ...executorInputs('docker-image')],
         outputs: imageOutputs(),
         cache: true,
       },
       build: buildTarget(['image']),
       test: {
         executor: `${PLUGIN}:image-test`,
-        options: { manifest: 'dist/{projectRoot}/image.json', checks: [] },
+        options: { manifest: imageManifestPath('{projectRoot}'), checks: [] },
         dependsOn: ['image'],
-        inputs: [UPSTREAM_IMAGE_MANIFESTS, IMAGE_NPM_INPUTS, ...executorSourceInputs('image-test', ['image-store']), `${PLUGIN_SRC}/definitions/image-check.ts`],
+        inputs: [UPSTREAM_IMAGE_MANIFESTS, IMAGE_NPM_INPUTS, ...executorInputs('image-test')],
         cache: true,
       },
     },

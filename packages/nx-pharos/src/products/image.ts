@@ -4,6 +4,7 @@ import { join, relative } from 'node:path';
 import { writeAtomically } from '../utils/atomic-file';
 import { assertFileDigest } from '../utils/digest';
 import { PharosError } from '../utils/errors';
+import { productDir } from './paths';
 
 /**
  * `image.json`, written next to `image.tar` under dist/. It is the product contract between targets: consumers hash
@@ -30,6 +31,21 @@ export interface ImageManifest {
 export const IMAGE_ARCHIVE = 'image.tar';
 export const IMAGE_MANIFEST = 'image.json';
 
+/**
+ * The project whose image holds the tools the host lacks (Apptainer for SIF targets, `tools/run-in-dev-container`).
+ * Inference makes it a dependency of every container; executors look its image up under this name.
+ */
+export const DEV_CONTAINER_PROJECT = 'dev-container';
+
+/** An image project's product folder, workspace-relative (`projectRoot` may be Nx's `{projectRoot}` token). */
+export function imageDir(projectRoot: string): string {
+  return productDir(projectRoot);
+}
+
+export function imageManifestPath(projectRoot: string): string {
+  return productDir(projectRoot, IMAGE_MANIFEST);
+}
+
 export function imageProductPaths(outputDir: string): { archive: string; manifest: string } {
   return { archive: join(outputDir, IMAGE_ARCHIVE), manifest: join(outputDir, IMAGE_MANIFEST) };
 }
@@ -46,7 +62,7 @@ export function parseImageManifest(text: string, file: string): ImageManifest {
       throw new PharosError(`image manifest lacks "${key}"`, { file, next: 'rebuild the image target that writes it' });
     }
   }
-  if (data.schema !== 1) throw new PharosError(`unsupported manifest schema ${data.schema}`, { file });
+  if (data.schema !== 1) throw new PharosError(`unsupported manifest schema ${data.schema}`, { file, next: 'rebuild the image target that writes it' });
   return data as ImageManifest;
 }
 

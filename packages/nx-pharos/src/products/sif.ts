@@ -4,6 +4,7 @@ import { join, relative } from 'node:path';
 import { writeAtomically } from '../utils/atomic-file';
 import { PharosError } from '../utils/errors';
 import { assertFileDigest } from '../utils/digest';
+import { productDir } from './paths';
 
 /**
  * `<name>.sif.json`, written last next to the SIF: what it was made from and how, so consumers (tests, VM images)
@@ -23,8 +24,25 @@ export interface SifManifest {
   publicKey?: string;
 }
 
-export function sifProductPaths(outputDir: string, name: string): { sif: string; manifest: string; publicKey: string } {
-  return { sif: join(outputDir, `${name}.sif`), manifest: join(outputDir, `${name}.sif.json`), publicKey: join(outputDir, `${name}.sif.pub.pem`) };
+export interface SifFiles {
+  sif: string;
+  manifest: string;
+  publicKey: string;
+}
+
+/** The file names of one SIF product, as the manifest records them (relative to it). */
+export function sifFileNames(name: string): SifFiles {
+  return { sif: `${name}.sif`, manifest: `${name}.sif.json`, publicKey: `${name}.sif.pub.pem` };
+}
+
+export function sifProductPaths(outputDir: string, name: string): SifFiles {
+  const names = sifFileNames(name);
+  return { sif: join(outputDir, names.sif), manifest: join(outputDir, names.manifest), publicKey: join(outputDir, names.publicKey) };
+}
+
+/** `<name>.sif.json` of a project, workspace-relative (`projectRoot` may be Nx's `{projectRoot}` token). */
+export function sifManifestPath(projectRoot: string, name: string): string {
+  return productDir(projectRoot, sifFileNames(name).manifest);
 }
 
 export function readSifManifest(file: string, workspaceRoot: string, producer: string): SifManifest {

@@ -1,4 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { buildFromArchiveArgv, mksquashfsArgs, parseInspectLabels, parseSifObjectTypes, signArgv } from './apptainer';
 
 describe('apptainer calls', () => {
@@ -34,5 +38,54 @@ describe('apptainer calls', () => {
       '5    |NONE    |1   (G) |2781184-2782981           |Signature (SHA-256)',
     ].join('\n');
     expect(parseSifObjectTypes(listing)).toEqual(['Def.FILE', 'FS (Squashfs/*System/amd64)', 'Signature (SHA-256)']);
+  });
+});
+
+/**
+ * apptainer-sign.sh with the real `sh` and the real openssl. Apptainer exists only in the dev container, so a stub
+ * `apptainer` on PATH records how it was called and what the key it was handed holds.
+ */
+describe('apptainer-sign.sh', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pharos-sign-test-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  writeFileSync(join(bin, 'apptainer'), `#!/bin/sh\necho "$@" > "${dir}/apptainer-args"\ncp "$3" "${dir}/key-seen"\n`);
+  chmodSync(join(bin, 'apptainer'), 0o755);
+  writeFileSync(join(dir, 'passphrase'), 'correct horse');
+  execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', join(dir, 'plain.pem')]);
+  execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-aes256', '-pass', `file:${join(dir, 'passphrase')}`, '-out', join(dir, 'encrypted.pem')]);
+
+  const sign = (key: string, passphrase: string | undefined, publicKey: string) => {
+    const argv = signArgv(join(dir, 'x.sif'), join(dir, key), passphrase && join(dir, passphrase), join(dir, publicKey));
+    return spawnSync(argv[0], argv.slice(1), { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, TMPDIR: dir }, encoding: 'utf8' });
+  };
+  const publicOf = (key: string, passphrase?: string) =>
+    execFileSync('openssl', ['pkey', '-in', join(dir, key), ...(passphrase ? ['-passin', `file:${join(dir, passphrase)}`] : []), '-pubout'], { encoding: 'utf8' });
+
+  it('signs with a plain key as given and writes its public half, readable by all', () => {
+    const r = sign('plain.pem', undefined, 'plain.pub');
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'apptainer-args'), 'utf8').trim()).toBe(`sign --key ${join(dir, 'plain.pem')} ${join(dir, 'x.sif')}`);
+    expect(readFileSync(join(dir, 'plain.pub'), 'utf8')).toBe(publicOf('plain.pem'));
+    expect(statSync(join(dir, 'plain.pub')).mode & 0o777).toBe(0o644);
+  });
+
+  it('decrypts an encrypted key with the passphrase file into a temporary folder it removes', () => {
+    const r = sign('encrypted.pem', 'passphrase', 'encrypted.pub');
+    expect(r.status, r.stderr).toBe(0);
+    const keyHandedOver = readFileSync(join(dir, 'apptainer-args'), 'utf8').trim().split(' ')[2];
+    expect(keyHandedOver).not.toBe(join(dir, 'encrypted.pem'));
+    expect(readFileSync(join(dir, 'key-seen'), 'utf8')).toContain('BEGIN PRIVATE KEY');
+    expect(existsSync(keyHandedOver)).toBe(false);
+    expect(readFileSync(join(dir, 'encrypted.pub'), 'utf8')).toBe(publicOf('encrypted.pem', 'passphrase'));
+  });
+
+  it('fails before signing when the passphrase is wrong', () => {
+    writeFileSync(join(dir, 'wrong'), 'wrong horse');
+    rmSync(join(dir, 'apptainer-args'), { force: true });
+    const r = sign('encrypted.pem', 'wrong', 'wrong.pub');
+    expect(r.status).not.toBe(0);
+    expect(existsSync(join(dir, 'apptainer-args'))).toBe(false);
   });
 });

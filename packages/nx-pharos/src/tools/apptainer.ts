@@ -1,5 +1,10 @@
+import type { ExecutorContext } from '@nx/devkit';
+import type Docker from 'dockerode';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { SquashfsCompression } from '../definitions/container';
-import { DevContainerRunner, type DevCommand, type DevCommandResult } from './dev-container';
+import { taskLabel } from '../utils/executor';
+import { DevContainerRunner, devContainerForTask, type DevCommand, type DevCommandResult } from './dev-container';
 
 /**
  * The one module that owns how Apptainer is called. Apptainer lives only in the dev container (the Debian package
@@ -43,26 +48,15 @@ export const sifListArgv = (sif: string) => ['apptainer', 'sif', 'list', sif];
 export const verifyWithKeyArgv = (sif: string, publicKey: string) => ['apptainer', 'verify', '--key', publicKey, sif];
 
 /**
- * Signs with a PEM key. Only file paths reach argv: an encrypted key is decrypted with its passphrase *file* into a
- * private temporary directory inside the container, which dies with it. The public half is written next to the SIF
- * so the test target (and users) can verify without the private key.
+ * Signs with a PEM key (apptainer-sign.sh). Only file paths reach argv: an encrypted key is decrypted with its
+ * passphrase *file* into a private temporary directory inside the container, which dies with it. The public half is
+ * written next to the SIF so the test target (and users) can verify without the private key. The script's text goes
+ * in as `sh -c`, so the dev container needs no view of the plugin's own folder.
  */
-export const SIGN_SCRIPT = `set -eu
-umask 077
-key=$1 passphrase=$2 sif=$3 public=$4
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-if [ -n "$passphrase" ]; then
-  openssl pkey -in "$key" -passin "file:$passphrase" -out "$work/key.pem"
-  key=$work/key.pem
-fi
-openssl pkey -in "$key" -pubout -out "$public"
-chmod 644 "$public"
-apptainer sign --key "$key" "$sif"
-`;
+const SIGN_SCRIPT = join(__dirname, 'apptainer-sign.sh');
 
 export function signArgv(sif: string, keyFile: string, passphraseFile: string | undefined, publicKeyOut: string): string[] {
-  return ['sh', '-c', SIGN_SCRIPT, 'pharos-sign', keyFile, passphraseFile ?? '', sif, publicKeyOut];
+  return ['sh', '-c', readFileSync(SIGN_SCRIPT, 'utf8'), 'pharos-sign', keyFile, passphraseFile ?? '', sif, publicKeyOut];
 }
 
 /** Labels in `apptainer inspect --json`. */
@@ -88,4 +82,9 @@ export class Apptainer extends DevContainerRunner {
     const r = await this.run({ argv: ['apptainer', 'version'] });
     return r.stdout.trim();
   }
+}
+
+/** Apptainer for an executor's task: the dev container image of `devContainerProject`, loaded when the daemon lacks it. */
+export async function apptainerForTask(docker: Docker, context: ExecutorContext, devContainerProject: string): Promise<Apptainer> {
+  return new Apptainer(docker, await devContainerForTask(docker, context, devContainerProject), context.root, taskLabel(context));
 }

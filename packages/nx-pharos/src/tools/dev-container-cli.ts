@@ -3,13 +3,14 @@ import { execa } from 'execa';
 import { join, resolve } from 'node:path';
 import { PharosError } from '../utils/errors';
 import { assertDaemon, dockerClient, runContainer } from './docker';
-import { containerCwd, DEFAULT_DEV_CONTAINER_PROJECT, devContainerRunSpec, hostFacts, readyDevContainer } from './dev-container';
+import { DEV_CONTAINER_PROJECT } from '../products/image';
+import { containerCwd, devContainerRunSpec, hostFacts, readyDevContainer } from './dev-container';
 
 const HELP = `usage: tools/run-in-dev-container [options] [--] [command [args…]]
 
 Runs a command in the Pharos dev container as you (same uid and gid), with the workspace mounted at the same path
 and the current directory kept. Without a command, starts an interactive shell. /dev/kvm is passed when present.
-The dev container is brought up to date first (npx nx run ${DEFAULT_DEV_CONTAINER_PROJECT}:image, a cache hit when
+The dev container is brought up to date first (npx nx run ${DEV_CONTAINER_PROJECT}:image, a cache hit when
 nothing changed), and loaded from dist/ if the daemon lacks it.
 
 options:
@@ -62,7 +63,7 @@ export async function runInDevContainerCli(argv: string[]): Promise<number> {
     return 0;
   }
   const workspaceRoot = resolve(__dirname, '../../../..');
-  const project = process.env.PHAROS_DEV_CONTAINER || DEFAULT_DEV_CONTAINER_PROJECT;
+  const project = process.env.PHAROS_DEV_CONTAINER || DEV_CONTAINER_PROJECT;
   const docker = dockerClient();
   await assertDaemon(docker);
   if (args.build) {

@@ -6,14 +6,13 @@ import { runContainerCaptured, type CapturedRun, type ContainerSpec } from './do
 import { PharosError } from '../utils/errors';
 import { taskLabel } from '../utils/executor';
 import { ensureImage } from './image-store';
-import { readImageManifest } from '../products/image';
+import { DEV_CONTAINER_PROJECT, imageManifestPath, readImageManifest } from '../products/image';
 
 /**
  * How a command runs in the dev container: as the calling user, with the workspace at the same path (so paths in
  * logs, manifests and Nx outputs mean the same inside and out). Pure: it takes facts about the host and returns a spec.
  */
 
-export const DEFAULT_DEV_CONTAINER_PROJECT = 'dev-container';
 export const DOCKER_SOCKET = '/var/run/docker.sock';
 
 export interface HostFacts {
@@ -93,20 +92,16 @@ export function hostFacts(): HostFacts {
   };
 }
 
-export function devContainerManifestPath(workspaceRoot: string, projectRoot: string): string {
-  return join(workspaceRoot, 'dist', projectRoot, 'image.json');
-}
-
 /** The dev container's image ID, loading its archive into the daemon when needed (after `docker rmi` or a cache restore). */
 export async function readyDevContainer(docker: Docker, workspaceRoot: string, projectName: string, projectRoot: string): Promise<string> {
-  const file = devContainerManifestPath(workspaceRoot, projectRoot);
+  const file = join(workspaceRoot, imageManifestPath(projectRoot));
   const manifest = readImageManifest(file, workspaceRoot, `${projectName}:image`);
   await ensureImage(docker, file, manifest, (t) => process.stderr.write(`pharos: ${t}`));
   return manifest.id;
 }
 
 /** The dev container's image ID for an executor: the project that builds it is looked up in the workspace. */
-export async function devContainerForTask(docker: Docker, context: ExecutorContext, project = DEFAULT_DEV_CONTAINER_PROJECT): Promise<string> {
+export async function devContainerForTask(docker: Docker, context: ExecutorContext, project = DEV_CONTAINER_PROJECT): Promise<string> {
   const root = context.projectsConfigurations?.projects[project]?.root;
   if (root === undefined) {
     throw new PharosError(`no project named "${project}" provides the dev container`, {
