@@ -81,7 +81,7 @@ function inferProject(file: string, workspaceRoot: string, producers: Map<string
     case 'vm-image.yaml':
       return inferVmImageProject(file, parseVmImageDefinition(readFileSync(full, 'utf8'), file), options.imagesWithout ?? []);
     case 'recipe.yaml':
-      return inferSourceBuildProject(file, parseSourceRecipe(readFileSync(full, 'utf8'), file), existsSync(join(dirname(full), TARBALL_TEMPLATE)));
+      return inferSourceBuildProject(file, parseSourceRecipe(readFileSync(full, 'utf8'), file), existsSync(join(dirname(full), TARBALL_TEMPLATE)), ['bookworm', 'trixie']);
     case 'container.yaml':
       // Read with its Dockerfile; matched here so a container.yaml without one is an error, not silence.
       if (!existsSync(join(dirname(full), 'Dockerfile'))) {
