@@ -1,10 +1,9 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join } from 'node:path';
 import { normalizeOptions, type SourceBuildOptions } from '../../lib/source-build/normalize-options';
-import { INSTALL_DEBS_SCRIPT, runCheck } from '../../lib/source-build/verify-products';
+import { suiteEngine } from '../../lib/source-build/source-build';
+import { runDebCheck } from '../../lib/source-build/verify-products';
 import { verifiedDebs } from '../../products/debs';
-import { assertDaemon, dockerClient } from '../../tools/docker';
-import { suiteImage } from '../../tools/suite-image';
 import { runExecutor } from '../../utils/executor';
 
 export interface BeegfsVerifyOptions extends Pick<SourceBuildOptions, 'recipe' | 'release' | 'debsPath'> {
@@ -30,17 +29,8 @@ export default async function beegfsVerifyExecutor(options: BeegfsVerifyOptions,
     const build = normalizeOptions(options, context, 'verify-deb');
     const { recipe, release, suite, label } = build;
     const debFiles = await verifiedDebs(build.debsDir, SERVICE_PACKAGES, context, label, build.debsProducer);
-    const docker = dockerClient();
-    await assertDaemon(docker);
-    const base = await suiteImage(docker, context, suite);
+    const { docker, base } = await suiteEngine(context, suite);
     process.stdout.write(`pharos: verifying the .debs of ${recipe.name} ${release} in a clean debian:${suite} (hostname ${VERIFY_HOSTNAME})\n`);
-    await runCheck(docker, {
-      image: base.id,
-      script: DEB_CHECK_SCRIPT,
-      args: debFiles,
-      calls: [INSTALL_DEBS_SCRIPT, SERVICES_CHECK_SCRIPT],
-      product: `${build.debsDir}:/debs:ro`,
-      hostname: VERIFY_HOSTNAME,
-    }, label);
+    await runDebCheck(docker, base.id, build.debsDir, debFiles, { script: DEB_CHECK_SCRIPT, calls: [SERVICES_CHECK_SCRIPT], hostname: VERIFY_HOSTNAME }, label);
   });
 }

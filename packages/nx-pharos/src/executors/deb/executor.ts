@@ -2,12 +2,10 @@ import type { ExecutorContext } from '@nx/devkit';
 import { statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { fetchRecipeSource, runLoggedBuild } from '../../lib/source-build/source-build';
+import { fetchRecipeSource, runLoggedBuild, suiteEngine } from '../../lib/source-build/source-build';
 import { normalizeOptions, type SourceBuildOptions } from '../../lib/source-build/normalize-options';
 import { DEBS_MANIFEST, type DebsManifest } from '../../products/debs';
-import { assertDaemon, dockerClient } from '../../tools/docker';
 import { DPKG_BUILD_SCRIPT, dpkgBuildEnv, parseBuiltDebs } from '../../tools/dpkg';
-import { suiteImage } from '../../tools/suite-image';
 import { removeProducts, writeAtomically } from '../../utils/atomic-file';
 import { sha256File } from '../../utils/digest';
 import { PharosError } from '../../utils/errors';
@@ -29,9 +27,7 @@ export default async function debExecutor(options: DebExecutorOptions, context: 
 
     const source = await fetchRecipeSource(build);
     process.stdout.write(`pharos: source ${source.file} (sha256 ${source.sha256.slice(0, 16)}…, from ${source.from})\n`);
-    const docker = dockerClient();
-    await assertDaemon(docker);
-    const base = await suiteImage(docker, context, suite);
+    const { docker, base } = await suiteEngine(context, suite);
 
     await writeAtomically(outputDir, async (tmp) => {
       await mkdir(tmp, { recursive: true });

@@ -1,12 +1,11 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join } from 'node:path';
 import { normalizeOptions, type SourceBuildOptions } from '../../lib/source-build/normalize-options';
-import { INSTALL_DEBS_SCRIPT, runCheck, type Check } from '../../lib/source-build/verify-products';
+import { suiteEngine } from '../../lib/source-build/source-build';
+import { runCheck, runDebCheck, type Check } from '../../lib/source-build/verify-products';
 import { verifiedDebs } from '../../products/debs';
 import { verifiedTarball, type TarballManifest } from '../../products/tarball';
-import { assertDaemon, dockerClient } from '../../tools/docker';
 import { GPG_VERIFY_SCRIPT } from '../../tools/gpg';
-import { suiteImage } from '../../tools/suite-image';
 import { runExecutor } from '../../utils/executor';
 
 export interface SlurmVerifyOptions extends SourceBuildOptions {
@@ -43,18 +42,10 @@ export default async function slurmVerifyExecutor(options: SlurmVerifyOptions, c
     const debFiles = products.includes('deb') ? await verifiedDebs(build.debsDir, CLUSTER_PACKAGES, context, label, build.debsProducer) : [];
     const tarball = products.includes('tarball') ? await verifiedTarball(build.tarballDir, context, build.tarballProducer) : undefined;
 
-    const docker = dockerClient();
-    await assertDaemon(docker);
-    const base = await suiteImage(docker, context, suite);
+    const { docker, base } = await suiteEngine(context, suite);
     if (debFiles.length) {
       process.stdout.write(`pharos: verifying the .debs of ${recipe.name} ${release} in a clean debian:${suite}\n`);
-      await runCheck(docker, {
-        image: base.id,
-        script: DEB_CHECK_SCRIPT,
-        args: debFiles,
-        calls: [INSTALL_DEBS_SCRIPT, CLUSTER_CHECK_SCRIPT],
-        product: `${build.debsDir}:/debs:ro`,
-      }, label);
+      await runDebCheck(docker, base.id, build.debsDir, debFiles, { script: DEB_CHECK_SCRIPT, calls: [CLUSTER_CHECK_SCRIPT] }, label);
     }
     if (tarball) {
       process.stdout.write(`pharos: verifying ${tarball.file} relocated, in a clean debian:${suite}\n`);

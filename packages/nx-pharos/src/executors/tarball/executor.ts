@@ -1,16 +1,14 @@
 import type { ExecutorContext } from '@nx/devkit';
-import type Docker from 'dockerode';
 import { readFileSync, statSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { normalizeOptions, type SourceBuild, type SourceBuildOptions } from '../../lib/source-build/normalize-options';
 import { GPG_SIGNING, signTarball } from '../../lib/source-build/sign-tarball';
-import { fetchRecipeSource, runLoggedBuild } from '../../lib/source-build/source-build';
+import { fetchRecipeSource, runLoggedBuild, suiteEngine } from '../../lib/source-build/source-build';
 import { layOutTree, packTree, parseBundled, TARBALL_BUILD_SCRIPT, tarballBuildEnv, tarballFile } from '../../lib/source-build/tarball-build';
 import { TARBALL_MANIFEST, type TarballFacts, type TarballManifest } from '../../products/tarball';
-import { assertDaemon, dockerClient, runContainerCaptured } from '../../tools/docker';
+import { runContainerCaptured } from '../../tools/docker';
 import { parseLdconfig, RELOCATE_SCRIPT } from '../../tools/relocatable';
-import { suiteImage } from '../../tools/suite-image';
 import { removeProducts, writeAtomically } from '../../utils/atomic-file';
 import { sha256File } from '../../utils/digest';
 import { PharosError } from '../../utils/errors';
@@ -36,8 +34,7 @@ export default async function tarballExecutor(options: TarballOptions, context: 
     if (options.sign) signing = await signingMaterial(GPG_SIGNING, options.signingKeyFile, process.env, context.root, `${build.label} option "sign"`);
     try {
       const templates = workspacePath(options.templates ?? '{projectRoot}/tarball', context);
-      const docker = dockerClient();
-      await writeAtomically(outputDir, (tmp) => buildTarball(docker, build, templates, tmp, context, signing));
+      await writeAtomically(outputDir, (tmp) => buildTarball(build, templates, tmp, context, signing));
     } finally {
       await signing?.dispose();
     }
@@ -46,11 +43,10 @@ export default async function tarballExecutor(options: TarballOptions, context: 
 }
 
 /** Builds the tree in the suite's container, lays it out, packs and optionally signs it, and writes tarball.json in `tmp`. */
-async function buildTarball(docker: Docker, build: SourceBuild, templates: string, tmp: string, context: ExecutorContext, signing?: SigningMaterial): Promise<void> {
+async function buildTarball(build: SourceBuild, templates: string, tmp: string, context: ExecutorContext, signing?: SigningMaterial): Promise<void> {
   const { recipe, release, suite, variants, variantNames, label } = build;
   const source = await fetchRecipeSource(build);
-  await assertDaemon(docker);
-  const base = await suiteImage(docker, context, suite);
+  const { docker, base } = await suiteEngine(context, suite);
   const configureFlags = [...build.version.configureFlags, ...variants.flatMap((v) => v.configureFlags)];
   const stage = join(tmp, 'stage');
   await mkdir(stage, { recursive: true });

@@ -2,11 +2,19 @@ import type { ExecutorContext } from '@nx/devkit';
 import type Docker from 'dockerode';
 import { relative } from 'node:path';
 import { optionalDebianMirror } from '../../tools/debian-mirror';
-import { runContainer } from '../../tools/docker';
+import { assertDaemon, dockerClient, runContainer } from '../../tools/docker';
+import { suiteImage, type SuiteImage } from '../../tools/suite-image';
 import { configuredPins, fetchSource, withSitePins, type FetchedSource } from '../../tools/source-fetch';
 import { buildFailure, buildLog, buildLogFile } from '../../utils/build-log';
 import type { SourceBuild } from './normalize-options';
 import { containerScript } from './scripts';
+
+/** The Docker engine, checked, and the clean image of the suite that every container of the task starts from. */
+export async function suiteEngine(context: ExecutorContext, suite: string): Promise<{ docker: Docker; base: SuiteImage }> {
+  const docker = dockerClient();
+  await assertDaemon(docker);
+  return { docker, base: await suiteImage(docker, context, suite) };
+}
 
 /** The version's source, verified, from the cache or the first source that serves the pinned digest. */
 export function fetchRecipeSource({ recipe, version }: Pick<SourceBuild, 'recipe' | 'version'>): Promise<FetchedSource> {

@@ -27,6 +27,14 @@ export interface Check {
   hostname?: string;
 }
 
+/**
+ * Runs a check of the suite's .debs: `script` gets the .deb files as its arguments, with the folder at /debs and
+ * install-debs.sh beside it (with `calls`, the scripts it runs after).
+ */
+export function runDebCheck(docker: Docker, image: string, debsDir: string, debFiles: string[], check: Pick<Check, 'script' | 'calls' | 'hostname'>, label: string): Promise<void> {
+  return runCheck(docker, { image, args: debFiles, product: `${debsDir}:/debs:ro`, ...check, calls: [INSTALL_DEBS_SCRIPT, ...check.calls] }, label);
+}
+
 /** Runs a check script in a container; a non-zero exit is an error carrying its first FAIL line and its last lines. */
 export async function runCheck(docker: Docker, check: Check, label: string): Promise<void> {
   const run = containerScript(check.script, check.args, check.calls);
