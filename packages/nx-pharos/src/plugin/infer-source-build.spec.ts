@@ -43,7 +43,8 @@ describe('source-build inference', () => {
     expect(beegfs.targets?.['verify-deb-bookworm']).toMatchObject({ executor: '@pharos/nx-plugin:beegfs-verify', options: { suite: 'bookworm', products: ['deb'] } });
     expect(beegfs.targets?.['verify-deb-bookworm'].inputs).toContain('{workspaceRoot}/packages/nx-pharos/src/executors/beegfs-verify/*.sh');
     expect(beegfs.targets?.tarball).toBeUndefined();
-    expect(beegfs.targets?.test.dependsOn).toEqual(['verify']);
+    expect(beegfs.targets?.test.dependsOn).toEqual([{ target: 'verify', params: 'forward' }]);
+    expect(slurm.targets?.build.dependsOn).toEqual([{ target: 'deb', params: 'forward' }, { target: 'tarball', params: 'forward' }]);
     // The recipe's deb section and requirements reach the deb key through the recipe-sources runtime input.
     expect(beegfs.targets?.['deb-bookworm'].inputs).toContainEqual({ runtime: 'node packages/nx-pharos/bin/pharos.cjs recipe-sources third-party/beegfs/recipe.yaml' });
     const sid = inferSourceBuildProject('third-party/slurm/recipe.yaml', recipe('', 'slurm'), true, ['bookworm', 'sid']);

@@ -5,7 +5,7 @@ import { DEBS_MANIFEST, debTarget } from '../products/debs';
 import { asOutput, debsDir, releaseDir, tarballDir } from '../products/paths';
 import { defaultSuite, SOURCE_RECORD } from '../products/source';
 import { TARBALL_MANIFEST } from '../products/tarball';
-import { buildTarget, executorInputs, PLUGIN, projectName } from './target-inputs';
+import { executorInputs, PLUGIN, projectName } from './target-inputs';
 
 /** The executor that proves a package's products with a running service, per recipe name. */
 const VERIFY_EXECUTORS: Record<string, string> = { slurm: 'slurm-verify', beegfs: 'beegfs-verify' };
@@ -109,8 +109,10 @@ export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe
       deb: noop(built.map((s) => forward(debTarget(s)))),
       ...(withTarball ? { tarball } : {}),
       ...(verifyExecutor ? verifyTargets : {}),
-      build: buildTarget(['deb', ...(withTarball ? ['tarball'] : [])]),
-      test: { executor: 'nx:noop', dependsOn: [verifyExecutor ? 'verify' : 'build'], cache: true },
+      // Every group forwards: Nx hands the command line's options to any forwarding edge below a group, so a group
+      // that did not would send `--release` to some of its products and not others.
+      build: noop([forward('deb'), ...(withTarball ? [forward('tarball')] : [])]),
+      test: noop([forward(verifyExecutor ? 'verify' : 'build')]),
     },
   };
 }
