@@ -26,7 +26,7 @@ const cacheDir = process.env.PHAROS_CACHE_DIR || join(process.env.HOME, '.cache/
 const tarball = join(cacheDir, 'sources', source.file);
 
 
-const ours = await timed(() => $({ cwd: root, env })`${nxBin} run ${project}:deb:${suite} --skip-nx-cache --exclude-task-dependencies --output-style=static`);
+const ours = await timed(() => $({ cwd: root, env })`${nxBin} run ${project}:deb-${suite} --skip-nx-cache --exclude-task-dependencies --output-style=static`);
 const out = mkdtempSync(join(tmpdir(), 'bench-deb-'));
 const raw = await timed(() => $`docker run --rm --init -v ${tarball}:/src/${source.file}:ro -v ${out}:/out ${base.id} sh -c ${`set -e
 export DEBIAN_FRONTEND=noninteractive
@@ -38,4 +38,4 @@ cp ../*.deb /out/`}`);
 rmSync(out, { recursive: true, force: true });
 console.log(`ours ${ours.toFixed(0)} s, raw dpkg-buildpackage ${raw.toFixed(0)} s, ratio ${(ours / raw).toFixed(3)} (${project} ${source.file}, ${suite})`);
 // Leave the workspace's product as the cached target made it.
-await $({ cwd: root, env })`${nxBin} run ${project}:deb:${suite} --output-style=static`;
+await $({ cwd: root, env })`${nxBin} run ${project}:deb-${suite} --output-style=static`;

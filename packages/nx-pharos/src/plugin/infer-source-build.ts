@@ -1,21 +1,30 @@
 import type { ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
 import { dirname } from 'node:path';
 import type { SourceRecipe } from '../definitions/source-recipe';
-import { buildTarget, executorSourceInputs, PLUGIN, PLUGIN_SRC, projectName } from './target-inputs';
+import { DEBS_MANIFEST, debTarget } from '../products/debs';
+import { asOutput, debsDir, releaseDir, tarballDir } from '../products/paths';
+import { defaultSuite, SOURCE_RECORD } from '../products/source';
+import { TARBALL_MANIFEST } from '../products/tarball';
+import { executorInputs, PLUGIN, projectName } from './target-inputs';
 
-export const DEB_SUITES = ['bookworm', 'trixie'] as const;
-export const DEFAULT_DEB_SUITE = 'trixie';
 /** The executor that proves a package's products with a running service, per recipe name. */
 const VERIFY_EXECUTORS: Record<string, string> = { slurm: 'slurm-verify', beegfs: 'beegfs-verify' };
 /** A recipe folder with this template builds the relocatable tarball too. */
 export const TARBALL_TEMPLATE = 'tarball/module.lua.hbs';
 
+const forward = (target: string) => ({ target, params: 'forward' as const });
+const noop = (dependsOn: TargetConfiguration['dependsOn']): TargetConfiguration => ({ executor: 'nx:noop', dependsOn, cache: true });
+
 /**
- * `third-party/<name>/recipe.yaml`: a package built from pinned sources. `fetch` fills the source cache, `deb` builds
- * Debian packages for a suite (an Nx configuration), `tarball` (when `tarball/module.lua.hbs` exists) a relocatable
- * tree, and `verify-deb`/`verify-tarball` prove them in a clean container; `build`, `verify` and `test` group those.
+ * `third-party/<name>/recipe.yaml`: a package built from pinned sources. `fetch` fills the source cache; `deb-<suite>`
+ * builds the Debian packages of one suite (the one producer of that suite's folder) and `deb` all of them; `tarball`
+ * (when `tarball/module.lua.hbs` exists) a relocatable tree for `--suite`; `verify-deb-<suite>`, `verify-deb` and
+ * `verify-tarball` prove them in a clean container; `build`, `verify` and `test` group those. No target has Nx
+ * configurations: Nx runs an unknown one silently as the default, so a suite is always a target name or `--suite`.
+ *
+ * `suites` are the Debian suites the workspace's base-image projects produce; the recipe's `deb.suites` narrows them.
  */
-export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe, withTarball: boolean): ProjectConfiguration {
+export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe, withTarball: boolean, suites: readonly string[]): ProjectConfiguration {
   const root = dirname(recipeFile);
   const name = projectName(root);
   // The sources, requirements and deb build of every version, not the whole recipe: configure flags and variants
@@ -23,107 +32,87 @@ export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe
   const recipeSources = { runtime: `node packages/nx-pharos/bin/pharos.cjs recipe-sources ${recipeFile}` };
   const base = { recipe: recipeFile, release: recipe.defaultVersion };
   // Some packages build for fewer suites (BeeGFS 7.4: its client module fails on trixie's kernel).
-  const suites: string[] = recipe.deb.suites ?? [...DEB_SUITES];
-  const defaultSuite = suites.includes(DEFAULT_DEB_SUITE) ? DEFAULT_DEB_SUITE : suites[0];
-  const suiteConfigurations = Object.fromEntries(suites.map((suite) => [suite, { suite }]));
-  const suiteImages = suites.map((suite) => ({ projects: [`debian-${suite}`], target: 'image' }));
+  const built = recipe.deb.suites ? suites.filter((s) => recipe.deb.suites?.includes(s)) : [...suites];
+  const suite = defaultSuite(built);
+  const suiteImage = (s: string) => ({ projects: [`debian-${s}`], target: 'image' });
   const suiteImageInputs = { dependentTasksOutputFiles: '**/image.json' };
-  const sourceBuildInputs = [`${PLUGIN_SRC}/lib/source-build/source-build.ts`, `${PLUGIN_SRC}/utils/build-log.ts`, `${PLUGIN_SRC}/utils/shell.ts`, `${PLUGIN_SRC}/definitions/source-recipe.ts`];
   const verifyExecutor = VERIFY_EXECUTORS[recipe.name];
-  const debTarget: TargetConfiguration = {
+  const release = '{options.release}';
+
+  const debTargets = Object.fromEntries(built.map((s): [string, TargetConfiguration] => [debTarget(s), {
     executor: `${PLUGIN}:deb`,
+    options: { ...base, suite: s },
     // Not forwarded: fetch takes none of deb's other options; deb fetches another --release itself, the same way.
-    dependsOn: ['fetch', ...suiteImages],
+    dependsOn: ['fetch', suiteImage(s)],
+    inputs: [recipeSources, suiteImageInputs, ...executorInputs('deb')],
+    outputs: [asOutput(debsDir('{projectRoot}', release, s))],
+    cache: true,
+  }]));
+  const tarball: TargetConfiguration = {
+    executor: `${PLUGIN}:tarball`,
+    options: { ...base, suite },
+    // Every suite's image: `--suite` picks one at run time, and Nx fixes the graph before that.
+    dependsOn: ['fetch', ...built.map(suiteImage)],
     inputs: [
-      recipeSources,
+      // Sources, configure flags and variants all shape the tree; which key signs shapes the .asc.
+      '{projectRoot}/recipe.yaml',
+      { env: 'PHAROS_GPG_KEY_FILE' },
+      { env: 'PHAROS_GPG_KEY' },
+      '{projectRoot}/tarball/**/*',
       suiteImageInputs,
-      ...executorSourceInputs('deb', ['source-fetch', 'dpkg', 'suite-image', 'image-store']),
-      ...sourceBuildInputs,
+      ...executorInputs('tarball'),
     ],
-    outputs: ['{workspaceRoot}/dist/{projectRoot}/{options.release}/{options.suite}'],
+    outputs: [asOutput(tarballDir('{projectRoot}', release, '{options.suite}'))],
     cache: true,
   };
-  const products = ['deb', ...(withTarball ? ['tarball'] : [])];
-  const verifyTarget = (product: string): TargetConfiguration => ({
-    executor: `${PLUGIN}:${verifyExecutor}`,
-    options: { ...base, suite: defaultSuite, products: [product] },
-    configurations: suiteConfigurations,
-    defaultConfiguration: defaultSuite,
-    // Forwarded, so `verify-tarball --release=X --gpu` proves the product built with those options.
-    dependsOn: [{ target: product, params: 'forward' }, ...suiteImages],
-    inputs: [
-      { dependentTasksOutputFiles: product === 'deb' ? '**/debs.json' : '**/tarball.json' },
-      suiteImageInputs,
-      ...executorSourceInputs(verifyExecutor, ['suite-image', 'image-store', 'gpg']),
-      `${PLUGIN_SRC}/executors/${verifyExecutor}/*.sh`,
-      `${PLUGIN_SRC}/lib/source-build/verify-products.ts`,
-      ...sourceBuildInputs,
-    ],
-    cache: true,
-  });
+  const verifyInputs = (manifest: string) => [{ dependentTasksOutputFiles: `**/${manifest}` }, suiteImageInputs, ...executorInputs(verifyExecutor)];
+  const verifyTargets: Record<string, TargetConfiguration> = {
+    ...Object.fromEntries(built.map((s): [string, TargetConfiguration] => [`verify-${debTarget(s)}`, {
+      executor: `${PLUGIN}:${verifyExecutor}`,
+      options: { ...base, suite: s, products: ['deb'] },
+      // Forwarded, so `verify-deb --release=X` proves the packages of that version.
+      dependsOn: [forward(debTarget(s)), suiteImage(s)],
+      inputs: verifyInputs(DEBS_MANIFEST),
+      cache: true,
+    }])),
+    'verify-deb': noop(built.map((s) => forward(`verify-${debTarget(s)}`))),
+    ...(withTarball
+      ? {
+          'verify-tarball': {
+            executor: `${PLUGIN}:${verifyExecutor}`,
+            options: { ...base, suite, products: ['tarball'] },
+            // Forwarded, so `verify-tarball --suite=bookworm --gpu` proves the product built with those options.
+            dependsOn: [forward('tarball'), ...built.map(suiteImage)],
+            inputs: verifyInputs(TARBALL_MANIFEST),
+            cache: true,
+          },
+        }
+      : {}),
+    verify: noop([forward('verify-deb'), ...(withTarball ? [forward('verify-tarball')] : [])]),
+  };
   return {
     root,
     name,
     projectType: 'application',
     tags: ['third-party'],
     // Builds and verifications start from the suites' base images; `nx affected` sees only project edges.
-    implicitDependencies: [PLUGIN, ...suites.map((suite) => `debian-${suite}`)],
+    implicitDependencies: [PLUGIN, ...built.map((s) => `debian-${s}`)],
     targets: {
       fetch: {
         executor: `${PLUGIN}:fetch`,
         options: base,
-        inputs: [recipeSources, ...executorSourceInputs('fetch', ['source-fetch', 'debian-mirror']), ...sourceBuildInputs],
-        outputs: ['{workspaceRoot}/dist/{projectRoot}/{options.release}/source.json'],
+        inputs: [recipeSources, ...executorInputs('fetch')],
+        outputs: [asOutput(`${releaseDir('{projectRoot}', release)}/${SOURCE_RECORD}`)],
         cache: true,
       },
-      deb: {
-        ...debTarget,
-        options: { ...base, suite: defaultSuite },
-        configurations: suiteConfigurations,
-        defaultConfiguration: defaultSuite,
-      },
-      // The same build for one fixed suite, for other projects' dependsOn: Nx cannot name a configuration there, and a
-      // dependency runs with its default one (a bookworm VM image needs `deb-bookworm`, whatever `deb` defaults to).
-      ...Object.fromEntries(suites.map((suite) => [`deb-${suite}`, { ...debTarget, options: { ...base, suite } }])),
-      ...(withTarball
-        ? {
-            tarball: {
-              executor: `${PLUGIN}:tarball`,
-              options: { ...base, toolchain: defaultSuite },
-              configurations: Object.fromEntries(suites.map((suite) => [suite, { toolchain: suite }])),
-              defaultConfiguration: defaultSuite,
-              dependsOn: ['fetch', ...suiteImages],
-              inputs: [
-                // Sources, configure flags and variants all shape the tree; which key signs shapes the .asc.
-                '{projectRoot}/recipe.yaml',
-                { env: 'PHAROS_GPG_KEY_FILE' },
-                { env: 'PHAROS_GPG_KEY' },
-                '{projectRoot}/tarball/**/*',
-                suiteImageInputs,
-                ...executorSourceInputs('tarball', ['source-fetch', 'relocatable', 'suite-image', 'image-store', 'gpg']),
-                `${PLUGIN_SRC}/executors/tarball/build-script.ts`,
-                `${PLUGIN_SRC}/utils/signing-material.ts`,
-                ...sourceBuildInputs,
-              ],
-              outputs: ['{workspaceRoot}/dist/{projectRoot}/{options.release}/tarball-{options.toolchain}'],
-              cache: true,
-            },
-          }
-        : {}),
-      ...(verifyExecutor
-        ? {
-            ...Object.fromEntries(products.map((product) => [`verify-${product}`, verifyTarget(product)])),
-            verify: {
-              executor: 'nx:noop',
-              configurations: Object.fromEntries(suites.map((suite) => [suite, {}])),
-              defaultConfiguration: defaultSuite,
-              dependsOn: products.map((product) => ({ target: `verify-${product}`, params: 'forward' as const })),
-              cache: true,
-            },
-          }
-        : {}),
-      build: buildTarget(products),
-      test: { executor: 'nx:noop', dependsOn: [verifyExecutor ? 'verify' : 'build'], cache: true },
+      ...debTargets,
+      deb: noop(built.map((s) => forward(debTarget(s)))),
+      ...(withTarball ? { tarball } : {}),
+      ...(verifyExecutor ? verifyTargets : {}),
+      // Every group forwards: Nx hands the command line's options to any forwarding edge below a group, so a group
+      // that did not would send `--release` to some of its products and not others.
+      build: noop([forward('deb'), ...(withTarball ? [forward('tarball')] : [])]),
+      test: noop([forward(verifyExecutor ? 'verify' : 'build')]),
     },
   };
 }

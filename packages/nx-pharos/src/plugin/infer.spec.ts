@@ -6,8 +6,6 @@ import { imageProducers } from '../products/image-producers';
 import { inferBaseImageProject } from './infer-base-image';
 import { inferContainerProject, isApplicationContainer } from './infer-container';
 import { inferDockerImageProject } from './infer-docker-image';
-import { inferSourceBuildProject } from './infer-source-build';
-import { parseSourceRecipe } from '../definitions/source-recipe';
 
 describe('inference', () => {
   it('makes a Dockerfile folder an image project with build and test', () => {
@@ -84,27 +82,5 @@ describe('parseBaseImageDefinition', () => {
     expect(() => parseBaseImageDefinition('suite: "Trixie!"\n', 'f')).toThrow(/suite/);
     expect(() => parseBaseImageDefinition('suite: x\ndistribution: fedora\n', 'f')).toThrow(/unsupported distribution/);
     expect(parseBaseImageDefinition('suite: sid\n', 'f')).toEqual({ distribution: 'debian', suite: 'sid', variant: 'minbase', tag: 'debian:sid', include: [] });
-  });
-
-  it('builds a recipe for the suites it names, and proves it with its own verify executor', () => {
-    const recipe = (extra: string, name: string) => parseSourceRecipe(`name: ${name}\nversions:\n  "1":\n    sources:\n      - { kind: url, url: "file:///x.tar.gz", sha256: ${'a'.repeat(64)} }\n${extra}`, `third-party/${name}/recipe.yaml`);
-    const beegfs = inferSourceBuildProject('third-party/beegfs/recipe.yaml', recipe('deb:\n  build: make-package-deb\n  suites: [bookworm]\n', 'beegfs'), false);
-    expect(beegfs.targets?.deb.configurations).toEqual({ bookworm: { suite: 'bookworm' } });
-    expect(beegfs.targets?.deb.defaultConfiguration).toBe('bookworm');
-    expect(beegfs.targets?.deb.dependsOn).toEqual(['fetch', { projects: ['debian-bookworm'], target: 'image' }]);
-    expect(beegfs.implicitDependencies).toEqual(['@pharos/nx-plugin', 'debian-bookworm']);
-    expect(beegfs.targets?.['verify-deb'].executor).toBe('@pharos/nx-plugin:beegfs-verify');
-    expect(beegfs.targets?.['verify-deb'].inputs).toContain('{workspaceRoot}/packages/nx-pharos/src/executors/beegfs-verify/*.sh');
-    expect(beegfs.targets?.tarball).toBeUndefined();
-    expect(beegfs.targets?.test.dependsOn).toEqual(['verify']);
-    // The recipe's deb section and requirements reach the deb key through the recipe-sources runtime input.
-    expect(beegfs.targets?.deb.inputs).toContainEqual({ runtime: 'node packages/nx-pharos/bin/pharos.cjs recipe-sources third-party/beegfs/recipe.yaml' });
-    const slurm = inferSourceBuildProject('third-party/slurm/recipe.yaml', recipe('', 'slurm'), true);
-    expect(Object.keys(slurm.targets?.deb.configurations ?? {})).toEqual(['bookworm', 'trixie']);
-    expect(slurm.targets?.deb.defaultConfiguration).toBe('trixie');
-    // One fixed-suite deb target per suite, for other projects' dependsOn (which cannot name a configuration).
-    expect(slurm.targets?.['deb-bookworm']).toMatchObject({ executor: '@pharos/nx-plugin:deb', options: { suite: 'bookworm' } });
-    expect(slurm.targets?.['deb-bookworm'].configurations).toBeUndefined();
-    expect(beegfs.targets?.['deb-trixie']).toBeUndefined();
   });
 });

@@ -82,7 +82,7 @@ function inferProject(file: string, workspaceRoot: string, producers: Map<string
       // For now the recipes of third-party/<project>; the recipe map computed once from all recipe.yaml files replaces it.
       return inferVmImageProject(file, parseVmImageDefinition(readFileSync(full, 'utf8'), file), options.imagesWithout ?? [], Object.fromEntries(parseVmImageDefinition(readFileSync(full, 'utf8'), file).packages.map((p) => `third-party/${p.project}`).filter((root) => existsSync(join(workspaceRoot, root, 'recipe.yaml'))).map((root) => [projectName(root), { root, release: parseSourceRecipe(readFileSync(join(workspaceRoot, root, 'recipe.yaml'), 'utf8'), `${root}/recipe.yaml`).defaultVersion }])));
     case 'recipe.yaml':
-      return inferSourceBuildProject(file, parseSourceRecipe(readFileSync(full, 'utf8'), file), existsSync(join(dirname(full), TARBALL_TEMPLATE)));
+      return inferSourceBuildProject(file, parseSourceRecipe(readFileSync(full, 'utf8'), file), existsSync(join(dirname(full), TARBALL_TEMPLATE)), ['bookworm', 'trixie']);
     case 'container.yaml':
       // Read with its Dockerfile; matched here so a container.yaml without one is an error, not silence.
       if (!existsSync(join(dirname(full), 'Dockerfile'))) {

@@ -1,4 +1,9 @@
-/** `debs.json`, written last next to the .debs a `deb` target built: the product contract of a suite's packages. */
+import { join, relative } from 'node:path';
+import { assertFileDigest } from '../utils/digest';
+import { PharosError } from '../utils/errors';
+import { readProductManifest } from './source';
+
+/** `debs.json`, written last next to the .debs a `deb-<suite>` target built: the product contract of a suite's packages. */
 export const DEBS_MANIFEST = 'debs.json';
 
 export interface DebsManifest {
@@ -9,4 +14,30 @@ export interface DebsManifest {
   source: { file: string; sha256: string };
   builtOn: string;
   debs: Array<{ file: string; package: string; version: string; architecture: string; sha256: string; bytes: number }>;
+}
+
+/** The deb target that makes a suite's packages: the one producer of debsDir(root, release, suite). */
+export function debTarget(suite: string): string {
+  return `deb-${suite}`;
+}
+
+/**
+ * The .deb files of `packages`, in that order, after checking every .deb of the manifest against its sha256.
+ * `producer` is the task that makes them (e.g. `slurm:deb-trixie`), named when they are missing or damaged.
+ */
+export async function verifiedDebs(debsDir: string, packages: string[], workspace: { root: string }, label: string, producer: string): Promise<string[]> {
+  const manifestFile = join(debsDir, DEBS_MANIFEST);
+  const manifest = readProductManifest<DebsManifest>(manifestFile, '.deb', producer, workspace.root);
+  for (const d of manifest.debs) {
+    await assertFileDigest(join(debsDir, d.file), d.sha256, {
+      what: d.file,
+      shown: relative(workspace.root, join(debsDir, d.file)),
+      rebuild: `npx nx run ${producer} --skip-nx-cache`,
+    });
+  }
+  return packages.map((p) => {
+    const deb = manifest.debs.find((d) => d.package === p);
+    if (!deb) throw new PharosError(`the build produced no ${p} package`, { file: relative(workspace.root, manifestFile), step: label });
+    return deb.file;
+  });
 }

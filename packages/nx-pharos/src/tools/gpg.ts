@@ -1,63 +1,21 @@
-import { shellQuote } from '../utils/shell';
+import { join } from 'node:path';
+
 /**
- * The one module that owns how GnuPG is called: detached, armored signatures (`<file>.asc`) of release files, and
- * their verification. GnuPG runs in a clean container of the product's suite (installed there from its archive, like
- * every build dependency), with a throwaway GNUPGHOME, so the signer's keyring on the host is never read or changed.
- * Only file paths reach argv: the key and the passphrase are files mounted read-only, and gpg reads the passphrase
- * with --passphrase-file. Pure: these build the shell and parse what it prints.
+ * The one module that owns how GnuPG is called: detached, armored signatures (`<file>.asc`) of release files
+ * (gpg-sign.sh), and their verification (gpg-verify.sh). Both run in a clean container of the product's suite, which
+ * installs GnuPG from its archive like every build dependency. Only file paths reach argv: the key and the passphrase
+ * are files mounted read-only, and gpg reads the passphrase with --passphrase-file. These parse what the scripts print.
  */
+
+export const GPG_SIGN_SCRIPT = join(__dirname, 'gpg-sign.sh');
+export const GPG_VERIFY_SCRIPT = join(__dirname, 'gpg-verify.sh');
 
 export const FINGERPRINT_MARKER = 'pharos-gpg-fingerprint:';
 export const GPG_FAILURE_MARKER = 'pharos-gpg-failed:';
 
-
-const INSTALL_GNUPG = `export DEBIAN_FRONTEND=noninteractive
-{ apt-get update -q && apt-get install -y -q --no-install-recommends gnupg gpgv; } >/tmp/gnupg-apt.log 2>&1 || {
-  echo "${GPG_FAILURE_MARKER} could not install gnupg and gpgv from the suite's archive" >&2; tail -n 10 /tmp/gnupg-apt.log >&2; exit 3; }
-`;
-
-export interface GpgSignRequest {
-  /** Paths inside the container. */
-  file: string;
-  keyFile: string;
-  passphraseFile?: string;
-  /** Owner of the files written (the calling user). */
-  uid: number;
-  gid: number;
-}
-
-/** Writes `<file>.asc` and `<file>.pub.asc` (the signer's public key), checks the new signature, prints the fingerprint. */
-export function gpgSignScript(req: GpgSignRequest): string {
-  return `set -eu
-umask 077
-${INSTALL_GNUPG}key=${shellQuote(req.keyFile)} passphrase=${shellQuote(req.passphraseFile ?? '')} file=${shellQuote(req.file)}
-GNUPGHOME=$(mktemp -d)
-export GNUPGHOME
-trap 'gpgconf --kill all 2>/dev/null || true; rm -rf "$GNUPGHOME"' EXIT
-withpass() {
-  if [ -n "$passphrase" ]; then gpg --batch --pinentry-mode loopback --passphrase-file "$passphrase" "$@"
-  else gpg --batch --pinentry-mode loopback --passphrase-fd 0 "$@" </dev/null; fi
-}
-fail() { echo "${GPG_FAILURE_MARKER} $1" >&2; sed 's/^/  /' "$GNUPGHOME/log" >&2; exit 3; }
-withpass --import "$key" 2>"$GNUPGHOME/log" || fail "the key file could not be imported"
-fpr=$(gpg --batch --with-colons --list-secret-keys 2>/dev/null | awk -F: '$1 == "fpr" { print $10; exit }')
-[ -n "$fpr" ] || fail "the key file holds no secret key"
-withpass --local-user "$fpr" --armor --detach-sign --output "$file.asc" "$file" 2>"$GNUPGHOME/log" ||
-  fail "signing failed: a protected key needs the right passphrase file"
-gpg --batch --armor --export "$fpr" > "$file.pub.asc"
-gpg --batch --verify "$file.asc" "$file" 2>"$GNUPGHOME/log" || fail "the new signature does not verify"
-chmod 644 "$file.asc" "$file.pub.asc"
-chown ${req.uid}:${req.gid} "$file.asc" "$file.pub.asc"
-echo "${FINGERPRINT_MARKER} $fpr"
-`;
-}
-
-/** Shell that checks `asc` against exactly one public key with gpgv (a signature by any other key fails). */
-export function gpgVerifyScript(publicKey: string, asc: string, file: string): string {
-  return `${INSTALL_GNUPG}work=$(mktemp -d)
-gpg --batch --quiet --dearmor --output "$work/keyring.gpg" ${shellQuote(publicKey)}
-gpgv --keyring "$work/keyring.gpg" ${shellQuote(asc)} ${shellQuote(file)}
-`;
+/** gpg-sign.sh's arguments: paths inside the container, and the owner of the files it writes (the calling user). */
+export function gpgSignArgs(req: { file: string; keyFile: string; passphraseFile?: string; uid: number; gid: number }): string[] {
+  return [req.file, req.keyFile, req.passphraseFile ?? '', `${req.uid}:${req.gid}`];
 }
 
 export function parseFingerprint(output: string): string | undefined {

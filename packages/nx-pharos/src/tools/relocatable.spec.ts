@@ -1,13 +1,28 @@
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseLdconfig, relocateScript, rpaths } from './relocatable';
+import { runStubbed, stubDir } from '../../e2e/fixtures/sh-stubs';
+import { NEEDED_MARKER, parseLdconfig, RELOCATE_SCRIPT } from './relocatable';
 
 describe('relocatable trees', () => {
-  it('gives every folder an $ORIGIN-relative RPATH and drops libtool archives', () => {
-    const script = relocateScript('/stage/root/opt/slurm/view', 'slurm');
-    expect(script).toContain("relocate_dir '/stage/root/opt/slurm/view/bin' '$ORIGIN/../lib/slurm:$ORIGIN/../lib'");
-    expect(script).toContain("relocate_dir '/stage/root/opt/slurm/view/lib/slurm' '$ORIGIN:$ORIGIN/..'");
-    expect(script).toContain("-name '*.la' -delete");
-    expect(Object.values(rpaths('slurm')).every((r) => r.split(':').every((p) => p.startsWith('$ORIGIN')))).toBe(true);
+  it('gives every folder an $ORIGIN-relative RPATH, drops libtool archives, and lists what the tree needs from outside', async () => {
+    // The real sh, find and od on a tree holding a real ELF file (the host's sh); patchelf and ldd are stand-ins.
+    const view = join(mkdtempSync(join(tmpdir(), 'pharos-relocate-')), 'opt/slurm/view');
+    for (const d of ['bin', 'lib/slurm']) mkdirSync(join(view, d), { recursive: true });
+    copyFileSync('/bin/sh', join(view, 'bin/sinfo'));
+    writeFileSync(join(view, 'bin/not-elf'), '#!/bin/sh\n');
+    writeFileSync(join(view, 'lib/libslurm.la'), 'libdir=/opt/slurm/view/lib\n');
+    const stubs = stubDir({
+      patchelf: '',
+      ldd: `printf '\\tliblz4.so.1 => /lib/liblz4.so.1 (0x1)\\n\\tlibslurm.so.42 => ${view}/lib/libslurm.so.42 (0x2)\\n'`,
+    });
+    const run = await runStubbed(RELOCATE_SCRIPT, [view, 'slurm'], {}, stubs);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.calls).toContain(`patchelf --set-rpath $ORIGIN/../lib/slurm:$ORIGIN/../lib ${view}/bin/sinfo`);
+    expect(run.calls.filter((c) => c.startsWith('patchelf'))).toHaveLength(1);
+    expect(readdirSync(join(view, 'lib'))).toEqual(['slurm']);
+    expect(run.stdout).toBe(`${NEEDED_MARKER}\tliblz4.so.1\t/lib/liblz4.so.1`);
   });
 
   it('reads the sonames a clean system has', () => {

@@ -6,7 +6,8 @@ import { PharosError } from '../utils/errors';
 import { taskLabel } from '../utils/executor';
 import { inspectImage, tryPull } from './docker';
 import { ensureImage } from './image-store';
-import { readImageManifest } from '../products/image';
+import { IMAGE_MANIFEST, readImageManifest } from '../products/image';
+import { productDir } from '../products/paths';
 
 export interface SuiteImage {
   /** The image's ID, recorded in products as what they were built on. */
@@ -15,18 +16,18 @@ export interface SuiteImage {
 }
 
 /**
- * The clean image a toolchain or verification container starts from. A bare suite name (`trixie`) means
+ * The clean image a build or verification container starts from. A bare suite name (`trixie`) means
  * `debian:<suite>`, from the project that produces it, loaded from its archive when the daemon lacks it. Another OS's
  * image is accepted by name (`ubuntu:24.04`): from a project that produces it, else the daemon, else a registry pull,
  * for sites that have one. Its scripts need apt.
  */
-export async function suiteImage(docker: Docker, context: ExecutorContext, toolchain: string): Promise<SuiteImage> {
+export async function suiteImage(docker: Docker, context: ExecutorContext, suite: string): Promise<SuiteImage> {
   const projects = context.projectsConfigurations?.projects ?? {};
-  const byName = /[:/]/.test(toolchain);
-  const tag = byName ? toolchain : `debian:${toolchain}`;
+  const byName = /[:/]/.test(suite);
+  const tag = byName ? suite : `debian:${suite}`;
   const producer = imageProducers(projects).get(tag);
   if (producer) {
-    const file = join(context.root, 'dist', projects[producer].root, 'image.json');
+    const file = join(context.root, productDir(projects[producer].root, IMAGE_MANIFEST));
     const manifest = readImageManifest(file, context.root, `${producer}:image`);
     await ensureImage(docker, file, manifest, (t) => process.stdout.write(t));
     return { id: manifest.id, tag };
@@ -34,7 +35,7 @@ export async function suiteImage(docker: Docker, context: ExecutorContext, toolc
   if (!byName) {
     throw new PharosError(`no project produces ${tag}`, {
       step: taskLabel(context),
-      next: `add containers/debian-${toolchain}/base-image.yaml with "suite: ${toolchain}"`,
+      next: `add containers/debian-${suite}/base-image.yaml with "suite: ${suite}"`,
     });
   }
   const present = await inspectImage(docker, tag);

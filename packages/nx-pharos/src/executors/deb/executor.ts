@@ -1,65 +1,54 @@
-import { DEBS_MANIFEST, type DebsManifest } from '../../products/debs';
 import type { ExecutorContext } from '@nx/devkit';
 import { statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
-import { assertDaemon, dockerClient } from '../../tools/docker';
-import { sha256File } from '../../utils/digest';
-import { dpkgBuildScript, parseBuiltDebs } from '../../tools/dpkg';
-import { suiteImage } from '../../tools/suite-image';
+import { fetchRecipeSource, runLoggedBuild, suiteEngine } from '../../lib/source-build/source-build';
+import { normalizeOptions, type SourceBuildOptions } from '../../lib/source-build/normalize-options';
+import { DEBS_MANIFEST, type DebsManifest } from '../../products/debs';
+import { DPKG_BUILD_SCRIPT, dpkgBuildEnv, parseBuiltDebs } from '../../tools/dpkg';
 import { removeProducts, writeAtomically } from '../../utils/atomic-file';
+import { sha256File } from '../../utils/digest';
 import { PharosError } from '../../utils/errors';
-import { runExecutor, taskLabel, workspacePath } from '../../utils/executor';
-import { fetchRecipeSource, runLoggedBuild, selectRecipe, type SourceBuildOptions } from '../../lib/source-build/source-build';
+import { runExecutor } from '../../utils/executor';
 
-export interface DebExecutorOptions extends SourceBuildOptions {
+export interface DebExecutorOptions extends Pick<SourceBuildOptions, 'recipe' | 'release' | 'jobs' | 'outputPath'> {
   suite: string;
   debugSymbols?: boolean;
-  jobs?: number;
-  outputPath?: string;
 }
 
+/** The .debs of one version for one suite, built in a clean container of the suite, and their debs.json. */
 export default async function debExecutor(options: DebExecutorOptions, context: ExecutorContext) {
   return runExecutor(async () => {
-    const label = taskLabel(context);
-    const selected = await selectRecipe(options, context);
-    const { recipe, version } = selected;
-    const outputDir = workspacePath(options.outputPath ?? `dist/{projectRoot}/${version.version}/${options.suite}`, context);
+    const build = normalizeOptions(options, context, 'deb');
+    const { recipe, version, release, suite, label } = build;
+    const outputDir = build.debsDir;
     await removeProducts([outputDir]);
     const { deb } = recipe;
-    if (deb.suites && !deb.suites.includes(options.suite)) {
-      throw new PharosError(`${recipe.name} is built for ${deb.suites.join(', ')}, not ${options.suite}`, {
-        file: selected.recipeFile,
-        next: `use --configuration=${deb.suites[0]}, or add ${options.suite} to deb.suites once upstream supports its kernel and compilers`,
-      });
-    }
 
-    const source = await fetchRecipeSource(selected);
+    const source = await fetchRecipeSource(build);
     process.stdout.write(`pharos: source ${source.file} (sha256 ${source.sha256.slice(0, 16)}…, from ${source.from})\n`);
-    const docker = dockerClient();
-    await assertDaemon(docker);
-    const base = await suiteImage(docker, context, options.suite);
+    const { docker, base } = await suiteEngine(context, suite);
 
     await writeAtomically(outputDir, async (tmp) => {
       await mkdir(tmp, { recursive: true });
       const { output, shownLog } = await runLoggedBuild(docker, context, {
-        what: `deb-${version.version}-${options.suite}`,
-        announce: `${deb.build === 'make-package-deb' ? 'make package-deb' : 'dpkg-buildpackage'} of ${recipe.name} ${version.version} in debian:${options.suite}`,
+        what: `deb-${release}-${suite}`,
+        announce: `${deb.build === 'make-package-deb' ? 'make package-deb' : 'dpkg-buildpackage'} of ${recipe.name} ${release} in debian:${suite}`,
         image: base.id,
-        script: dpkgBuildScript({
+        script: DPKG_BUILD_SCRIPT,
+        env: dpkgBuildEnv({
           tarball: `/src/${source.file}`,
           outDir: '/out',
-          jobs: options.jobs ?? availableParallelism(),
+          jobs: build.jobs,
           debugSymbols: options.debugSymbols ?? true,
-          uid: process.getuid?.() ?? 0,
-          gid: process.getgid?.() ?? 0,
+          uid: build.uid,
+          gid: build.gid,
           build: deb.build,
           versionVariable: deb.versionVariable,
-          release: version.version,
+          release,
           buildPackages: deb.buildPackages,
           requires: version.requires,
-          toolchain: `debian:${options.suite}`,
+          toolchain: `debian:${suite}`,
         }),
         binds: [`${source.path}:/src/${source.file}:ro`, `${tmp}:/out`],
         labels: { 'org.pharos.deb': label },
@@ -69,9 +58,9 @@ export default async function debExecutor(options: DebExecutorOptions, context: 
       if (!built.length) throw new PharosError(`${deb.build} succeeded but produced no .deb`, { file: shownLog, step: label });
       const manifest: DebsManifest = {
         schema: 1,
-        project: context.projectName as string,
-        version: version.version,
-        suite: options.suite,
+        project: build.project,
+        version: release,
+        suite,
         source: { file: source.file, sha256: source.sha256 },
         builtOn: base.id,
         debs: await Promise.all(built.map(async (d) => ({

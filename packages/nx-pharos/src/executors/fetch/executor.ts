@@ -1,13 +1,13 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fetchRecipeSource } from '../../lib/source-build/source-build';
+import { normalizeOptions, type SourceBuildOptions } from '../../lib/source-build/normalize-options';
+import { SOURCE_RECORD, type SourceRecord } from '../../products/source';
 import { removeProducts, writeAtomically } from '../../utils/atomic-file';
-import { runExecutor, workspacePath } from '../../utils/executor';
-import { fetchRecipeSource, selectRecipe, type SourceBuildOptions } from '../../lib/source-build/source-build';
+import { runExecutor } from '../../utils/executor';
 
-export interface FetchExecutorOptions extends SourceBuildOptions {
-  outputPath?: string;
-}
+export type FetchExecutorOptions = Pick<SourceBuildOptions, 'recipe' | 'release' | 'outputPath'>;
 
 /**
  * Puts the version's source into the source cache (outside the repo), verified. Its Nx product is `source.json`
@@ -16,12 +16,11 @@ export interface FetchExecutorOptions extends SourceBuildOptions {
  */
 export default async function fetchExecutor(options: FetchExecutorOptions, context: ExecutorContext) {
   return runExecutor(async () => {
-    const selected = await selectRecipe(options, context);
-    const { recipe, version } = selected;
-    const out = join(workspacePath(options.outputPath ?? `dist/{projectRoot}/${version.version}`, context), 'source.json');
+    const build = normalizeOptions(options, context, 'fetch');
+    const out = join(build.releaseDir, SOURCE_RECORD);
     await removeProducts([out]);
-    const fetched = await fetchRecipeSource(selected);
-    const record = { schema: 1, name: recipe.name, version: version.version, file: fetched.file, sha256: fetched.sha256, from: fetched.from };
+    const fetched = await fetchRecipeSource(build);
+    const record: SourceRecord = { schema: 1, name: build.recipe.name, version: build.release, file: fetched.file, sha256: fetched.sha256, from: fetched.from };
     await writeAtomically(out, (tmp) => writeFile(tmp, `${JSON.stringify(record, null, 2)}\n`));
     process.stdout.write(`pharos: ${fetched.file} verified (sha256 ${fetched.sha256}) in ${fetched.path}\n`);
   });

@@ -6,11 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureOutput, containerIds, docker, executorContext, filesIn, makeTestGpgKey, realProduct, removeDir, WORKSPACE } from '../../../e2e/harness';
 import { runContainerCaptured } from '../../tools/docker';
 import { suiteImage } from '../../tools/suite-image';
-import { gpgVerifyScript } from '../../tools/gpg';
+import { GPG_VERIFY_SCRIPT } from '../../tools/gpg';
+import { containerScript } from '../../lib/source-build/scripts';
 import { readImageManifest } from '../../products/image';
 import { PharosError } from '../../utils/errors';
 import { signingMaterial } from '../../utils/signing-material';
-import tarballExecutor, { GPG_SIGNING, signTarball } from './executor';
+import { GPG_SIGNING, signTarball } from '../../lib/source-build/sign-tarball';
+import tarballExecutor from './executor';
 
 /**
  * GPG signing of the tarball with real GnuPG in a clean trixie container, on a small file (the build itself is covered
@@ -51,11 +53,10 @@ describe('tarball signing', () => {
     expect(signing.keyFile.startsWith(tmpdir())).toBe(true);
     expect(filesIn(join(signing.keyFile, '..'))).toEqual([]);
 
-    const verify = (file: string) => runContainerCaptured(docker, {
-      image: trixie,
-      cmd: ['sh', '-c', gpgVerifyScript('/d/x.tar.gz.pub.asc', '/d/x.tar.gz.asc', `/d/${file}`)],
-      binds: [`${dir}:/d:ro`],
-    });
+    const verify = (file: string) => {
+      const run = containerScript(GPG_VERIFY_SCRIPT, ['/d/x.tar.gz.pub.asc', '/d/x.tar.gz.asc', `/d/${file}`]);
+      return runContainerCaptured(docker, { image: trixie, cmd: run.cmd, binds: [`${dir}:/d:ro`, ...run.binds] });
+    };
     const good = await verify('x.tar.gz');
     expect(good.exitCode, good.stderr).toBe(0);
     expect(good.stderr).toContain('Good signature from "Pharos Test <test@pharos.invalid>"');

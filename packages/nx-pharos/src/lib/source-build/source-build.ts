@@ -1,40 +1,23 @@
 import type { ExecutorContext } from '@nx/devkit';
 import type Docker from 'dockerode';
-import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
-import { parseSourceRecipe, recipeVersion, type RecipeVersion, type SourceRecipe } from '../../definitions/source-recipe';
 import { optionalDebianMirror } from '../../tools/debian-mirror';
-import { runContainer } from '../../tools/docker';
+import { assertDaemon, dockerClient, runContainer } from '../../tools/docker';
+import { suiteImage, type SuiteImage } from '../../tools/suite-image';
 import { configuredPins, fetchSource, withSitePins, type FetchedSource } from '../../tools/source-fetch';
 import { buildFailure, buildLog, buildLogFile } from '../../utils/build-log';
-import { workspacePath } from '../../utils/executor';
+import type { SourceBuild } from './normalize-options';
+import { containerScript } from './scripts';
 
-/**
- * What every source-build executor (fetch, deb, tarball, verify) starts from: the recipe, the version asked for, and
- * the verified source in the cache. One place, so Slurm and BeeGFS share the same checks and messages.
- */
-export interface SourceBuildOptions {
-  recipe: string;
-  /** A version of the recipe (not "version": that is Nx's own flag on the command line). */
-  release?: string | number;
-}
-
-export interface SelectedRecipe {
-  recipe: SourceRecipe;
-  version: RecipeVersion;
-  /** The recipe's path relative to the workspace, for messages. */
-  recipeFile: string;
-}
-
-export async function selectRecipe(options: SourceBuildOptions, context: ExecutorContext): Promise<SelectedRecipe> {
-  const absolute = workspacePath(options.recipe, context);
-  const recipeFile = relative(context.root, absolute);
-  const recipe = parseSourceRecipe(await readFile(absolute, 'utf8'), recipeFile);
-  return { recipe, version: recipeVersion(recipe, options.release, recipeFile), recipeFile };
+/** The Docker engine, checked, and the clean image of the suite that every container of the task starts from. */
+export async function suiteEngine(context: ExecutorContext, suite: string): Promise<{ docker: Docker; base: SuiteImage }> {
+  const docker = dockerClient();
+  await assertDaemon(docker);
+  return { docker, base: await suiteImage(docker, context, suite) };
 }
 
 /** The version's source, verified, from the cache or the first source that serves the pinned digest. */
-export function fetchRecipeSource({ recipe, version }: SelectedRecipe): Promise<FetchedSource> {
+export function fetchRecipeSource({ recipe, version }: Pick<SourceBuild, 'recipe' | 'version'>): Promise<FetchedSource> {
   return fetchSource({
     what: `${recipe.name} ${version.version}`,
     sources: withSitePins(version.sources, configuredPins()),
@@ -49,7 +32,11 @@ export interface LoggedBuild {
   /** Shown before the build starts, followed by the log's path. */
   announce: string;
   image: string;
+  /** A .sh file, run with `args` and `env`; `calls` are the scripts it runs in turn. */
   script: string;
+  args?: string[];
+  env?: Record<string, string>;
+  calls?: string[];
   binds: string[];
   labels: Record<string, string>;
   label: string;
@@ -64,12 +51,14 @@ export async function runLoggedBuild(docker: Docker, context: ExecutorContext, b
   const shownLog = relative(context.root, logFile);
   process.stdout.write(`pharos: ${build.announce}; full log: ${shownLog}\n`);
   const log = buildLog(logFile);
+  const run = containerScript(build.script, build.args, build.calls);
   let code: number;
   try {
     code = await runContainer(docker, {
       image: build.image,
-      cmd: ['sh', '-c', build.script],
-      binds: build.binds,
+      cmd: run.cmd,
+      env: build.env,
+      binds: [...build.binds, ...run.binds],
       labels: build.labels,
     }, { stdout: log.stream, stderr: log.stream });
   } finally {
