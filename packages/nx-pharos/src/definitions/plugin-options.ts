@@ -18,17 +18,19 @@ const PLUGIN_OPTIONS: Shape = {
   fields: { imagesWithout: { kind: 'list', of: { kind: 'string' } } },
 };
 
-/** The `options` node of the nx.json entry that holds these options, for the line of a mistake. */
+/**
+ * The `options` node of the nx.json entry that holds these options, for the line of a mistake: the entry naming this
+ * plugin, else any entry with these options (a workspace may name the plugin by path).
+ */
 function optionsNode(nxJson: string, file: string, options: unknown) {
   const { doc, lines } = parseYamlText(nxJson, file);
   const plugins = isMap(doc.contents) ? doc.contents.get('plugins', true) : undefined;
-  for (const entry of isSeq(plugins) ? plugins.items : []) {
-    if (!isMap(entry) || entry.get('plugin') !== PHAROS_PLUGIN) continue;
+  const entries = (isSeq(plugins) ? plugins.items : []).filter(isMap).filter((entry) => {
     const node = entry.get('options', true) as Node | undefined;
-    const value = isScalar(node) ? node.value : node?.toJSON();
-    if (JSON.stringify(value ?? {}) === JSON.stringify(options ?? {})) return { node: node ?? null, lines };
-  }
-  return undefined;
+    return node !== undefined && JSON.stringify(isScalar(node) ? node.value : node.toJSON()) === JSON.stringify(options ?? {});
+  });
+  const entry = entries.find((e) => e.get('plugin') === PHAROS_PLUGIN) ?? entries[0];
+  return entry ? { node: entry.get('options', true) as Node, lines } : undefined;
 }
 
 /**

@@ -15,7 +15,7 @@ export const TARBALL_TEMPLATE = 'tarball/module.lua.hbs';
  * Debian packages for a suite (an Nx configuration), `tarball` (when `tarball/module.lua.hbs` exists) a relocatable
  * tree, and `verify-deb`/`verify-tarball` prove them in a clean container; `build`, `verify` and `test` group those.
  */
-export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe, withTarball: boolean): ProjectConfiguration {
+export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe, withTarball: boolean, _suites: string[] = [...DEB_SUITES]): ProjectConfiguration {
   const root = dirname(recipeFile);
   const name = projectName(root);
   // The sources, requirements and deb build of every version, not the whole recipe: configure flags and variants

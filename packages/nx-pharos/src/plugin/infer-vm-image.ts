@@ -11,7 +11,7 @@ export const VM_TOOL_VERSIONS = { runtime: 'node packages/nx-pharos/bin/pharos.c
  * disk from the Debian archive; `image` builds the template from that disk or from the `from` project's image;
  * `validate` and `fmt` check the template; `build` and `test` group them.
  */
-export function inferVmImageProject(definitionFile: string, fullDef: VmImageDefinition, imagesWithout: string[] = []): ProjectConfiguration {
+export function inferVmImageProject(definitionFile: string, fullDef: VmImageDefinition, imagesWithout: string[] = [], _packages: Record<string, { root: string; release: string }> = {}): ProjectConfiguration {
   // A site without some sources (BeeGFS) leaves their packages out by saying so; the image records it.
   const without = imagesWithout.filter((p) => fullDef.packages.some((pkg) => pkg.project === p));
   const def = withoutProjects(fullDef, without);
