@@ -21,6 +21,7 @@ import { inferDockerImageProject } from './infer-docker-image';
 import { inferSourceBuildProject, TARBALL_TEMPLATE } from './infer-source-build';
 import { inferVmImageProject } from './infer-vm-image';
 import { parsePluginOptions, type PharosPluginOptions } from '../definitions/plugin-options';
+import { overlapError, overlappingOutputs } from './outputs-check';
 import { workspaceFacts, type WorkspaceFacts } from './workspace-facts';
 
 /**
@@ -98,9 +99,12 @@ export function readContainerDefinition(workspaceRoot: string, file: string): Co
 
 /**
  * `FROM <tag>` in a Dockerfile is an edge to the project that produces that tag; an artifact a container.yaml declares
- * is an edge to the project that makes it.
+ * is an edge to the project that makes it. Here the configuration is final (project.json merged), so this is also where
+ * a graph whose targets write overlapping outputs is refused.
  */
 export const createDependencies: CreateDependencies<PharosPluginOptions> = (_options, context) => {
+  const overlap = overlapError(overlappingOutputs(context.projects));
+  if (overlap) throw overlap;
   const producers = imageProducers(context.projects);
   const deps: RawProjectGraphDependency[] = [];
   // Keyed by project name; the root is in the configuration.
