@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { PharosError } from '../utils/errors';
+import { parseError } from './testing';
 import { parseContainerDefinition } from './container';
 
 const FILE = 'containers/x/container.yaml';
 
-function errorOf(text: string): PharosError {
-  try {
-    parseContainerDefinition(text, FILE);
-  } catch (err) {
-    return err as PharosError;
-  }
-  throw new Error('expected an error');
-}
+const errorOf = (text: string) => parseError(parseContainerDefinition, text, FILE);
 
 describe('container.yaml', () => {
   it('is optional in every part', () => {

@@ -1,3 +1,9 @@
+import { isMap, isScalar, isSeq, type Node } from 'yaml';
+import { parseYamlText, validateNode, validateValue, type Shape } from './validate';
+
+/** The plugin's package name, as nx.json names it. */
+export const PHAROS_PLUGIN = '@pharos/nx-plugin';
+
 /** The plugin's options in nx.json (`plugins: [{ plugin: "@pharos/nx-plugin", options: {…} }]`). */
 export interface PharosPluginOptions {
   /**
@@ -5,4 +11,34 @@ export interface PharosPluginOptions {
    * Explicit on purpose: without it, a missing package is an error naming what to supply.
    */
   imagesWithout?: string[];
+}
+
+const PLUGIN_OPTIONS: Shape = {
+  kind: 'map',
+  fields: { imagesWithout: { kind: 'list', of: { kind: 'string' } } },
+};
+
+/**
+ * The `options` node of the nx.json entry that holds these options, for the line of a mistake: the entry naming this
+ * plugin, else any entry with these options (a workspace may name the plugin by path).
+ */
+function optionsNode(nxJson: string, file: string, options: unknown) {
+  const { doc, lines } = parseYamlText(nxJson, file);
+  const plugins = isMap(doc.contents) ? doc.contents.get('plugins', true) : undefined;
+  const entries = (isSeq(plugins) ? plugins.items : []).filter(isMap).filter((entry) => {
+    const node = entry.get('options', true) as Node | undefined;
+    return node !== undefined && JSON.stringify(isScalar(node) ? node.value : node.toJSON()) === JSON.stringify(options ?? {});
+  });
+  const entry = entries.find((e) => e.get('plugin') === PHAROS_PLUGIN) ?? entries[0];
+  return entry ? { node: entry.get('options', true) as Node, lines } : undefined;
+}
+
+/**
+ * The options Nx hands the plugin, validated. With nx.json's text, an error names the line of the offending key;
+ * without it (or when the options came from elsewhere), the file alone.
+ */
+export function parsePluginOptions(options: unknown, nxJson: string | undefined, file = 'nx.json'): PharosPluginOptions {
+  const located = nxJson === undefined ? undefined : optionsNode(nxJson, file, options);
+  const { data } = located ? validateNode<PharosPluginOptions>(located.node, PLUGIN_OPTIONS, file, located.lines) : validateValue<PharosPluginOptions>(options, PLUGIN_OPTIONS, file);
+  return data;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PharosError } from '../utils/errors';
+import { parseError } from './testing';
 import { parseSourceRecipe, recipeVariants, recipeVersion } from './source-recipe';
 
 const FILE = 'third-party/x/recipe.yaml';
@@ -24,14 +24,7 @@ versions:
         sha256: ${SHA}
 `;
 
-function errorOf(text: string): PharosError {
-  try {
-    parseSourceRecipe(text, FILE);
-  } catch (err) {
-    return err as PharosError;
-  }
-  throw new Error('expected an error');
-}
+const errorOf = (text: string) => parseError(parseSourceRecipe, text, FILE);
 
 describe('recipe.yaml', () => {
   it('reads versions, pinned and unpinned sources, and configure flags', () => {
@@ -77,7 +70,7 @@ describe('recipe.yaml', () => {
     expect(recipeVariants(r, [], FILE)).toEqual([]);
     expect(() => recipeVariants(r, ['rocm'], FILE)).toThrow('x has no build variant "rocm" (known: gpu, minimal)');
     const injected = errorOf(text.replace('[libnvidia-ml-dev]', '["libnvidia-ml-dev; rm -rf /"]'));
-    expect(injected.message).toContain('"buildPackages" of variant gpu must be a list of Debian package or component names');
+    expect(injected.message).toBe('"variants.gpu.buildPackages[0]" must be a Debian package or component name, got "libnvidia-ml-dev; rm -rf /"');
     expect(injected.details.line).toBe(22);
     expect(errorOf(text.replace('    aptComponents:', '    components:')).message).toContain('unknown key "variants.gpu.components"');
   });
@@ -99,6 +92,6 @@ describe('recipe.yaml', () => {
     expect(badBuild.details.line).toBe(20);
     expect(errorOf(`${RECIPE}deb:\n  suites: []\n`).message).toContain('"deb.suites" must name at least one suite');
     expect(errorOf(`${RECIPE}deb:\n  versionVariable: V\n`).message).toContain('"deb.versionVariable" is for make-package-deb builds');
-    expect(errorOf(RECIPE.replace('    configureFlags: [--without-foo]', '    requires:\n      - { command: cargo }')).message).toContain('requirement 1 of 1.0 needs "minimum"');
+    expect(errorOf(RECIPE.replace('    configureFlags: [--without-foo]', '    requires:\n      - { command: cargo }')).message).toBe('"versions.1.0.requires[0]" lacks "minimum"');
   });
 });

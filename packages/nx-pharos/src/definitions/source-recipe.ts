@@ -1,5 +1,5 @@
-import { isMap, LineCounter, parseDocument, type Node } from 'yaml';
 import { PharosError } from '../utils/errors';
+import { DEBIAN_NAME, keyPath, parseYamlFile, STRINGS, SUITE_NAME, type Shape } from './validate';
 
 /**
  * `third-party/<name>/recipe.yaml`: the versions of a third-party package Pharos builds from source, and for each the
@@ -78,145 +78,131 @@ export interface SourceRecipe {
   deb: DebRecipe;
 }
 
-const SHA256 = /^[0-9a-f]{64}$/;
-const TOP_KEYS = ['name', 'defaultVersion', 'versions', 'variants', 'deb'];
-const DEB_KEYS = ['build', 'versionVariable', 'buildPackages', 'suites', 'note'];
 const DEB_BUILDS: DebBuildKind[] = ['dpkg-buildpackage', 'make-package-deb'];
-const REQUIRE_KEYS = ['command', 'minimum', 'for', 'versionCommand'];
-const VARIANT_KEYS = ['configureFlags', 'buildPackages', 'aptComponents', 'note'];
-const APT_NAME = /^[a-z0-9][a-z0-9+.-]*$/;
-const VERSION_KEYS = ['sources', 'configureFlags', 'requires', 'note'];
-const SOURCE_KEYS = ['kind', 'url', 'package', 'file', 'sha256', 'note'];
+const NOTE: Shape = { kind: 'string' };
 
-export function parseSourceRecipe(text: string, file: string): SourceRecipe {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  if (doc.errors.length) throw new PharosError(`invalid YAML: ${doc.errors[0].message.split('\n')[0]}`, { file, line: doc.errors[0].linePos?.[0]?.line });
-  const lineOf = (path: Array<string | number>): number | undefined => {
-    const node = doc.getIn(path, true) as Node | undefined;
-    return node?.range ? lines.linePos(node.range[0]).line : undefined;
-  };
-  const fail = (message: string, path: Array<string | number>, next?: string): never => {
-    throw new PharosError(message, { file, line: lineOf(path), next });
-  };
-  const unknownKeys = (value: unknown, known: string[], path: Array<string | number>) => {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`"${path.join('.') || 'the file'}" must be a mapping`, path);
-    for (const key of Object.keys(value as object)) {
-      if (!known.includes(key)) {
-        // Point at the key itself.
-        const map = doc.getIn(path, true);
-        const pair = isMap(map) ? map.items.find((p) => String((p.key as { value?: unknown })?.value) === key) : undefined;
-        const offset = (pair?.key as Node | undefined)?.range?.[0];
-        throw new PharosError(`unknown key "${[...path, key].join('.')}" (known here: ${known.join(', ')})`, {
-          file,
-          line: offset === undefined ? undefined : lines.linePos(offset).line,
-          next: `remove or rename "${key}"`,
-        });
-      }
-    }
-  };
+const SOURCE: Shape = {
+  kind: 'map',
+  required: ['kind'],
+  fields: {
+    kind: { kind: 'enum', values: ['url', 'debian-orig'] },
+    url: { kind: 'string', pattern: /^(https?|file):\/\//, expect: 'be an http(s) or file URL' },
+    package: DEBIAN_NAME,
+    file: { kind: 'string' },
+    sha256: { kind: 'string', pattern: /^([0-9a-f]{64}|unpinned)$/, expect: 'be 64 lower-case hex digits, or "unpinned"' },
+    note: NOTE,
+  },
+};
 
-  const data = (doc.toJS() ?? {}) as Record<string, unknown>;
-  unknownKeys(data, TOP_KEYS, []);
-  if (typeof data.name !== 'string') fail('"name" must be a string', ['name']);
-  const rawVersions = data.versions as Record<string, unknown> | undefined;
-  if (!rawVersions || typeof rawVersions !== 'object') fail('"versions" must map each version to its sources', ['versions']);
-  const versions: Record<string, RecipeVersion> = {};
-  for (const [version, raw] of Object.entries(rawVersions as Record<string, unknown>)) {
-    const vpath = ['versions', version];
-    unknownKeys(raw, VERSION_KEYS, vpath);
-    const v = raw as { sources?: unknown; configureFlags?: unknown; requires?: unknown };
-    if (!Array.isArray(v.sources) || v.sources.length === 0) fail(`version ${version} lists no sources`, vpath);
-    const flags = v.configureFlags ?? [];
-    if (!Array.isArray(flags) || flags.some((f) => typeof f !== 'string')) fail(`"configureFlags" of ${version} must be a list of strings`, [...vpath, 'configureFlags']);
-    const sources = (v.sources as unknown[]).map((s, i): PinnedSource => {
-      const spath = [...vpath, 'sources', i];
-      unknownKeys(s, SOURCE_KEYS, spath);
-      const src = s as Record<string, unknown>;
-      const sha256 = src.sha256 === 'unpinned' ? undefined : src.sha256;
-      if (sha256 !== undefined && (typeof sha256 !== 'string' || !SHA256.test(sha256))) {
-        fail(`sha256 of source ${i + 1} of ${version} must be 64 lower-case hex digits, or "unpinned"`, [...spath, 'sha256']);
-      }
-      const note = typeof src.note === 'string' ? src.note : undefined;
-      if (src.kind === 'url') {
-        if (typeof src.url !== 'string' || !/^(https?|file):\/\//.test(src.url)) fail(`source ${i + 1} of ${version} needs an http(s) or file "url"`, spath);
-        const url = src.url as string;
-        const fileName = typeof src.file === 'string' ? src.file : url.split('/').pop() as string;
-        return { file: fileName, sha256: sha256 as string | undefined, location: { kind: 'url', url }, note };
-      }
-      if (src.kind === 'debian-orig') {
-        if (typeof src.package !== 'string' || typeof src.file !== 'string') fail(`a debian-orig source needs "package" and "file"`, spath);
-        return { file: src.file as string, sha256: sha256 as string | undefined, location: { kind: 'debian-orig', package: src.package as string }, note };
-      }
-      return fail(`source kind must be "url" or "debian-orig", got ${JSON.stringify(src.kind)}`, [...spath, 'kind']);
-    });
-    if (v.requires !== undefined && !Array.isArray(v.requires)) fail(`"requires" of ${version} must be a list`, [...vpath, 'requires']);
-    const requires = ((v.requires ?? []) as unknown[]).map((r, i): ToolRequirement => {
-      const rpath = [...vpath, 'requires', i];
-      unknownKeys(r, REQUIRE_KEYS, rpath);
-      const req = r as Record<string, unknown>;
-      for (const key of ['command', 'minimum', 'for']) {
-        if (typeof req[key] !== 'string' && typeof req[key] !== 'number') fail(`requirement ${i + 1} of ${version} needs "${key}"`, rpath);
-      }
-      if (!/^[A-Za-z0-9._+-]+$/.test(String(req.command))) fail(`"command" of requirement ${i + 1} of ${version} must be a command name`, [...rpath, 'command']);
-      return {
-        command: String(req.command),
-        minimum: String(req.minimum),
-        for: String(req.for),
-        ...(typeof req.versionCommand === 'string' ? { versionCommand: req.versionCommand } : {}),
-      };
-    });
-    versions[version] = { version, sources, configureFlags: flags as string[], requires };
-  }
-  const defaultVersion = String(data.defaultVersion ?? Object.keys(versions)[0]);
-  if (!versions[defaultVersion]) fail(`defaultVersion ${defaultVersion} is not one of the versions`, ['defaultVersion']);
-  const variants: Record<string, BuildVariant> = {};
-  if (data.variants !== undefined && (typeof data.variants !== 'object' || data.variants === null || Array.isArray(data.variants))) {
-    fail('"variants" must map each variant name to its changes', ['variants']);
-  }
-  for (const [name, raw] of Object.entries((data.variants ?? {}) as Record<string, unknown>)) {
-    const path = ['variants', name];
-    unknownKeys(raw ?? {}, VARIANT_KEYS, path);
-    const v = (raw ?? {}) as Record<string, unknown>;
-    const list = (key: string, pattern?: RegExp): string[] => {
-      const value = v[key] ?? [];
-      if (!Array.isArray(value) || value.some((f) => typeof f !== 'string' || (pattern && !pattern.test(f)))) {
-        fail(`"${key}" of variant ${name} must be a list of ${pattern ? 'Debian package or component names' : 'strings'}`, [...path, key]);
-      }
-      return value as string[];
-    };
-    variants[name] = { name, configureFlags: list('configureFlags'), buildPackages: list('buildPackages', APT_NAME), aptComponents: list('aptComponents', APT_NAME) };
-  }
-  return { name: data.name as string, defaultVersion, versions, variants, deb: parseDebRecipe(data.deb, fail, unknownKeys) };
+const TEXT: Shape = { kind: 'string', fromNumber: true };
+
+const REQUIREMENT: Shape = {
+  kind: 'map',
+  required: ['command', 'minimum', 'for'],
+  fields: {
+    command: { kind: 'string', fromNumber: true, pattern: /^[A-Za-z0-9._+-]+$/, expect: 'be a command name' },
+    minimum: TEXT,
+    for: TEXT,
+    versionCommand: { kind: 'string' },
+  },
+};
+
+const RECIPE_YAML: Shape = {
+  kind: 'map',
+  required: ['name', 'versions'],
+  fields: {
+    name: { kind: 'string' },
+    defaultVersion: TEXT,
+    versions: {
+      kind: 'dict',
+      of: {
+        kind: 'map',
+        required: ['sources'],
+        fields: {
+          sources: { kind: 'list', of: SOURCE, nonEmpty: true, expect: 'list at least one source' },
+          configureFlags: STRINGS,
+          requires: { kind: 'list', of: REQUIREMENT },
+          note: NOTE,
+        },
+      },
+    },
+    variants: {
+      kind: 'dict',
+      of: {
+        kind: 'map',
+        fields: { configureFlags: STRINGS, buildPackages: { kind: 'list', of: DEBIAN_NAME }, aptComponents: { kind: 'list', of: DEBIAN_NAME }, note: NOTE },
+      },
+    },
+    deb: {
+      kind: 'map',
+      fields: {
+        build: { kind: 'enum', values: DEB_BUILDS },
+        versionVariable: { kind: 'string', pattern: /^[A-Za-z_][A-Za-z0-9_]*$/, expect: 'be a make variable name' },
+        buildPackages: { kind: 'list', of: DEBIAN_NAME },
+        suites: { kind: 'list', of: SUITE_NAME, nonEmpty: true, expect: 'name at least one suite' },
+        note: NOTE,
+      },
+    },
+  },
+};
+
+interface RawSource {
+  kind: SourceLocation['kind'];
+  url?: string;
+  package?: string;
+  file?: string;
+  sha256?: string;
+  note?: string;
 }
 
-function parseDebRecipe(
-  raw: unknown,
-  fail: (message: string, path: Array<string | number>) => never,
-  unknownKeys: (value: unknown, known: string[], path: Array<string | number>) => void,
-): DebRecipe {
-  if (raw === undefined) return { build: 'dpkg-buildpackage', buildPackages: [] };
-  unknownKeys(raw, DEB_KEYS, ['deb']);
-  const d = raw as Record<string, unknown>;
-  const build = (d.build ?? 'dpkg-buildpackage') as DebBuildKind;
-  if (!DEB_BUILDS.includes(build)) fail(`"deb.build" must be one of ${DEB_BUILDS.join(', ')}, got ${JSON.stringify(d.build)}`, ['deb', 'build']);
-  const names = (key: string, pattern: RegExp): string[] | undefined => {
-    const value = d[key];
-    if (value === undefined) return undefined;
-    if (!Array.isArray(value) || value.some((f) => typeof f !== 'string' || !pattern.test(f))) fail(`"deb.${key}" must be a list of names`, ['deb', key]);
-    return value as string[];
-  };
-  if (d.versionVariable !== undefined && (typeof d.versionVariable !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(d.versionVariable))) {
-    fail('"deb.versionVariable" must be a make variable name', ['deb', 'versionVariable']);
+interface RawRecipe {
+  name: string;
+  defaultVersion?: string;
+  versions: Record<string, { sources: RawSource[]; configureFlags?: string[]; requires?: ToolRequirement[] }>;
+  variants?: Record<string, Partial<Omit<BuildVariant, 'name'>>>;
+  deb?: Partial<DebRecipe>;
+}
+
+export function parseSourceRecipe(text: string, file: string): SourceRecipe {
+  const { data, fail } = parseYamlFile<RawRecipe>(text, file, RECIPE_YAML);
+  const versions: Record<string, RecipeVersion> = {};
+  for (const [version, v] of Object.entries(data.versions)) {
+    const sources = v.sources.map((src, i): PinnedSource => {
+      const at = keyPath(keyPath(keyPath('versions', version), 'sources'), i);
+      const sha256 = src.sha256 === 'unpinned' ? undefined : src.sha256;
+      if (src.kind === 'url') {
+        if (!src.url) fail(at, `"${at}" is a url source and lacks "url"`);
+        const url = src.url as string;
+        return { file: src.file ?? (url.split('/').pop() as string), sha256, location: { kind: 'url', url }, note: src.note };
+      }
+      if (!src.package || !src.file) fail(at, `"${at}" is a debian-orig source and needs "package" and "file"`);
+      return { file: src.file as string, sha256, location: { kind: 'debian-orig', package: src.package as string }, note: src.note };
+    });
+    const requires = (v.requires ?? []).map(({ versionCommand, ...req }) => ({ ...req, ...(versionCommand ? { versionCommand } : {}) }));
+    versions[version] = { version, sources, configureFlags: v.configureFlags ?? [], requires };
   }
-  if (d.versionVariable !== undefined && build !== 'make-package-deb') fail('"deb.versionVariable" is for make-package-deb builds', ['deb', 'versionVariable']);
-  const suites = names('suites', APT_NAME);
-  if (suites && !suites.length) fail('"deb.suites" must name at least one suite', ['deb', 'suites']);
+  const defaultVersion = data.defaultVersion ?? Object.keys(versions)[0];
+  if (!versions[defaultVersion]) fail('defaultVersion', `defaultVersion ${defaultVersion} is not one of the versions (known: ${Object.keys(versions).join(', ')})`);
+  const variants = Object.fromEntries(
+    Object.entries(data.variants ?? {}).map(([name, v]) => [
+      name,
+      { name, configureFlags: v.configureFlags ?? [], buildPackages: v.buildPackages ?? [], aptComponents: v.aptComponents ?? [] },
+    ]),
+  );
+  const deb = data.deb ?? {};
+  const build = deb.build ?? 'dpkg-buildpackage';
+  if (deb.versionVariable !== undefined && build !== 'make-package-deb') fail('deb.versionVariable', '"deb.versionVariable" is for make-package-deb builds');
   return {
-    build,
-    ...(d.versionVariable ? { versionVariable: d.versionVariable as string } : {}),
-    buildPackages: names('buildPackages', APT_NAME) ?? [],
-    ...(suites ? { suites } : {}),
+    name: data.name,
+    defaultVersion,
+    versions,
+    variants,
+    deb: {
+      build,
+      ...(deb.versionVariable ? { versionVariable: deb.versionVariable } : {}),
+      buildPackages: deb.buildPackages ?? [],
+      ...(deb.suites ? { suites: deb.suites } : {}),
+    },
   };
 }
 

@@ -1,5 +1,4 @@
-import { parse } from 'yaml';
-import { PharosError } from '../utils/errors';
+import { DEBIAN_NAME, parseYamlFile, RELATIVE_PATH, SUITE_NAME, type Shape } from './validate';
 
 /**
  * `packer/<name>/vm-image.yaml`: a QEMU VM image built by Packer. The first image of a chain makes its base disk from
@@ -33,87 +32,78 @@ export interface VmImageDefinition {
 /** Where the guest finds the uploaded .debs (`debs/`) and rendered files. */
 export const GUEST_UPLOAD_DIR = '/tmp/pharos-upload';
 
-const KNOWN_KEYS = ['suite', 'baseDisk', 'from', 'template', 'seed', 'provision', 'cpus', 'memory', 'packages', 'files', 'cluster'];
-const NAME = /^[a-z0-9][a-z0-9.+-]*$/;
-const RELATIVE = /^(?!\/)[A-Za-z0-9._/-]+$/;
+const HOSTNAME: Shape = { kind: 'string', pattern: /^[a-z][a-z0-9-]*$/, expect: 'be a host name such as hpc-compute' };
+const COUNT: Shape = { kind: 'number', integer: true, min: 1, expect: 'be a positive integer' };
+
+const VM_IMAGE_YAML: Shape = {
+  kind: 'map',
+  required: ['suite', 'template'],
+  fields: {
+    suite: SUITE_NAME,
+    baseDisk: {
+      kind: 'map',
+      required: ['script'],
+      fields: { script: RELATIVE_PATH, size: { kind: 'string', pattern: /^\d+M$/, expect: 'be in MiB, such as 4096M' } },
+    },
+    from: { kind: 'string', pattern: /^[a-z0-9][a-z0-9-]*$/, expect: 'name an image project, such as cloud-base' },
+    template: RELATIVE_PATH,
+    seed: RELATIVE_PATH,
+    provision: {
+      kind: 'list',
+      of: {
+        kind: 'scalarOrMap',
+        scalar: RELATIVE_PATH,
+        map: { kind: 'map', required: ['script', 'requires'], fields: { script: RELATIVE_PATH, requires: { kind: 'string', expect: 'name a package project' } } },
+      },
+    },
+    cpus: COUNT,
+    memory: COUNT,
+    packages: {
+      kind: 'list',
+      of: { kind: 'map', required: ['project', 'names'], fields: { project: { kind: 'string' }, names: { kind: 'list', of: DEBIAN_NAME, nonEmpty: true } } },
+    },
+    files: {
+      kind: 'list',
+      of: {
+        kind: 'map',
+        required: ['template', 'name'],
+        fields: { template: RELATIVE_PATH, name: { kind: 'string', pattern: /^[A-Za-z0-9._-]+$/, expect: 'be a file name' } },
+      },
+    },
+    cluster: { kind: 'map', required: ['controller', 'nodes'], fields: { controller: HOSTNAME, nodes: { kind: 'list', of: HOSTNAME, nonEmpty: true } } },
+  },
+};
+
+type RawVmImage = Omit<VmImageDefinition, 'provision' | 'provisionRequires' | 'seed' | 'cpus' | 'memory' | 'packages' | 'files' | 'baseDisk'> &
+  Partial<Pick<VmImageDefinition, 'seed' | 'cpus' | 'memory' | 'packages' | 'files'>> & {
+    baseDisk?: { script: string; size?: string };
+    provision?: Array<string | { script: string; requires: string }>;
+  };
 
 export function parseVmImageDefinition(text: string, file: string): VmImageDefinition {
-  let data: Record<string, unknown>;
-  try {
-    data = (parse(text) ?? {}) as Record<string, unknown>;
-  } catch (err) {
-    throw new PharosError(`invalid YAML: ${(err as Error).message.split('\n')[0]}`, { file });
-  }
-  if (typeof data !== 'object' || Array.isArray(data)) throw new PharosError('expected a mapping', { file });
-  for (const key of Object.keys(data)) {
-    if (!KNOWN_KEYS.includes(key)) throw new PharosError(`unknown key "${key}" (known: ${KNOWN_KEYS.join(', ')})`, { file, next: `remove or rename "${key}"` });
-  }
-  const path = (key: string, value: unknown): string => {
-    if (typeof value !== 'string' || !RELATIVE.test(value)) throw new PharosError(`"${key}" must be a path relative to the project`, { file });
-    return value;
-  };
-  if (typeof data.suite !== 'string' || !/^[a-z][a-z0-9-]*$/.test(data.suite)) throw new PharosError('"suite" must be a Debian suite name such as bookworm', { file });
+  const { data, fail } = parseYamlFile<RawVmImage>(text, file, VM_IMAGE_YAML);
   if ((data.baseDisk === undefined) === (data.from === undefined)) {
-    throw new PharosError('an image needs exactly one of "baseDisk" (made from the Debian archive) and "from" (another image project)', { file });
+    fail(data.from === undefined ? '' : 'from', 'an image needs exactly one of "baseDisk" (made from the Debian archive) and "from" (another image project)');
   }
-  let baseDisk: VmImageDefinition['baseDisk'];
-  if (data.baseDisk !== undefined) {
-    const b = data.baseDisk as Record<string, unknown>;
-    if (typeof b !== 'object' || b === null) throw new PharosError('"baseDisk" must be a mapping with "script"', { file });
-    const size = String(b.size ?? '4096M');
-    if (!/^\d+M$/.test(size)) throw new PharosError('"baseDisk.size" must be in MiB, such as 4096M', { file });
-    baseDisk = { script: path('baseDisk.script', b.script), size };
-  }
-  if (data.from !== undefined && (typeof data.from !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(data.from))) {
-    throw new PharosError('"from" must name an image project, such as cloud-base', { file });
-  }
-  const provision = data.provision ?? [];
-  if (!Array.isArray(provision)) throw new PharosError('"provision" must be a list of scripts', { file });
   const provisionRequires: Record<string, string> = {};
-  const scripts = provision.map((p: unknown, i: number) => {
-    if (typeof p === 'object' && p !== null && !Array.isArray(p)) {
-      const entry = p as Record<string, unknown>;
-      const script = path(`provision[${i}].script`, entry.script);
-      if (typeof entry.requires !== 'string') throw new PharosError(`"provision[${i}].requires" must name a package project`, { file });
-      provisionRequires[script] = entry.requires;
-      return script;
-    }
-    return path(`provision[${i}]`, p);
+  const provision = (data.provision ?? []).map((p) => {
+    if (typeof p === 'string') return p;
+    provisionRequires[p.script] = p.requires;
+    return p.script;
   });
-  const count = (key: string, fallback: number): number => {
-    const v = data[key] ?? fallback;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new PharosError(`"${key}" must be a positive integer`, { file });
-    return v;
-  };
-  const packages = (data.packages ?? []) as Array<Record<string, unknown>>;
-  if (!Array.isArray(packages) || packages.some((p) => typeof p?.project !== 'string' || !Array.isArray(p.names) || !p.names.length || p.names.some((n) => typeof n !== 'string' || !NAME.test(n)))) {
-    throw new PharosError('"packages" must be a list of { project, names: [Debian package names] }', { file });
-  }
-  const files = (data.files ?? []) as Array<Record<string, unknown>>;
-  if (!Array.isArray(files) || files.some((f) => typeof f?.name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(f.name as string))) {
-    throw new PharosError('"files" must be a list of { template, name }', { file });
-  }
-  let cluster: VmImageDefinition['cluster'];
-  if (data.cluster !== undefined) {
-    const c = data.cluster as Record<string, unknown>;
-    if (typeof c?.controller !== 'string' || !Array.isArray(c.nodes) || !c.nodes.length || [c.controller, ...c.nodes].some((n) => typeof n !== 'string' || !/^[a-z][a-z0-9-]*$/.test(n))) {
-      throw new PharosError('"cluster" must be { controller: <hostname>, nodes: [<hostname>, …] }', { file });
-    }
-    cluster = { controller: c.controller, nodes: c.nodes as string[] };
-  }
   return {
     suite: data.suite,
-    ...(baseDisk ? { baseDisk } : {}),
-    ...(data.from ? { from: data.from as string } : {}),
-    template: path('template', data.template),
-    seed: path('seed', data.seed ?? 'seed'),
-    provision: scripts,
+    ...(data.baseDisk ? { baseDisk: { script: data.baseDisk.script, size: data.baseDisk.size ?? '4096M' } } : {}),
+    ...(data.from ? { from: data.from } : {}),
+    template: data.template,
+    seed: data.seed ?? 'seed',
+    provision,
     provisionRequires,
-    cpus: count('cpus', 2),
-    memory: count('memory', 1536),
-    packages: packages.map((p) => ({ project: p.project as string, names: p.names as string[] })),
-    files: files.map((f, i) => ({ template: path(`files[${i}].template`, f.template), name: f.name as string })),
-    ...(cluster ? { cluster } : {}),
+    cpus: data.cpus ?? 2,
+    memory: data.memory ?? 1536,
+    packages: data.packages ?? [],
+    files: data.files ?? [],
+    ...(data.cluster ? { cluster: data.cluster } : {}),
   };
 }
 

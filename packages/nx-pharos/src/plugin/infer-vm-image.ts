@@ -5,12 +5,8 @@ import { PharosError } from '../utils/errors';
 import { asOutput, debsDir } from '../products/paths';
 import { baseDiskDir, vmImageDir, vmImageOutputs } from '../products/vm-image';
 import { buildTarget, DEBIAN_MIRROR_INPUT, executorInputs, PLUGIN, projectName } from './target-inputs';
+import type { PackageProject } from './workspace-facts';
 
-/** A third-party project the images can take .debs from: its root and the release its recipe builds by default. */
-export interface PackageProject {
-  root: string;
-  release: string;
-}
 
 /** Packer's and QEMU's versions, printed by the plugin: both shape a VM image. */
 export const VM_TOOL_VERSIONS = { runtime: 'node packages/nx-pharos/bin/pharos.cjs tool-versions packer qemu' } as const;

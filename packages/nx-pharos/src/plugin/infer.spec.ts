@@ -75,7 +75,7 @@ describe('parseBaseImageDefinition', () => {
     try {
       parseBaseImageDefinition('suite: trixie\nsuit: x\n', 'a/base-image.yaml');
     } catch (err) {
-      expect((err as { format(): string }).format()).toMatch(/^pharos: a\/base-image.yaml: /);
+      expect((err as { format(): string }).format()).toMatch(/^pharos: a\/base-image.yaml:2: unknown key "suit" \(known here: distribution, suite, variant, tag, include\)/);
     }
   });
   it('rejects bad suites and distributions, and fills defaults', () => {

@@ -13,15 +13,16 @@ import { EMPTY_CONTAINER_DEFINITION, parseContainerDefinition, type ContainerDef
 import { baseImages, normalizeImageRef, parseDockerfile } from '../definitions/dockerfile';
 import { parseSourceRecipe } from '../definitions/source-recipe';
 import { parseVmImageDefinition } from '../definitions/vm-image';
-import { dockerImageTag, projectName } from './target-inputs';
+import { projectName } from './target-inputs';
 import { imageProducers } from '../products/image-producers';
 import { inferBaseImageProject } from './infer-base-image';
 import { inferContainerProject, isApplicationContainer } from './infer-container';
 import { inferDockerImageProject } from './infer-docker-image';
 import { inferSourceBuildProject, TARBALL_TEMPLATE } from './infer-source-build';
 import { inferVmImageProject } from './infer-vm-image';
-import { type PharosPluginOptions } from '../definitions/plugin-options';
-
+import { parsePluginOptions, type PharosPluginOptions } from '../definitions/plugin-options';
+import { overlapError, overlappingOutputs } from './outputs-check';
+import { workspaceFacts, type WorkspaceFacts } from './workspace-facts';
 
 /**
  * The plugin's one entry point. A definition file in the tree is a project:
@@ -31,40 +32,35 @@ import { type PharosPluginOptions } from '../definitions/plugin-options';
  */
 export const createNodesV2: CreateNodesV2<PharosPluginOptions> = [
   '**/{Dockerfile,base-image.yaml,container.yaml,recipe.yaml,vm-image.yaml}',
-  (files, options, context) => {
-    // All definition files arrive together, so which project makes which tag is known before any project is inferred.
-    const producers = tagProducers(files, context.workspaceRoot);
+  (files, rawOptions, context) => {
+    const options = reported(() => pluginOptions(rawOptions, context.workspaceRoot));
+    // All definition files arrive together, so what other projects make is known before any project is inferred.
+    const facts = workspaceFacts(files, (file) => readFileSync(join(context.workspaceRoot, file), 'utf8'));
     return createNodesFromFiles(
-      (file, _options, ctx) => {
-        try {
-          const project = inferProject(file, ctx.workspaceRoot, producers, options ?? {});
+      (file, _options, ctx) =>
+        reported(() => {
+          const project = inferProject(file, ctx.workspaceRoot, facts, options);
           return project ? { projects: { [project.root]: project } } : {};
-        } catch (err) {
-          // Nx prints only the message; ours carries file:line and the next step in format().
-          throw err instanceof PharosError ? new Error(err.format()) : err;
-        }
-      },
+        }),
       files,
-      options ?? {},
+      options,
       context,
     );
   },
 ];
 
-/** Image tag → the project that produces it. A definition that does not parse is skipped here and reported below. */
-function tagProducers(files: readonly string[], workspaceRoot: string): Map<string, string> {
-  const producers = new Map<string, string>();
-  for (const file of files) {
-    const name = projectName(dirname(file));
-    if (basename(file) === 'Dockerfile') producers.set(dockerImageTag(name), name);
-    if (basename(file) !== 'base-image.yaml') continue;
-    try {
-      producers.set(parseBaseImageDefinition(readFileSync(join(workspaceRoot, file), 'utf8'), file).tag, name);
-    } catch {
-      // reported when the file itself is inferred
-    }
+/** Nx prints only an error's message; ours carries file:line and the next step in format(). */
+function reported<T>(work: () => T): T {
+  try {
+    return work();
+  } catch (err) {
+    throw err instanceof PharosError ? new Error(err.format()) : err;
   }
-  return producers;
+}
+
+function pluginOptions(options: unknown, workspaceRoot: string): PharosPluginOptions {
+  const nxJson = join(workspaceRoot, 'nx.json');
+  return parsePluginOptions(options, existsSync(nxJson) ? readFileSync(nxJson, 'utf8') : undefined);
 }
 
 function baseProducersOf(dockerfile: string, workspaceRoot: string, producers: Map<string, string>, buildArgs: Record<string, string> = {}): string[] {
@@ -73,16 +69,15 @@ function baseProducersOf(dockerfile: string, workspaceRoot: string, producers: M
   return [...new Set(refs.map((r) => producers.get(normalizeImageRef(r.ref))).filter((p): p is string => !!p && p !== self))];
 }
 
-function inferProject(file: string, workspaceRoot: string, producers: Map<string, string>, options: PharosPluginOptions) {
+function inferProject(file: string, workspaceRoot: string, facts: WorkspaceFacts, options: PharosPluginOptions) {
   const full = join(workspaceRoot, file);
   switch (basename(file)) {
     case 'base-image.yaml':
       return inferBaseImageProject(file, parseBaseImageDefinition(readFileSync(full, 'utf8'), file));
     case 'vm-image.yaml':
-      // For now the recipes of third-party/<project>; the recipe map computed once from all recipe.yaml files replaces it.
-      return inferVmImageProject(file, parseVmImageDefinition(readFileSync(full, 'utf8'), file), options.imagesWithout ?? [], Object.fromEntries(parseVmImageDefinition(readFileSync(full, 'utf8'), file).packages.map((p) => `third-party/${p.project}`).filter((root) => existsSync(join(workspaceRoot, root, 'recipe.yaml'))).map((root) => [projectName(root), { root, release: parseSourceRecipe(readFileSync(join(workspaceRoot, root, 'recipe.yaml'), 'utf8'), `${root}/recipe.yaml`).defaultVersion }])));
+      return inferVmImageProject(file, parseVmImageDefinition(readFileSync(full, 'utf8'), file), options.imagesWithout ?? [], facts.packages);
     case 'recipe.yaml':
-      return inferSourceBuildProject(file, parseSourceRecipe(readFileSync(full, 'utf8'), file), existsSync(join(dirname(full), TARBALL_TEMPLATE)), ['bookworm', 'trixie']);
+      return inferSourceBuildProject(file, parseSourceRecipe(readFileSync(full, 'utf8'), file), existsSync(join(dirname(full), TARBALL_TEMPLATE)), facts.suites);
     case 'container.yaml':
       // Read with its Dockerfile; matched here so a container.yaml without one is an error, not silence.
       if (!existsSync(join(dirname(full), 'Dockerfile'))) {
@@ -90,9 +85,9 @@ function inferProject(file: string, workspaceRoot: string, producers: Map<string
       }
       return undefined;
     default: {
-      if (!isApplicationContainer(file)) return inferDockerImageProject(file, baseProducersOf(file, workspaceRoot, producers));
+      if (!isApplicationContainer(file)) return inferDockerImageProject(file, baseProducersOf(file, workspaceRoot, facts.producers));
       const def = readContainerDefinition(workspaceRoot, join(dirname(file), 'container.yaml'));
-      return inferContainerProject(file, def, baseProducersOf(file, workspaceRoot, producers, def.buildArgs));
+      return inferContainerProject(file, def, baseProducersOf(file, workspaceRoot, facts.producers, def.buildArgs));
     }
   }
 }
@@ -104,9 +99,12 @@ export function readContainerDefinition(workspaceRoot: string, file: string): Co
 
 /**
  * `FROM <tag>` in a Dockerfile is an edge to the project that produces that tag; an artifact a container.yaml declares
- * is an edge to the project that makes it.
+ * is an edge to the project that makes it. Here the configuration is final (project.json merged), so this is also where
+ * a graph whose targets write overlapping outputs is refused.
  */
 export const createDependencies: CreateDependencies<PharosPluginOptions> = (_options, context) => {
+  const overlap = overlapError(overlappingOutputs(context.projects));
+  if (overlap) throw overlap;
   const producers = imageProducers(context.projects);
   const deps: RawProjectGraphDependency[] = [];
   // Keyed by project name; the root is in the configuration.

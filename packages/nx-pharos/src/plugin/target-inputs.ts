@@ -1,12 +1,13 @@
 import type { TargetConfiguration } from '@nx/devkit';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { PHAROS_PLUGIN } from '../definitions/plugin-options';
 import { moduleClosure } from './source-closure';
 
 /** One entry of a target's `inputs` (Nx does not export the name). */
 type InputDefinition = Exclude<NonNullable<TargetConfiguration['inputs']>[number], string>;
 
-export const PLUGIN = '@pharos/nx-plugin';
+export const PLUGIN = PHAROS_PLUGIN;
 
 /** Files of the plugin that shape an executor's product; changing them must rebuild what it made. */
 export const PLUGIN_SRC = '{workspaceRoot}/packages/nx-pharos/src';

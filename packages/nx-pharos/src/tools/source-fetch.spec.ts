@@ -109,7 +109,7 @@ describe('fetchSource', () => {
     expect((await fetchError({ what: 'local 1', sources: pinned, cacheDir: cache, mirrors: [] })).message).toContain('the recipe pins');
     expect(() => withSitePins([{ ...unpinned, sha256: 'b'.repeat(64) }], configuredPins(env), env)).toThrow(`the sources config pins local.tar.gz to ${SHA}, but the recipe pins ${'b'.repeat(64)}`);
     writeFileSync(config, 'pins:\n  local.tar.gz: nope\n');
-    expect(() => configuredPins(env)).toThrow('"pins" must map source file names to sha256 digests');
+    expect(() => configuredPins(env)).toThrow('"pins.local.tar.gz" must be a sha256 digest (64 lower-case hex digits), got "nope"');
     rmSync(dir, { recursive: true, force: true });
   });
 

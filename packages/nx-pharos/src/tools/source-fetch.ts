@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { parse } from 'yaml';
+import { parseSiteSources, type SiteSources } from '../definitions/site-sources';
 import type { PinnedSource } from '../definitions/source-recipe';
 import { sha256File } from '../utils/digest';
 import { PharosError } from '../utils/errors';
@@ -43,20 +43,15 @@ export function sourcesConfigFile(env: NodeJS.ProcessEnv = process.env): string 
   return env[SOURCES_CONFIG_ENV] || join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'pharos', 'sources.yaml');
 }
 
-function readSourcesConfig(env: NodeJS.ProcessEnv): { file: string; data: { mirrors?: unknown; pins?: unknown } } {
+function readSourcesConfig(env: NodeJS.ProcessEnv): SiteSources {
   const file = sourcesConfigFile(env);
-  if (!existsSync(file)) return { file, data: {} };
-  return { file, data: (parse(readFileSync(file, 'utf8')) ?? {}) as { mirrors?: unknown; pins?: unknown } };
+  return existsSync(file) ? parseSiteSources(readFileSync(file, 'utf8'), file) : { mirrors: [], pins: {} };
 }
 
 /** Mirrors from the environment (space- or comma-separated) first, then the config file's `mirrors:` list. */
 export function configuredMirrors(env: NodeJS.ProcessEnv = process.env): string[] {
   const fromEnv = (env[SOURCE_MIRRORS_ENV] ?? '').split(/[\s,]+/).filter(Boolean);
-  const { file, data } = readSourcesConfig(env);
-  if (data.mirrors !== undefined && (!Array.isArray(data.mirrors) || data.mirrors.some((m) => typeof m !== 'string'))) {
-    throw new PharosError('"mirrors" must be a list of URLs', { file });
-  }
-  return [...fromEnv, ...((data.mirrors as string[] | undefined) ?? [])];
+  return [...fromEnv, ...readSourcesConfig(env).mirrors];
 }
 
 /**
@@ -64,12 +59,7 @@ export function configuredMirrors(env: NodeJS.ProcessEnv = process.env): string[
  * air-gapped site checks a tarball once, by its own means, and pins it there without editing the recipe.
  */
 export function configuredPins(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const { file, data } = readSourcesConfig(env);
-  if (data.pins === undefined) return {};
-  const ok = typeof data.pins === 'object' && data.pins !== null && !Array.isArray(data.pins) &&
-    Object.values(data.pins).every((v) => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v));
-  if (!ok) throw new PharosError('"pins" must map source file names to sha256 digests (64 lower-case hex digits)', { file });
-  return data.pins as Record<string, string>;
+  return readSourcesConfig(env).pins;
 }
 
 /** The recipe's sources with the site's pins filled in where the recipe has none. A pin never overrides the recipe. */
