@@ -11,13 +11,16 @@
  *   executors/x -> utils, definitions, products, tools, lib   (never another executors/y, never plugin/)
  *   plugin      -> utils, definitions, products
  *   generators  -> anything but executors;  cli.ts -> anything
- *   specs may also import the test helpers in e2e/harness.ts.
+ *   testing/    -> helpers for specs only (shell stubs, parse errors); no production module imports it
+ *   specs (*.spec.ts) drive modules of any layer together, so the layer rules bind production code only; a spec may
+ *   import src/testing/ and e2e/harness.ts, never the other e2e/ files.
  *
  * Paths match at any depth ending in src/<layer>/ (`(?:^|/)src/`), so the same rules hold for packages/nx-pharos/src
  * and for the small fixture tree layers.spec.ts builds to prove them.
  */
 const SRC = '(?:^|/)src/';
 const ours = (...layers) => `${SRC}(?:${layers.join('|')})/`;
+const SPEC = '\\.spec\\.ts$';
 
 /** A rule that `from` may import nothing in src/ outside `allowed` (its own layer included). */
 function onlyDown(name, layer, allowed, comment) {
@@ -25,7 +28,7 @@ function onlyDown(name, layer, allowed, comment) {
     name,
     comment,
     severity: 'error',
-    from: { path: ours(layer) },
+    from: { path: ours(layer), pathNot: SPEC },
     to: { path: SRC, pathNot: ours(layer, ...allowed) },
   };
 }
@@ -81,7 +84,7 @@ module.exports = {
         'executors/<x> must not import executors/<y> — move what both need into lib/<family>/ ' +
         "(or products/ for a product's names and paths) and import it from there.",
       severity: 'error',
-      from: { path: `${SRC}executors/([^/]+)/` },
+      from: { path: `${SRC}executors/([^/]+)/`, pathNot: SPEC },
       to: { path: `${SRC}executors/`, pathNot: `${SRC}executors/$1/` },
     },
     onlyDown(
@@ -96,21 +99,23 @@ module.exports = {
       name: 'generators-not-executors',
       comment: 'a generator must not import an executor — move what both need into definitions/, ' + 'products/ or lib/.',
       severity: 'error',
-      from: { path: `${SRC}generators/` },
+      from: { path: `${SRC}generators/`, pathNot: SPEC },
       to: { path: `${SRC}executors/` },
     },
     {
       name: 'no-test-helpers-in-production',
-      comment: 'only a *.spec.ts may import from e2e/ — production code must not depend on test ' + 'helpers; move what both need into src/.',
+      comment:
+        'only a *.spec.ts may import src/testing/ or e2e/ — production code must not depend on test helpers; ' +
+        'move what both need into src/.',
       severity: 'error',
-      from: { path: SRC, pathNot: '\\.spec\\.ts$' },
-      to: { path: '(?:^|/)e2e/' },
+      from: { path: SRC, pathNot: SPEC },
+      to: { path: `(?:^|/)e2e/|${SRC}testing/` },
     },
     {
       name: 'specs-import-only-the-harness',
       comment:
         'a spec in src/ may import from e2e/ only e2e/harness.ts — the other e2e files are ' +
-        'whole-workspace tests; move the helper you need into e2e/harness.ts.',
+        'whole-workspace tests; move the helper you need into src/testing/ (no Docker) or e2e/harness.ts.',
       severity: 'error',
       from: { path: `${SRC}.*\\.spec\\.ts$` },
       to: { path: '(?:^|/)e2e/', pathNot: '(?:^|/)e2e/harness\\.ts$' },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseError } from './testing';
+import { parseError } from '../testing/parse-error';
 import { parseContainerDefinition } from './container';
 
 const FILE = 'containers/x/container.yaml';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseError } from './testing';
+import { parseError } from '../testing/parse-error';
 import { parseSourceRecipe, recipeVariants, recipeVersion } from './source-recipe';
 
 const FILE = 'third-party/x/recipe.yaml';

@@ -6,7 +6,7 @@ import { parseContainerDefinition } from './container';
 import { parsePluginOptions } from './plugin-options';
 import { parseSiteSources } from './site-sources';
 import { parseSourceRecipe } from './source-recipe';
-import { parseError } from './testing';
+import { parseError } from '../testing/parse-error';
 import { parseYamlFile, validateValue, type Shape } from './validate';
 import { parseVmImageDefinition } from './vm-image';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseVmImageDefinition } from '../definitions/vm-image';
+import { COMPUTE_NODE } from '../testing/vm-images';
 import { inferVmImageProject } from './infer-vm-image';
 
 const COMPUTE = `suite: bookworm
@@ -11,6 +12,7 @@ packages:
 cluster: { controller: hpc-controller, nodes: [hpc-compute] }
 `;
 const FILE = 'packer/hpc-compute/vm-image.yaml';
+const BASE_FILE = 'packer/cloud-base/vm-image.yaml';
 const PACKAGES = { slurm: { root: 'third-party/slurm', release: '24.11.5' }, beegfs: { root: 'third-party/beegfs', release: '7.4.6' } };
 
 describe('VM image inference', () => {
@@ -43,5 +45,41 @@ describe('VM image inference', () => {
     expect(base.targets?.['base-disk'].outputs).toEqual(['{workspaceRoot}/dist/{projectRoot}/base']);
     expect(base.targets?.['base-disk'].options.outputPath).toBe('dist/{projectRoot}/base');
     expect(base.targets?.image.options.outputPath).toBe('dist/{projectRoot}');
+  });
+});
+
+describe('inferVmImageProject', () => {
+  it('infers base-disk, validate, fmt and image, with the base disk and tool versions in the key', () => {
+    const def = parseVmImageDefinition('suite: bookworm\nbaseDisk: { script: base-disk.sh }\ntemplate: cloud-base.pkr.hcl\n', BASE_FILE);
+    const p = inferVmImageProject(BASE_FILE, def, [], {});
+    expect(p.name).toBe('cloud-base');
+    expect(Object.keys(p.targets ?? {}).sort()).toEqual(['base-disk', 'build', 'fmt', 'image', 'test', 'validate']);
+    expect(p.targets?.image.dependsOn).toEqual(['validate', 'base-disk']);
+    expect(p.targets?.image.inputs).toContainEqual({ dependentTasksOutputFiles: '**/base.json' });
+    expect(p.targets?.image.inputs).toContainEqual({ runtime: 'node packages/nx-pharos/bin/pharos.cjs tool-versions packer qemu' });
+    expect(p.targets?.image.outputs).not.toContain('{workspaceRoot}/dist/{projectRoot}/base');
+    expect(p.targets?.fmt.cache).toBe(false);
+    const child = inferVmImageProject('packer/hpc-compute/vm-image.yaml', parseVmImageDefinition('suite: bookworm\nfrom: cloud-base\ntemplate: t.pkr.hcl\n', 'x'), [], {});
+    expect(child.targets?.image.dependsOn).toEqual(['validate', { projects: ['cloud-base'], target: 'image' }]);
+    expect(child.implicitDependencies).toContain('cloud-base');
+    expect(child.targets?.['base-disk']).toBeUndefined();
+  });
+
+  it('takes each package project\'s .debs from its deb-<suite> target, and leaves out what the site is without', () => {
+    const def = parseVmImageDefinition(COMPUTE_NODE, 'packer/hpc-compute/vm-image.yaml');
+    const packages = { slurm: { root: 'third-party/slurm', release: '24.11.5' }, beegfs: { root: 'third-party/beegfs', release: '7.4.6' } };
+    const p = inferVmImageProject('packer/hpc-compute/vm-image.yaml', def, [], packages);
+    // Nx runs a dependency in its default configuration, so the edge names the suite's own target.
+    expect(p.targets?.image.dependsOn).toEqual(['validate', { projects: ['cloud-base'], target: 'image' }, { projects: ['slurm'], target: 'deb-bookworm' }, { projects: ['beegfs'], target: 'deb-bookworm' }]);
+    // Shared files outside the project are inputs one by one.
+    expect(p.targets?.image.inputs).toEqual(expect.arrayContaining(['{workspaceRoot}/packer/cloud-base/cloud-base.pkr.hcl', '{workspaceRoot}/packer/hpc/scripts/beegfs-client.sh', '{workspaceRoot}/packer/hpc/slurm.conf.hbs', { dependentTasksOutputFiles: '**/debs.json' }]));
+    expect(p.targets?.verify.options).toEqual({ controller: 'hpc-controller', nodes: ['hpc-compute'] });
+    expect(p.targets?.test.dependsOn).toEqual(['validate', 'verify']);
+    const lean = inferVmImageProject('packer/hpc-compute/vm-image.yaml', def, ['beegfs', 'other'], packages);
+    expect(lean.targets?.image.options.without).toEqual(['beegfs']);
+    expect(lean.implicitDependencies).not.toContain('beegfs');
+    const controller = inferVmImageProject('packer/hpc-controller/vm-image.yaml', def, [], packages);
+    expect(controller.targets?.verify).toBeUndefined();
+    expect(controller.targets?.test.dependsOn).toEqual(['validate', { projects: ['hpc-compute'], target: 'verify' }]);
   });
 });

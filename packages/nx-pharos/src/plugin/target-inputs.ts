@@ -2,6 +2,8 @@ import type { TargetConfiguration } from '@nx/devkit';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { PHAROS_PLUGIN } from '../definitions/plugin-options';
+import { imageDir, imageProductPaths } from '../products/image';
+import { asOutput } from '../products/paths';
 import { moduleClosure } from './source-closure';
 
 /** One entry of a target's `inputs` (Nx does not export the name). */
@@ -40,13 +42,9 @@ export function executorInputs(executor: string): string[] {
   return [`${PLUGIN_SRC}/executors/${executor}/schema.json`, ...sourceInputs(`executors/${executor}/executor.ts`)];
 }
 
-/** @deprecated hand-written lists drift from the code; use executorInputs. Kept until every inference moves over. */
-export function executorSourceInputs(executor: string, _tools: string[]): string[] {
-  return executorInputs(executor);
-}
-
 export function imageOutputs(): string[] {
-  return ['{workspaceRoot}/dist/{projectRoot}/image.tar', '{workspaceRoot}/dist/{projectRoot}/image.json'];
+  const { archive, manifest } = imageProductPaths(imageDir('{projectRoot}'));
+  return [asOutput(archive), asOutput(manifest)];
 }
 
 /**

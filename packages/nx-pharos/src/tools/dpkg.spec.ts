@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runStubbed, stubDir } from '../../e2e/fixtures/sh-stubs';
+import { runStubbed, stubDir } from '../testing/sh-stubs';
 import { lastPhase } from '../utils/build-log';
 import { DPKG_BUILD_SCRIPT, dpkgBuildEnv, parseBuiltDebs, type DebBuildRequest } from './dpkg';
 

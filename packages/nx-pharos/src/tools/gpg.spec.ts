@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runStubbed, stubDir } from '../../e2e/fixtures/sh-stubs';
+import { runStubbed, stubDir } from '../testing/sh-stubs';
 import { GPG_SIGN_SCRIPT, GPG_VERIFY_SCRIPT, gpgSignArgs, parseFingerprint, parseGpgFailure } from './gpg';
 
 /**

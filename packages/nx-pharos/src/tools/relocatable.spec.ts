@@ -2,7 +2,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runStubbed, stubDir } from '../../e2e/fixtures/sh-stubs';
+import { runStubbed, stubDir } from '../testing/sh-stubs';
 import { NEEDED_MARKER, parseLdconfig, RELOCATE_SCRIPT } from './relocatable';
 
 describe('relocatable trees', () => {

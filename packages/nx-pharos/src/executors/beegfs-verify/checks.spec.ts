@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runStubbed, scriptFolder, stubDir } from '../../../e2e/fixtures/sh-stubs';
+import { runStubbed, scriptFolder, stubDir } from '../../testing/sh-stubs';
 import { DEB_CHECK_SCRIPT } from './executor';
 
 /**

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runStubbed, scriptFolder, stubDir } from '../../../e2e/fixtures/sh-stubs';
+import { runStubbed, scriptFolder, stubDir } from '../../testing/sh-stubs';
 import { INSTALL_DEBS_SCRIPT } from '../../lib/source-build/verify-products';
 import { GPG_VERIFY_SCRIPT } from '../../tools/gpg';
 import { CLUSTER_CHECK_SCRIPT, DEB_CHECK_SCRIPT, TARBALL_CHECK_SCRIPT, tarballCheck } from './executor';

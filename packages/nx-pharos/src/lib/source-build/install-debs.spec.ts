@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runStubbed, stubDir } from '../../../e2e/fixtures/sh-stubs';
+import { runStubbed, stubDir } from '../../testing/sh-stubs';
 import { INSTALL_DEBS_SCRIPT } from './verify-products';
 
 // install-debs.sh with the real sh; apt-get is a stand-in (the real one installs as root in the suite's container).

@@ -4,7 +4,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runStubbed, stubDir } from '../../../e2e/fixtures/sh-stubs';
+import { runStubbed, stubDir } from '../../testing/sh-stubs';
 import { tarballName } from '../../products/tarball';
 import { RELOCATE_SCRIPT } from '../../tools/relocatable';
 import { lastPhase } from '../../utils/build-log';
