@@ -104,9 +104,7 @@ module.exports = {
     },
     {
       name: 'no-test-helpers-in-production',
-      comment:
-        'only a *.spec.ts may import src/testing/ or e2e/ — production code must not depend on test helpers; ' +
-        'move what both need into src/.',
+      comment: 'only a *.spec.ts may import src/testing/ or e2e/ — production code must not depend on test helpers; ' + 'move what both need into src/.',
       severity: 'error',
       from: { path: SRC, pathNot: SPEC },
       to: { path: `(?:^|/)e2e/|${SRC}testing/` },

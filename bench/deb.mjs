@@ -25,16 +25,18 @@ const source = JSON.parse(readFileSync(join(root, 'dist', config.root, config.ta
 const cacheDir = process.env.PHAROS_CACHE_DIR || join(process.env.HOME, '.cache/pharos');
 const tarball = join(cacheDir, 'sources', source.file);
 
-
 const ours = await timed(() => $({ cwd: root, env })`${nxBin} run ${project}:deb-${suite} --skip-nx-cache --exclude-task-dependencies --output-style=static`);
 const out = mkdtempSync(join(tmpdir(), 'bench-deb-'));
-const raw = await timed(() => $`docker run --rm --init -v ${tarball}:/src/${source.file}:ro -v ${out}:/out ${base.id} sh -c ${`set -e
+const raw = await timed(
+  () =>
+    $`docker run --rm --init -v ${tarball}:/src/${source.file}:ro -v ${out}:/out ${base.id} sh -c ${`set -e
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q && apt-get install -y -q --no-install-recommends build-essential devscripts equivs fakeroot
 mkdir -p /build && tar -C /build -xf /src/${source.file} && cd /build/*/
 apt-get build-dep -y -q ./
 dpkg-buildpackage -us -uc -b -j$(nproc)
-cp ../*.deb /out/`}`);
+cp ../*.deb /out/`}`,
+);
 rmSync(out, { recursive: true, force: true });
 console.log(`ours ${ours.toFixed(0)} s, raw dpkg-buildpackage ${raw.toFixed(0)} s, ratio ${(ours / raw).toFixed(3)} (${project} ${source.file}, ${suite})`);
 // Leave the workspace's product as the cached target made it.

@@ -40,11 +40,15 @@ try {
   for (const daemon of [false, true]) {
     const pipeline = await median(root, daemon);
     const baseline = await median(empty, daemon);
-    console.log(`daemon ${daemon ? 'on ' : 'off'}: pharos no-op ${pipeline.toFixed(0)} ms, empty Nx workspace ${baseline.toFixed(0)} ms, ratio ${(pipeline / baseline).toFixed(2)} (median of ${runs})`);
+    console.log(
+      `daemon ${daemon ? 'on ' : 'off'}: pharos no-op ${pipeline.toFixed(0)} ms, empty Nx workspace ${baseline.toFixed(0)} ms, ratio ${(pipeline / baseline).toFixed(2)} (median of ${runs})`,
+    );
   }
-  console.log('note: each cached image task restores its archive from .nx/cache (Nx copies outputs on every cache hit unless its\n' +
-    'daemon saw them untouched; it forgets that for files that take more than 2 s to write), so the no-op time grows with the\n' +
-    'size of dist/*/image.tar; no task runs.');
+  console.log(
+    'note: each cached image task restores its archive from .nx/cache (Nx copies outputs on every cache hit unless its\n' +
+      'daemon saw them untouched; it forgets that for files that take more than 2 s to write), so the no-op time grows with the\n' +
+      'size of dist/*/image.tar; no task runs.',
+  );
 } finally {
   await $({ cwd: empty, nothrow: true })`${nxBin} daemon --stop`;
   rmSync(empty, { recursive: true, force: true });

@@ -24,7 +24,6 @@ const manifest = JSON.parse(readFileSync(join(dist, 'image.json'), 'utf8'));
 const inDaemon = (await $({ nothrow: true })`docker image inspect --format {{.Id}} ${manifest.tags[0]}`).stdout.trim();
 if (inDaemon !== manifest.id) await $`docker load -i ${join(dist, 'image.tar')}`;
 
-
 const variants = {
   ours: () => $({ cwd: root, env })`${nxBin} run ${project}:sif --skip-nx-cache --exclude-task-dependencies --output-style=static`,
   'ours, gzip': () => $({ cwd: root, env })`${nxBin} run ${project}:sif --compression=gzip --skip-nx-cache --exclude-task-dependencies --output-style=static`,
@@ -49,8 +48,10 @@ const image = `${project} (${(manifest.archiveBytes / 1e6).toFixed(0)} MB archiv
 for (const name of Object.keys(variants)) {
   console.log(`${name.padEnd(11)} ${m[name].toFixed(1).padStart(6)} s  ${(sizes[name] / 1e6).toFixed(0).padStart(4)} MB SIF`);
 }
-console.log(`${image}: raw docker-daemon:// / ours = ${(m.raw / m.ours).toFixed(2)}x (median of ${runs}); ` +
-  `archive path alone (gzip both) = ${(m.raw / m['ours, gzip']).toFixed(2)}x`);
+console.log(
+  `${image}: raw docker-daemon:// / ours = ${(m.raw / m.ours).toFixed(2)}x (median of ${runs}); ` +
+    `archive path alone (gzip both) = ${(m.raw / m['ours, gzip']).toFixed(2)}x`,
+);
 // Leave the workspace's product as the cached target made it.
 rmSync(rawSif, { force: true });
 await $({ cwd: root, env })`${nxBin} run ${project}:sif --output-style=static`;

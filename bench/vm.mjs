@@ -14,11 +14,15 @@ import { env, nxBin, root, timed } from './lib.mjs';
 $.verbose = false;
 const images = (process.env.BENCH_IMAGES ?? 'cloud-base,hpc-controller,hpc-compute').split(',');
 
-
 /** Packer's own wall time for the build, from its last line "finished after 1 minute 46 seconds". */
 function packerSeconds(image) {
   const log = readFileSync(join(root, 'tmp/logs', `${image}-image.log`), 'utf8');
-  const m = /finished after (?:(\d+) hours? )?(?:(\d+) minutes? )?(?:(\d+) seconds?)?/.exec(log.split('\n').reverse().find((l) => l.includes('finished after')) ?? '');
+  const m = /finished after (?:(\d+) hours? )?(?:(\d+) minutes? )?(?:(\d+) seconds?)?/.exec(
+    log
+      .split('\n')
+      .reverse()
+      .find((l) => l.includes('finished after')) ?? '',
+  );
   return m ? Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0) : NaN;
 }
 

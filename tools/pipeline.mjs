@@ -45,7 +45,8 @@ const build = await $({ stdio: 'inherit', nothrow: true })`npx nx run-many -t bu
 if (failed.length) {
   console.error(`\npipeline: NOT BUILT: ${failed.join(', ')}: no source could be fetched (the fetch error above says which file`);
   console.error('pipeline: to place where, or which mirror to set).');
-  if (needing.length) console.error(`pipeline: NOT BUILT: ${needing.join(', ')}: they need ${failed.join(', ')} (or leave it out explicitly: docs/vm-images.md).`);
+  if (needing.length)
+    console.error(`pipeline: NOT BUILT: ${needing.join(', ')}: they need ${failed.join(', ')} (or leave it out explicitly: docs/vm-images.md).`);
   console.error('pipeline: supply the sources and run `npm run pipeline` again.');
 }
 process.exit(build.exitCode ?? 1);

@@ -23,8 +23,7 @@ const HOST_PACKAGES = [
   { pkg: 'openssh-client', command: 'ssh-keygen', why: 'the workspace SSH key and the VM checks (ssh)' },
 ];
 
-const has = async (cmd) => (await $`command -v ${cmd}`.nothrow()).exitCode === 0
-  || existsSync(`/usr/sbin/${cmd}`) || existsSync(`/usr/bin/${cmd}`);
+const has = async (cmd) => (await $`command -v ${cmd}`.nothrow()).exitCode === 0 || existsSync(`/usr/sbin/${cmd}`) || existsSync(`/usr/bin/${cmd}`);
 const isRoot = process.getuid?.() === 0;
 const canSudo = !isRoot && (await has('sudo')) && (await $`sudo -n true`.nothrow()).exitCode === 0;
 const asRoot = (args) => (isRoot ? $`${args}` : $`sudo -n ${args}`);
@@ -79,7 +78,9 @@ if (dockerRunning) {
   say('Docker daemon answers');
 } else {
   if (!isRoot && !canSudo) {
-    console.error('setup: no Docker daemon answers and starting one needs root. Start it (e.g. `sudo systemctl start docker`), or set DOCKER_HOST, then run again.');
+    console.error(
+      'setup: no Docker daemon answers and starting one needs root. Start it (e.g. `sudo systemctl start docker`), or set DOCKER_HOST, then run again.',
+    );
     process.exit(1);
   }
   if (existsSync('/run/systemd/system')) {

@@ -10,7 +10,11 @@ import { copyWorkspace, filesIn, interruptNx, nx, removeDir } from '../e2e/harne
  * `npm run test:vm`, not `npm test`. Where BeeGFS's source cannot be fetched (no route to GitHub), the copy's nx.json
  * says imagesWithout: [beegfs], as a site would; that is printed, and the images record it.
  */
-const ranTasks = (tasks: Map<string, string>) => [...tasks].filter(([, s]) => s === 'ran').map(([t]) => t).sort();
+const ranTasks = (tasks: Map<string, string>) =>
+  [...tasks]
+    .filter(([, s]) => s === 'ran')
+    .map(([t]) => t)
+    .sort();
 const qemuProcesses = async () => (await execa('pgrep', ['-c', 'qemu-system'], { reject: false })).stdout.trim();
 
 describe('VM images (Packer + QEMU)', () => {
@@ -31,13 +35,20 @@ describe('VM images (Packer + QEMU)', () => {
   it('boots hpc-controller and hpc-compute as a Slurm cluster, building what it needs through the graph', async () => {
     const run = await nx(['run', 'hpc-compute:verify'], ws);
     expect(run.exitCode, run.output.slice(-5000)).toBe(0);
-    for (const line of ['slurmctld is active on the controller', 'slurmd is active on hpc-compute', 'sinfo shows hpc-compute idle', 'srun -N1 hostname runs on hpc-compute']) {
+    for (const line of [
+      'slurmctld is active on the controller',
+      'slurmd is active on hpc-compute',
+      'sinfo shows hpc-compute idle',
+      'srun -N1 hostname runs on hpc-compute',
+    ]) {
       expect(run.output).toContain(`pharos-check: ok   ${line}`);
     }
     expect(run.output).toMatch(/pharos-check: ok {3}batch job \d+ completes/);
     expect(await qemuProcesses()).toBe('0');
     for (const image of ['cloud-base', 'hpc-controller', 'hpc-compute']) {
-      expect(filesIn(join(ws, 'dist/packer', image))).toEqual(expect.arrayContaining([`${image}.qcow2`, `${image}.qcow2.sha256`, 'packer-manifest.json', 'vm-image.json']));
+      expect(filesIn(join(ws, 'dist/packer', image))).toEqual(
+        expect.arrayContaining([`${image}.qcow2`, `${image}.qcow2.sha256`, 'packer-manifest.json', 'vm-image.json']),
+      );
     }
   });
 
@@ -57,7 +68,9 @@ describe('VM images (Packer + QEMU)', () => {
       writeFileSync(script(), good.replace('set -eu\n', 'set -eu\necho "deliberate failure" >&2\nexit 7\n'));
       const run = await nx(['run', 'hpc-compute:image'], ws);
       expect(run.exitCode).not.toBe(0);
-      expect(run.output).toContain('pharos: packer/hpc/scripts/slurm-compute.sh: hpc-compute:image: provisioning script packer/hpc/scripts/slurm-compute.sh exited with code 7');
+      expect(run.output).toContain(
+        'pharos: packer/hpc/scripts/slurm-compute.sh: hpc-compute:image: provisioning script packer/hpc/scripts/slurm-compute.sh exited with code 7',
+      );
       expect(run.output).toContain('tmp/logs/hpc-compute-image-serial.log');
       expect(filesIn(join(ws, 'dist/packer/hpc-compute'))).toEqual([]);
       expect(await qemuProcesses()).toBe('0');
@@ -82,14 +95,22 @@ describe('VM images (Packer + QEMU)', () => {
       // sshd never starts: Packer waits out its SSH timeout.
       expect(await run(`${good}bootcmd:\n  - [ systemctl, mask, --now, ssh.service ]\n`)).toContain('the VM never answered SSH');
       // sshd runs, but the key is not the workspace's.
-      expect(await run(good.replace('{{sshPublicKey}}', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHBoYXJvcy10ZXN0LW5vdC1hLXJlYWwta2V5LXh4eHg= wrong'))).toContain('the VM refused the workspace SSH key');
+      expect(await run(good.replace('{{sshPublicKey}}', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHBoYXJvcy10ZXN0LW5vdC1hLXJlYWwta2V5LXh4eHg= wrong'))).toContain(
+        'the VM refused the workspace SSH key',
+      );
     } finally {
       writeFileSync(seed, good);
     }
   });
 
   it('stops Packer and its VM on Ctrl-C, leaving no image', async () => {
-    const interrupted = await interruptNx(['run', 'hpc-compute:image', '--skip-nx-cache', '--exclude-task-dependencies'], ws, /Waiting for SSH to become available/, {}, 5000);
+    const interrupted = await interruptNx(
+      ['run', 'hpc-compute:image', '--skip-nx-cache', '--exclude-task-dependencies'],
+      ws,
+      /Waiting for SSH to become available/,
+      {},
+      5000,
+    );
     expect(interrupted.exitCode).not.toBe(0);
     await new Promise((r) => setTimeout(r, 3000));
     expect(await qemuProcesses()).toBe('0');

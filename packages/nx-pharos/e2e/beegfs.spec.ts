@@ -17,7 +17,11 @@ import { containerIds, copyWorkspace, filesIn, interruptNx, nx, removeDir } from
  * daemons and beegfs-ctl. The recipe gains one version that points at it; everything else is the real path.
  */
 const FIXTURE = join(__dirname, 'fixtures/beegfs-src');
-const ranTasks = (tasks: Map<string, string>) => [...tasks].filter(([, s]) => s === 'ran').map(([t]) => t).sort();
+const ranTasks = (tasks: Map<string, string>) =>
+  [...tasks]
+    .filter(([, s]) => s === 'ran')
+    .map(([t]) => t)
+    .sort();
 
 function fixtureTarball(dir: string, version: string, edit?: (tree: string) => void): { file: string; sha256: string } {
   const stage = mkdtempSync(join(tmpdir(), 'pharos-beegfs-fixture-'));
@@ -27,7 +31,12 @@ function fixtureTarball(dir: string, version: string, edit?: (tree: string) => v
   const file = `beegfs-${version}.tar.gz`;
   execaSync('tar', ['-C', stage, '--owner=0', '--group=0', '-czf', join(dir, file), `beegfs-${version}`]);
   removeDir(stage);
-  return { file, sha256: createHash('sha256').update(readFileSync(join(dir, file))).digest('hex') };
+  return {
+    file,
+    sha256: createHash('sha256')
+      .update(readFileSync(join(dir, file)))
+      .digest('hex'),
+  };
 }
 
 describe('BeeGFS (fixture source, real recipe and machinery)', () => {
@@ -70,7 +79,10 @@ describe('BeeGFS (fixture source, real recipe and machinery)', () => {
     const pin = (v: string, t: { file: string; sha256: string }) =>
       `  "${v}":\n    sources:\n      - kind: url\n        url: https://upstream.invalid/${t.file}\n        sha256: ${t.sha256}\n`;
     const text = readFileSync(recipeFile(), 'utf8');
-    writeFileSync(recipeFile(), text.replace('defaultVersion: 7.4.7', 'defaultVersion: "0.1"').replace('versions:\n', `versions:\n${pin('0.1', good)}${pin('0.2', broken)}`));
+    writeFileSync(
+      recipeFile(),
+      text.replace('defaultVersion: 7.4.7', 'defaultVersion: "0.1"').replace('versions:\n', `versions:\n${pin('0.1', good)}${pin('0.2', broken)}`),
+    );
 
     const run = await nx(['run', 'beegfs:verify'], ws, env);
     expect(run.exitCode, run.output.slice(-4000)).toBe(0);
@@ -82,10 +94,11 @@ describe('BeeGFS (fixture source, real recipe and machinery)', () => {
     // Upstream's versioned builds carry epoch 20.
     expect(manifest.debs.find((d: { package: string }) => d.package === 'beegfs-mgmtd')).toMatchObject({ version: '20:0.1', architecture: 'amd64' });
     for (const line of [
-      'installed 6 BeeGFS packages, dkms and the suite\'s kernel headers',
+      "installed 6 BeeGFS packages, dkms and the suite's kernel headers",
       'every BeeGFS daemon and tool comes from the packages under test',
       'beegfs-check-servers: management, metadata and storage reachable',
-    ]) expect(run.output).toContain(`pharos-check: ok   ${line}`);
+    ])
+      expect(run.output).toContain(`pharos-check: ok   ${line}`);
     expect(run.output).toMatch(/pharos-check: ok {3}beegfs-ctl --listnodes --nodetype=storage: beegfs-verify \[ID: 3\]/);
     expect(run.output).toMatch(/pharos-check: ok {3}dkms built the beegfs 0\.1 client module for Linux 6\.1\.\S+-amd64/);
 
@@ -115,7 +128,13 @@ describe('BeeGFS (fixture source, real recipe and machinery)', () => {
   });
 
   it('removes the services container when the check is interrupted', async () => {
-    const interrupted = await interruptNx(['run', 'beegfs:verify-deb-bookworm', '--skip-nx-cache', '--exclude-task-dependencies'], ws, /pharos: verifying the \.debs/, env, 3000);
+    const interrupted = await interruptNx(
+      ['run', 'beegfs:verify-deb-bookworm', '--skip-nx-cache', '--exclude-task-dependencies'],
+      ws,
+      /pharos: verifying the \.debs/,
+      env,
+      3000,
+    );
     expect(interrupted.exitCode).not.toBe(0);
     expect(interrupted.leftContainers).toEqual([]);
     expect(existsSync(join(ws, 'dist/third-party/beegfs/0.1/bookworm/debs.json'))).toBe(true);

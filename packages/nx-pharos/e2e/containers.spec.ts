@@ -5,7 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imageDir, imageManifestPath } from '../src/products/image';
 import { copyWorkspace, docker, filesIn, interruptNx, nx, NX_BIN, nxEnv, removeDir, WORKSPACE } from './harness';
 
-const ranTasks = (tasks: Map<string, string>) => [...tasks].filter(([, s]) => s === 'ran').map(([t]) => t).sort();
+const ranTasks = (tasks: Map<string, string>) =>
+  [...tasks]
+    .filter(([, s]) => s === 'ran')
+    .map(([t]) => t)
+    .sort();
 const CONTAINERS = ['base-tools', 'openmpi', 'python-science'];
 const allOf = (targets: string[], projects = CONTAINERS) => projects.flatMap((p) => targets.map((t) => `${p}:${t}`)).sort();
 
@@ -20,7 +24,11 @@ async function removeCopyImages(ws: string, projectRoots: string[]): Promise<voi
       }
     };
     const copy = read(ws);
-    if (copy && copy !== read(WORKSPACE)) await docker.getImage(copy).remove({ force: true }).catch(() => undefined);
+    if (copy && copy !== read(WORKSPACE))
+      await docker
+        .getImage(copy)
+        .remove({ force: true })
+        .catch(() => undefined);
   }
 }
 
@@ -65,7 +73,11 @@ describe('a copy of the workspace with containers', () => {
   it('selects exactly the touched projects with nx affected', async () => {
     const affected = async () => {
       const r = await nx(['show', 'projects', '--affected', '--base=HEAD', '--withTarget=test'], ws);
-      return r.output.split('\n').map((l) => l.trim()).filter((l) => /^[a-z@][\w@/.-]*$/.test(l)).sort();
+      return r.output
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => /^[a-z@][\w@/.-]*$/.test(l))
+        .sort();
     };
     appendFileSync(join(ws, 'containers/python-science/container.yaml'), '# a comment\n');
     expect(await affected()).toEqual(['python-science']);
@@ -75,7 +87,7 @@ describe('a copy of the workspace with containers', () => {
     await git('checkout', '--', '.');
   });
 
-  it('re-runs only that project\'s test when only the test section of container.yaml changes', async () => {
+  it("re-runs only that project's test when only the test section of container.yaml changes", async () => {
     const warm = await nx(['run-many', '-t', 'test', '--projects=tag:container'], ws);
     expect(warm.exitCode).toBe(0);
     expect(ranTasks(warm.tasks)).toEqual([]);
@@ -134,7 +146,11 @@ describe('a copy of the workspace with containers', () => {
 
   it('leaves no container and no partial SIF when the conversion is interrupted', async () => {
     await nx(['run', 'openmpi:image'], ws); // restores the archive the interrupted run converts
-    const interrupted = await interruptNx(['run', 'openmpi:sif', '--skip-nx-cache', '--exclude-task-dependencies'], ws, /Extracting OCI image|Creating SIF file/);
+    const interrupted = await interruptNx(
+      ['run', 'openmpi:sif', '--skip-nx-cache', '--exclude-task-dependencies'],
+      ws,
+      /Extracting OCI image|Creating SIF file/,
+    );
     expect(interrupted.exitCode).not.toBe(0);
     expect(interrupted.leftContainers).toEqual([]);
     expect(filesIn(join(ws, imageDir('containers/openmpi'))).sort()).toEqual(['image.json', 'image.tar']);
@@ -154,20 +170,26 @@ describe('a copy of the workspace with containers', () => {
   it('copies a declared artifact of another project into the build, with the edge and the cache input', async () => {
     mkdirSync(join(ws, 'tools/artifact-producer'), { recursive: true });
     writeFileSync(join(ws, 'tools/artifact-producer/payload.txt'), 'payload one\n');
-    writeFileSync(join(ws, 'tools/artifact-producer/project.json'), JSON.stringify({
-      name: 'artifact-producer',
-      targets: {
-        build: {
-          command: 'mkdir -p dist/tools/artifact-producer && cp tools/artifact-producer/payload.txt dist/tools/artifact-producer/payload.txt',
-          inputs: ['{projectRoot}/payload.txt'],
-          outputs: ['{workspaceRoot}/dist/tools/artifact-producer'],
-          cache: true,
+    writeFileSync(
+      join(ws, 'tools/artifact-producer/project.json'),
+      JSON.stringify({
+        name: 'artifact-producer',
+        targets: {
+          build: {
+            command: 'mkdir -p dist/tools/artifact-producer && cp tools/artifact-producer/payload.txt dist/tools/artifact-producer/payload.txt',
+            inputs: ['{projectRoot}/payload.txt'],
+            outputs: ['{workspaceRoot}/dist/tools/artifact-producer'],
+            cache: true,
+          },
         },
-      },
-    }));
+      }),
+    );
     mkdirSync(join(ws, 'containers/with-artifact'), { recursive: true });
     writeFileSync(join(ws, 'containers/with-artifact/Dockerfile'), 'FROM debian:trixie\nCOPY artifacts/artifact-producer/ /opt/payload/\n');
-    writeFileSync(join(ws, 'containers/with-artifact/container.yaml'), 'artifacts:\n  - project: artifact-producer\n    files: dist/tools/artifact-producer/*.txt\n');
+    writeFileSync(
+      join(ws, 'containers/with-artifact/container.yaml'),
+      'artifacts:\n  - project: artifact-producer\n    files: dist/tools/artifact-producer/*.txt\n',
+    );
     const payload = async () => {
       const manifest = JSON.parse(readFileSync(join(ws, imageManifestPath('containers/with-artifact')), 'utf8'));
       const r = await execa('docker', ['run', '--rm', manifest.id, 'cat', '/opt/payload/payload.txt']);

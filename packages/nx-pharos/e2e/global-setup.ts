@@ -13,5 +13,7 @@ export default async function setup(): Promise<void> {
   if (run.exitCode !== 0) {
     throw new Error(`global setup: nx run-many -t build failed:\n${run.output.split('\n').slice(-60).join('\n')}`);
   }
-  process.stdout.write(`global setup: main job done in ${((Date.now() - started) / 1000).toFixed(0)} s (${[...run.tasks.values()].filter((s) => s === 'ran').length} tasks ran)\n`);
+  process.stdout.write(
+    `global setup: main job done in ${((Date.now() - started) / 1000).toFixed(0)} s (${[...run.tasks.values()].filter((s) => s === 'ran').length} tasks ran)\n`,
+  );
 }

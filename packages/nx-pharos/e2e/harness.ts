@@ -64,8 +64,9 @@ export function startNx(args: string[], cwd: string, env: Record<string, string>
  */
 export function copyWorkspace(): string {
   const dir = mkdtempSync(join(tmpdir(), 'pharos-ws-'));
-  const files = execaSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: WORKSPACE }).stdout
-    .split('\n').filter((f) => f && existsSync(join(WORKSPACE, f)));
+  const files = execaSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: WORKSPACE })
+    .stdout.split('\n')
+    .filter((f) => f && existsSync(join(WORKSPACE, f)));
   for (const f of files) {
     mkdirSync(dirname(join(dir, f)), { recursive: true });
     cpSync(join(WORKSPACE, f), join(dir, f));
@@ -167,13 +168,17 @@ export async function makeTestGpgKey(dir: string, passphrase: string): Promise<v
   writeFileSync(join(dir, 'passphrase'), `${passphrase}\n`, { mode: 0o600 });
   const made = await runContainerCaptured(docker, {
     image: manifest.id,
-    cmd: ['sh', '-c', `set -e
+    cmd: [
+      'sh',
+      '-c',
+      `set -e
 apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends gnupg >/dev/null 2>&1
 export GNUPGHOME=$(mktemp -d)
 gpg --batch --pinentry-mode loopback --passphrase-file /keys/passphrase --quick-gen-key 'Pharos Test <test@pharos.invalid>' ed25519 sign never 2>/dev/null
 gpg --batch --pinentry-mode loopback --passphrase-file /keys/passphrase --armor --export-secret-keys > /keys/secret.asc
 gpg --batch --armor --export > /keys/public.asc
-chown ${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0} /keys/*`],
+chown ${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0} /keys/*`,
+    ],
     binds: [`${dir}:/keys`],
   });
   if (made.exitCode !== 0) throw new Error(`could not make a test GPG key: ${made.stderr}`);

@@ -15,7 +15,11 @@ import { readImageManifest } from '../src/products/image';
  * because the real sources are the same code path with a bigger tarball.
  */
 const FIXTURE = join(__dirname, 'fixtures/hello-src');
-const ranTasks = (tasks: Map<string, string>) => [...tasks].filter(([, s]) => s === 'ran').map(([t]) => t).sort();
+const ranTasks = (tasks: Map<string, string>) =>
+  [...tasks]
+    .filter(([, s]) => s === 'ran')
+    .map(([t]) => t)
+    .sort();
 /** The tasks that built something: without the groups (nx:noop), which run whenever what they group changed. */
 const builtTasks = (tasks: Map<string, string>) => ranTasks(tasks).filter((t) => !['hello:build', 'hello:deb'].includes(t));
 
@@ -26,7 +30,12 @@ function tarball(dir: string, name: string, edit?: (tree: string) => void): { fi
   const file = `${name}.tar.gz`;
   execaSync('tar', ['-C', stage, '--owner=0', '--group=0', '-czf', join(dir, file), name]);
   removeDir(stage);
-  return { file, sha256: createHash('sha256').update(readFileSync(join(dir, file))).digest('hex') };
+  return {
+    file,
+    sha256: createHash('sha256')
+      .update(readFileSync(join(dir, file)))
+      .digest('hex'),
+  };
 }
 
 describe('source builds (fixture package)', () => {
@@ -44,39 +53,44 @@ describe('source builds (fixture package)', () => {
     const broken = tarball(mirror, 'hello-1.2', (tree) => writeFileSync(join(tree, 'hello.c'), 'int main(void) { return undefined_symbol; }\n'));
     const next = tarball(mirror, 'hello-1.3');
     writeFileSync(join(mirror, 'hello-1.1.tar.gz'), 'a tampered tarball\n');
-    const source = (file: string, sha256: string) =>
-      `      - kind: url\n        url: https://upstream.invalid/${file}\n        sha256: ${sha256}\n`;
+    const source = (file: string, sha256: string) => `      - kind: url\n        url: https://upstream.invalid/${file}\n        sha256: ${sha256}\n`;
     mkdirSync(join(ws, 'third-party/hello'), { recursive: true });
-    writeFileSync(join(ws, 'third-party/hello/recipe.yaml'), [
-      'name: hello',
-      'defaultVersion: "1.0"',
-      'versions:',
-      '  "1.0":',
-      '    sources:',
-      source(good.file, good.sha256).trimEnd(),
-      '    configureFlags: [--with-greeting]',
-      '  "1.1":',
-      '    sources:',
-      source('hello-1.1.tar.gz', good.sha256).trimEnd(),
-      '  "1.2":',
-      '    sources:',
-      source(broken.file, broken.sha256).trimEnd(),
-      '  "1.3":',
-      '    sources:',
-      source(next.file, next.sha256).trimEnd(),
-      'variants:',
-      '  minimal:',
-      '    configureFlags: [--without-extras]',
-      // One suite keeps the run short: `deb` builds every suite the recipe names.
-      'deb:',
-      '  suites: [trixie]',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      join(ws, 'third-party/hello/recipe.yaml'),
+      [
+        'name: hello',
+        'defaultVersion: "1.0"',
+        'versions:',
+        '  "1.0":',
+        '    sources:',
+        source(good.file, good.sha256).trimEnd(),
+        '    configureFlags: [--with-greeting]',
+        '  "1.1":',
+        '    sources:',
+        source('hello-1.1.tar.gz', good.sha256).trimEnd(),
+        '  "1.2":',
+        '    sources:',
+        source(broken.file, broken.sha256).trimEnd(),
+        '  "1.3":',
+        '    sources:',
+        source(next.file, next.sha256).trimEnd(),
+        'variants:',
+        '  minimal:',
+        '    configureFlags: [--without-extras]',
+        // One suite keeps the run short: `deb` builds every suite the recipe names.
+        'deb:',
+        '  suites: [trixie]',
+        '',
+      ].join('\n'),
+    );
     // The tarball's templates: the module and the site assets, as third-party/slurm/tarball has them.
     const templates = join(ws, 'third-party/hello/tarball');
     mkdirSync(join(templates, 'assets'), { recursive: true });
     mkdirSync(join(templates, 'variants/minimal'), { recursive: true });
-    writeFileSync(join(templates, 'module.lua.hbs'), '-- hello {{version}} for {{toolchain}} ({{arch}})\nprepend_path("PATH", pathJoin(os.getenv("HELLO_PREFIX") or "/opt/hello/view", "bin"))\n');
+    writeFileSync(
+      join(templates, 'module.lua.hbs'),
+      '-- hello {{version}} for {{toolchain}} ({{arch}})\nprepend_path("PATH", pathJoin(os.getenv("HELLO_PREFIX") or "/opt/hello/view", "bin"))\n',
+    );
     writeFileSync(join(templates, 'assets/install.sh'), '#!/bin/sh\necho site install\n');
     writeFileSync(join(templates, 'variants/minimal/minimal.conf'), 'extras=no\n');
     keys = mkdtempSync(join(tmpdir(), 'pharos-e2e-gpg-'));
@@ -92,12 +106,13 @@ describe('source builds (fixture package)', () => {
   const trixie = () => readImageManifest(join(realProduct('containers/debian-trixie'), 'image.json'), WORKSPACE).id;
   const tarballDir = (version: string) => join(ws, `dist/third-party/hello/${version}/tarball-trixie`);
   /** Unpacks a tarball under another prefix in a clean trixie container, offline, and runs the program from there. */
-  const runRelocated = (version: string, file: string) => runContainerCaptured(docker, {
-    image: trixie(),
-    cmd: ['sh', '-c', `mkdir -p /srv/elsewhere && tar -C /srv/elsewhere -xzf /t/${file} && /srv/elsewhere/view/bin/pharos-fixture-hello`],
-    binds: [`${tarballDir(version)}:/t:ro`],
-    network: 'none',
-  });
+  const runRelocated = (version: string, file: string) =>
+    runContainerCaptured(docker, {
+      image: trixie(),
+      cmd: ['sh', '-c', `mkdir -p /srv/elsewhere && tar -C /srv/elsewhere -xzf /t/${file} && /srv/elsewhere/view/bin/pharos-fixture-hello`],
+      binds: [`${tarballDir(version)}:/t:ro`],
+      network: 'none',
+    });
 
   it('fetches from a mirror, builds the .debs with dpkg-buildpackage, and is all cache hits the second time', async () => {
     const run = await nx(['run', 'hello:build'], ws, env);
@@ -108,7 +123,11 @@ describe('source builds (fixture package)', () => {
     expect(manifest).toMatchObject({ schema: 1, project: 'hello', version: '1.0', suite: 'trixie' });
     const main = manifest.debs.find((d: { package: string }) => d.package === 'pharos-fixture-hello');
     expect(main).toMatchObject({ version: '1.0-1', architecture: 'amd64' });
-    expect(main.sha256).toBe(createHash('sha256').update(readFileSync(join(out, main.file))).digest('hex'));
+    expect(main.sha256).toBe(
+      createHash('sha256')
+        .update(readFileSync(join(out, main.file)))
+        .digest('hex'),
+    );
     // The package holds what the source's own rules installed.
     const listing = await execa('dpkg-deb', ['-c', join(out, main.file)]);
     expect(listing.stdout).toContain('./usr/bin/pharos-fixture-hello');
@@ -120,11 +139,29 @@ describe('source builds (fixture package)', () => {
 
   it('builds a relocatable tarball that runs unpacked under another prefix, with what the clean suite lacks bundled', async () => {
     const manifest = JSON.parse(readFileSync(join(tarballDir('1.0'), 'tarball.json'), 'utf8'));
-    expect(manifest).toMatchObject({ schema: 1, name: 'hello', version: '1.0', toolchain: 'trixie', variants: [], file: 'hello-1.0-trixie-x86_64-software.tar.gz', configureFlags: ['--with-greeting'] });
+    expect(manifest).toMatchObject({
+      schema: 1,
+      name: 'hello',
+      version: '1.0',
+      toolchain: 'trixie',
+      variants: [],
+      file: 'hello-1.0-trixie-x86_64-software.tar.gz',
+      configureFlags: ['--with-greeting'],
+    });
     expect(manifest.bundled).toContainEqual({ soname: 'libyaml-0.so.2', package: 'libyaml-0-2' });
-    expect(manifest.sha256).toBe(createHash('sha256').update(readFileSync(join(tarballDir('1.0'), manifest.file))).digest('hex'));
+    expect(manifest.sha256).toBe(
+      createHash('sha256')
+        .update(readFileSync(join(tarballDir('1.0'), manifest.file)))
+        .digest('hex'),
+    );
     const listing = (await execa('tar', ['-tzf', join(tarballDir('1.0'), manifest.file)])).stdout.split('\n');
-    for (const f of ['view/bin/pharos-fixture-hello', 'view/lib/libyaml-0.so.2', 'modules/hello/1.0.lua', 'data/hello_assets/install.sh', 'data/hello_assets/build.env']) {
+    for (const f of [
+      'view/bin/pharos-fixture-hello',
+      'view/lib/libyaml-0.so.2',
+      'modules/hello/1.0.lua',
+      'data/hello_assets/install.sh',
+      'data/hello_assets/build.env',
+    ]) {
       expect(listing).toContain(f);
     }
     const ran = await runRelocated('1.0', manifest.file);
@@ -174,7 +211,11 @@ describe('source builds (fixture package)', () => {
     const file = 'hello-1.0-trixie-minimal-x86_64-software.tar.gz';
     expect(filesIn(tarballDir('1.0')).sort()).toEqual([file, `${file}.asc`, `${file}.pub.asc`, 'tarball.json']);
     const manifest = JSON.parse(readFileSync(join(tarballDir('1.0'), 'tarball.json'), 'utf8'));
-    expect(manifest).toMatchObject({ variants: ['minimal'], configureFlags: ['--with-greeting', '--with-colour', '--without-extras'], signature: { file: `${file}.asc`, publicKey: `${file}.pub.asc` } });
+    expect(manifest).toMatchObject({
+      variants: ['minimal'],
+      configureFlags: ['--with-greeting', '--with-colour', '--without-extras'],
+      signature: { file: `${file}.asc`, publicKey: `${file}.pub.asc` },
+    });
     const listing = (await execa('tar', ['-tzf', join(tarballDir('1.0'), file)])).stdout;
     expect(listing).toContain('data/hello_assets/minimal.conf');
     // The default product comes back from the cache.
@@ -190,7 +231,12 @@ describe('source builds (fixture package)', () => {
     expect(failed.output).toMatch(/hello\.c:1:25: error: .undefined_symbol. undeclared/);
     expect(filesIn(join(ws, 'dist/third-party/hello/1.2'))).not.toContain('tarball-trixie');
 
-    const interrupted = await interruptNx(['run', 'hello:tarball', '--release=1.3', '--skip-nx-cache', '--exclude-task-dependencies'], ws, /pharos: toolchain/, env);
+    const interrupted = await interruptNx(
+      ['run', 'hello:tarball', '--release=1.3', '--skip-nx-cache', '--exclude-task-dependencies'],
+      ws,
+      /pharos: toolchain/,
+      env,
+    );
     expect(interrupted.exitCode).not.toBe(0);
     expect(interrupted.leftContainers).toEqual([]);
     expect(filesIn(join(ws, 'dist/third-party/hello/1.3')).filter((f) => f.includes('tarball'))).toEqual([]);
@@ -228,5 +274,4 @@ describe('source builds (fixture package)', () => {
     expect(interrupted.leftContainers).toEqual([]);
     expect(filesIn(join(ws, 'dist/third-party/hello/1.0'))).not.toContain('trixie');
   });
-
 });

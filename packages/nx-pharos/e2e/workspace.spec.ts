@@ -6,7 +6,11 @@ import { imageDir, imageManifestPath } from '../src/products/image';
 import { MAIN_JOB } from './global-setup';
 import { copyWorkspace, docker, filesIn, interruptNx, nx, removeDir, WORKSPACE } from './harness';
 
-const ranTasks = (tasks: Map<string, string>) => [...tasks].filter(([, s]) => s === 'ran').map(([t]) => t).sort();
+const ranTasks = (tasks: Map<string, string>) =>
+  [...tasks]
+    .filter(([, s]) => s === 'ran')
+    .map(([t]) => t)
+    .sort();
 
 // The acceptance checks of the foundation, through the real Nx CLI and the real Docker engine.
 describe('the main job', () => {
@@ -27,7 +31,11 @@ describe('a copy of the workspace with the Nx cache', () => {
     // The edited dev container is this copy's alone; the real workspace's image stays for the other tests.
     const copy = JSON.parse(readFileSync(join(ws, imageManifestPath('tools/dev-container')), 'utf8'));
     const real = JSON.parse(readFileSync(join(WORKSPACE, imageManifestPath('tools/dev-container')), 'utf8'));
-    if (copy.id !== real.id) await docker.getImage(copy.id).remove({ force: true }).catch(() => undefined);
+    if (copy.id !== real.id)
+      await docker
+        .getImage(copy.id)
+        .remove({ force: true })
+        .catch(() => undefined);
     removeDir(ws);
   });
 
@@ -65,7 +73,7 @@ describe('a copy of the workspace with the Nx cache', () => {
     }
   });
 
-  it("rebuilds the dev container and what runs in it when its Dockerfile changes, and nothing else", async () => {
+  it('rebuilds the dev container and what runs in it when its Dockerfile changes, and nothing else', async () => {
     const warm = await nx(['run-many', '-t', 'build,test', '--exclude=tag:third-party,tag:packer'], ws); // the main job ran no test target yet
     expect(warm.exitCode).toBe(0);
     appendFileSync(join(ws, 'tools/dev-container/Dockerfile'), `\nLABEL org.pharos.test-edit="${Date.now()}"\n`);
@@ -83,10 +91,13 @@ describe('a copy of the workspace with the Nx cache', () => {
     const manifest = JSON.parse(readFileSync(join(ws, imageManifestPath('tools/dev-container')), 'utf8'));
     await docker.getImage(manifest.id).remove({ force: true });
     mkdirSync(join(ws, 'tools/consumer'), { recursive: true });
-    writeFileSync(join(ws, 'tools/consumer/project.json'), JSON.stringify({
-      name: 'consumer',
-      targets: { probe: { executor: '@pharos/nx-plugin:dev-container-run', options: { command: `echo consumer-${Date.now()}; id -u; pwd` } } },
-    }));
+    writeFileSync(
+      join(ws, 'tools/consumer/project.json'),
+      JSON.stringify({
+        name: 'consumer',
+        targets: { probe: { executor: '@pharos/nx-plugin:dev-container-run', options: { command: `echo consumer-${Date.now()}; id -u; pwd` } } },
+      }),
+    );
     const run = await nx(['run', 'consumer:probe'], ws);
     expect(run.exitCode).toBe(0);
     expect(run.tasks.get('dev-container:image')).toBe('cache');
@@ -99,14 +110,29 @@ describe('a copy of the workspace with the Nx cache', () => {
 describe('tools/run-in-dev-container', () => {
   const runner = join(WORKSPACE, 'tools/run-in-dev-container');
   it('runs a command as the caller with the workspace at the same path', async () => {
-    const r = await execa(runner, ['sh', '-c', 'id -u; pwd; test -S /var/run/docker.sock && echo socket || echo no-socket'], { cwd: join(WORKSPACE, 'docs'), stdin: 'ignore' });
+    const r = await execa(runner, ['sh', '-c', 'id -u; pwd; test -S /var/run/docker.sock && echo socket || echo no-socket'], {
+      cwd: join(WORKSPACE, 'docs'),
+      stdin: 'ignore',
+    });
     expect(r.stdout.split('\n')).toEqual([String(process.getuid?.()), join(WORKSPACE, 'docs'), 'no-socket']);
   });
 
   it('maps a non-root caller to the same uid and gid, and mounts the Docker socket only with --docker', async () => {
     const dockerGid = (await execa('stat', ['-c', '%g', '/var/run/docker.sock'])).stdout;
     const asUser = ['--reuid=4321', '--regid=4321', `--groups=${dockerGid}`, '--', runner];
-    const r = await execa('setpriv', [...asUser, '--docker', '--no-build', '--', 'sh', '-c', 'id -u; id -g; id -un; test -S /var/run/docker.sock && echo socket; touch /tmp/x && echo writable'], { cwd: WORKSPACE, stdin: 'ignore', env: { ...process.env, HOME: '/tmp' } });
+    const r = await execa(
+      'setpriv',
+      [
+        ...asUser,
+        '--docker',
+        '--no-build',
+        '--',
+        'sh',
+        '-c',
+        'id -u; id -g; id -un; test -S /var/run/docker.sock && echo socket; touch /tmp/x && echo writable',
+      ],
+      { cwd: WORKSPACE, stdin: 'ignore', env: { ...process.env, HOME: '/tmp' } },
+    );
     expect(r.stdout.split('\n')).toEqual(['4321', '4321', expect.any(String), 'socket', 'writable']);
   });
 

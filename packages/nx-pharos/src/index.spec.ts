@@ -32,7 +32,11 @@ describe('createDependencies', () => {
 
   it('refuses a graph in which two targets write the same output', async () => {
     const outputs = ['{workspaceRoot}/dist/{projectRoot}/{options.suite}'];
-    const slurm = { root: 'third-party/slurm', name: 'slurm', targets: { deb: { options: { suite: 'trixie' }, outputs }, 'deb-trixie': { options: { suite: 'trixie' }, outputs } } };
+    const slurm = {
+      root: 'third-party/slurm',
+      name: 'slurm',
+      targets: { deb: { options: { suite: 'trixie' }, outputs }, 'deb-trixie': { options: { suite: 'trixie' }, outputs } },
+    };
     const context = { projects: { slurm }, workspaceRoot: mkdtempSync(join(tmpdir(), 'pharos-deps-')) } as unknown as CreateDependenciesContext;
     await expect(async () => createDependencies({}, context)).rejects.toThrow('slurm:deb and slurm:deb-trixie both write dist/third-party/slurm/trixie');
   });

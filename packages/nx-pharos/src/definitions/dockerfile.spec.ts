@@ -5,7 +5,11 @@ describe('parseDockerfile', () => {
   it('keeps the start line of each instruction across continuations and comments', () => {
     const parsed = parseDockerfile('# comment\nFROM debian:trixie\n\nRUN apt-get update \\\n  # inline comment\n  && apt-get install -y x\nCOPY a /b\n');
     expect(parsed.errors).toEqual([]);
-    expect(parsed.instructions.map((i) => [i.keyword, i.line])).toEqual([['FROM', 2], ['RUN', 4], ['COPY', 7]]);
+    expect(parsed.instructions.map((i) => [i.keyword, i.line])).toEqual([
+      ['FROM', 2],
+      ['RUN', 4],
+      ['COPY', 7],
+    ]);
     expect(parsed.instructions[1].args.replace(/\s+/g, ' ')).toBe('apt-get update && apt-get install -y x');
   });
 
@@ -28,8 +32,13 @@ describe('parseDockerfile', () => {
 
 describe('baseImages', () => {
   it('substitutes global ARGs and build args, and skips stages and scratch', () => {
-    const parsed = parseDockerfile('ARG SUITE=bookworm\nFROM debian:${SUITE} AS build\nFROM build AS again\nFROM scratch\nFROM --platform=linux/amd64 pharos/base-tools\n');
-    expect(baseImages(parsed).map((r) => [r.ref, r.line])).toEqual([['debian:bookworm', 2], ['pharos/base-tools', 5]]);
+    const parsed = parseDockerfile(
+      'ARG SUITE=bookworm\nFROM debian:${SUITE} AS build\nFROM build AS again\nFROM scratch\nFROM --platform=linux/amd64 pharos/base-tools\n',
+    );
+    expect(baseImages(parsed).map((r) => [r.ref, r.line])).toEqual([
+      ['debian:bookworm', 2],
+      ['pharos/base-tools', 5],
+    ]);
     expect(baseImages(parsed, { SUITE: 'trixie' })[0].ref).toBe('debian:trixie');
   });
 });

@@ -4,8 +4,24 @@
  */
 
 export const DOCKERFILE_INSTRUCTIONS = [
-  'ADD', 'ARG', 'CMD', 'COPY', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'FROM', 'HEALTHCHECK', 'LABEL', 'MAINTAINER',
-  'ONBUILD', 'RUN', 'SHELL', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR',
+  'ADD',
+  'ARG',
+  'CMD',
+  'COPY',
+  'ENTRYPOINT',
+  'ENV',
+  'EXPOSE',
+  'FROM',
+  'HEALTHCHECK',
+  'LABEL',
+  'MAINTAINER',
+  'ONBUILD',
+  'RUN',
+  'SHELL',
+  'STOPSIGNAL',
+  'USER',
+  'VOLUME',
+  'WORKDIR',
 ] as const;
 
 export interface DockerfileInstruction {
@@ -98,20 +114,28 @@ export function parseDockerfile(text: string): ParsedDockerfile {
 
 /** Expands `$VAR`, `${VAR}` and `${VAR:-default}` the way the builder does for FROM. */
 export function substituteArgs(value: string, args: Record<string, string | undefined>): string {
-  return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([-+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+  return value.replace(
+    /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([-+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
     (_m, braced: string | undefined, op: string | undefined, word: string | undefined, bare: string | undefined) => {
       const name = (braced ?? bare) as string;
       const v = args[name];
       if (op === '-') return v ? v : (word ?? '');
       if (op === '+') return v ? (word ?? '') : '';
       return v ?? '';
-    });
+    },
+  );
 }
 
 function parseArgDefault(args: string): [string, string | undefined] {
   const eq = args.indexOf('=');
   if (eq < 0) return [args.trim(), undefined];
-  return [args.slice(0, eq).trim(), args.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1')];
+  return [
+    args.slice(0, eq).trim(),
+    args
+      .slice(eq + 1)
+      .trim()
+      .replace(/^"(.*)"$/, '$1'),
+  ];
 }
 
 /**

@@ -39,6 +39,8 @@ function optionsNode(nxJson: string, file: string, options: unknown) {
  */
 export function parsePluginOptions(options: unknown, nxJson: string | undefined, file = 'nx.json'): PharosPluginOptions {
   const located = nxJson === undefined ? undefined : optionsNode(nxJson, file, options);
-  const { data } = located ? validateNode<PharosPluginOptions>(located.node, PLUGIN_OPTIONS, file, located.lines) : validateValue<PharosPluginOptions>(options, PLUGIN_OPTIONS, file);
+  const { data } = located
+    ? validateNode<PharosPluginOptions>(located.node, PLUGIN_OPTIONS, file, located.lines)
+    : validateValue<PharosPluginOptions>(options, PLUGIN_OPTIONS, file);
   return data;
 }

@@ -79,19 +79,29 @@ describe('recipe.yaml', () => {
     const r = parseSourceRecipe(RECIPE, FILE);
     expect(r.deb).toEqual({ build: 'dpkg-buildpackage', buildPackages: [] });
     expect(r.versions['1.0'].requires).toEqual([]);
-    const beegfs = parseSourceRecipe(`${RECIPE}deb:
+    const beegfs = parseSourceRecipe(
+      `${RECIPE}deb:
   build: make-package-deb
   versionVariable: BEEGFS_VERSION
   buildPackages: [xfslibs-dev, uuid-dev]
   suites: [bookworm]
-`.replace('    configureFlags: [--without-foo]', '    requires:\n      - { command: go, minimum: "1.26", for: the beegfs CLI, versionCommand: go version }'), FILE);
-    expect(beegfs.deb).toEqual({ build: 'make-package-deb', versionVariable: 'BEEGFS_VERSION', buildPackages: ['xfslibs-dev', 'uuid-dev'], suites: ['bookworm'] });
+`.replace('    configureFlags: [--without-foo]', '    requires:\n      - { command: go, minimum: "1.26", for: the beegfs CLI, versionCommand: go version }'),
+      FILE,
+    );
+    expect(beegfs.deb).toEqual({
+      build: 'make-package-deb',
+      versionVariable: 'BEEGFS_VERSION',
+      buildPackages: ['xfslibs-dev', 'uuid-dev'],
+      suites: ['bookworm'],
+    });
     expect(beegfs.versions['1.0'].requires).toEqual([{ command: 'go', minimum: '1.26', for: 'the beegfs CLI', versionCommand: 'go version' }]);
     const badBuild = errorOf(`${RECIPE}deb:\n  build: cmake\n`);
     expect(badBuild.message).toContain('"deb.build" must be one of dpkg-buildpackage, make-package-deb, got "cmake"');
     expect(badBuild.details.line).toBe(20);
     expect(errorOf(`${RECIPE}deb:\n  suites: []\n`).message).toContain('"deb.suites" must name at least one suite');
     expect(errorOf(`${RECIPE}deb:\n  versionVariable: V\n`).message).toContain('"deb.versionVariable" is for make-package-deb builds');
-    expect(errorOf(RECIPE.replace('    configureFlags: [--without-foo]', '    requires:\n      - { command: cargo }')).message).toBe('"versions.1.0.requires[0]" lacks "minimum"');
+    expect(errorOf(RECIPE.replace('    configureFlags: [--without-foo]', '    requires:\n      - { command: cargo }')).message).toBe(
+      '"versions.1.0.requires[0]" lacks "minimum"',
+    );
   });
 });

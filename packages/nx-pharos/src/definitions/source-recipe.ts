@@ -182,7 +182,8 @@ export function parseSourceRecipe(text: string, file: string): SourceRecipe {
     versions[version] = { version, sources, configureFlags: v.configureFlags ?? [], requires };
   }
   const defaultVersion = data.defaultVersion ?? Object.keys(versions)[0];
-  if (!versions[defaultVersion]) fail('defaultVersion', `defaultVersion ${defaultVersion} is not one of the versions (known: ${Object.keys(versions).join(', ')})`);
+  if (!versions[defaultVersion])
+    fail('defaultVersion', `defaultVersion ${defaultVersion} is not one of the versions (known: ${Object.keys(versions).join(', ')})`);
   const variants = Object.fromEntries(
     Object.entries(data.variants ?? {}).map(([name, v]) => [
       name,

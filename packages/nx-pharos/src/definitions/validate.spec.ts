@@ -69,9 +69,9 @@ describe('the declarative validator', () => {
 });
 
 describe('every definition file in the repository', () => {
-  const files = ['containers', 'third-party', 'packer', 'tools'].flatMap((dir) =>
-    readdirSync(join(WORKSPACE, dir)).flatMap((project) => Object.keys(PARSERS).map((name) => `${dir}/${project}/${name}`)),
-  ).filter((file) => existsSync(join(WORKSPACE, file)));
+  const files = ['containers', 'third-party', 'packer', 'tools']
+    .flatMap((dir) => readdirSync(join(WORKSPACE, dir)).flatMap((project) => Object.keys(PARSERS).map((name) => `${dir}/${project}/${name}`)))
+    .filter((file) => existsSync(join(WORKSPACE, file)));
 
   it.each(files)('%s is accepted', (file) => {
     const name = file.split('/').pop() as string;
@@ -100,7 +100,9 @@ describe('plugin options in nx.json', () => {
     const err = parseError(() => parsePluginOptions(options, nxJson(options)), '', 'nx.json');
     expect(err.format()).toBe('pharos: nx.json:7: unknown key "imagesWithot" (known here: imagesWithout)\n  next: remove or rename "imagesWithot"');
     expect(parseError(() => parsePluginOptions(options, undefined), '', 'nx.json').format()).toMatch(/^pharos: nx\.json: unknown key "imagesWithot"/);
-    expect(parseError(() => parsePluginOptions({ imagesWithout: 'beegfs' }, undefined), '', 'nx.json').message).toBe('"imagesWithout" must be a list, got "beegfs"');
+    expect(parseError(() => parsePluginOptions({ imagesWithout: 'beegfs' }, undefined), '', 'nx.json').message).toBe(
+      '"imagesWithout" must be a list, got "beegfs"',
+    );
   });
 });
 
@@ -108,12 +110,17 @@ describe('the sources config', () => {
   const FILE = '/home/u/.config/pharos/sources.yaml';
 
   it('reads mirrors and pins', () => {
-    expect(parseSiteSources(`mirrors: [file:///srv/m]\npins:\n  x.tar.gz: ${'a'.repeat(64)}\n`, FILE)).toEqual({ mirrors: ['file:///srv/m'], pins: { 'x.tar.gz': 'a'.repeat(64) } });
+    expect(parseSiteSources(`mirrors: [file:///srv/m]\npins:\n  x.tar.gz: ${'a'.repeat(64)}\n`, FILE)).toEqual({
+      mirrors: ['file:///srv/m'],
+      pins: { 'x.tar.gz': 'a'.repeat(64) },
+    });
     expect(parseSiteSources('', FILE)).toEqual({ mirrors: [], pins: {} });
   });
 
   it('names the line of a bad pin and of a misspelled section', () => {
-    expect(parseError(parseSiteSources, 'pins:\n  x.tar.gz: abc\n', FILE).format()).toBe(`pharos: ${FILE}:2: "pins.x.tar.gz" must be a sha256 digest (64 lower-case hex digits), got "abc"`);
+    expect(parseError(parseSiteSources, 'pins:\n  x.tar.gz: abc\n', FILE).format()).toBe(
+      `pharos: ${FILE}:2: "pins.x.tar.gz" must be a sha256 digest (64 lower-case hex digits), got "abc"`,
+    );
     expect(parseError(parseSiteSources, 'mirror: [a]\n', FILE).message).toBe('unknown key "mirror" (known here: mirrors, pins)');
   });
 });

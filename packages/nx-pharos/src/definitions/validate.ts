@@ -39,7 +39,10 @@ const describe = (path: KeyPath) => (path ? `"${path}"` : 'the file');
 class Validator {
   readonly lines = new Map<KeyPath, number>();
 
-  constructor(private readonly file: string, private readonly counter: LineCounter | undefined) {}
+  constructor(
+    private readonly file: string,
+    private readonly counter: LineCounter | undefined,
+  ) {}
 
   lineAt(node: Node | null | undefined): number | undefined {
     const offset = node?.range?.[0];
@@ -59,14 +62,20 @@ class Validator {
     const wrong = (expected: string): never => this.fail(line, `${describe(path)} must ${expected}${got}`);
     switch (shape.kind) {
       case 'string': {
-        const value = isScalar(node) && shape.fromNumber && typeof node.value === 'number' ? String(node.source ?? node.value) : isScalar(node) ? node.value : undefined;
+        const value =
+          isScalar(node) && shape.fromNumber && typeof node.value === 'number' ? String(node.source ?? node.value) : isScalar(node) ? node.value : undefined;
         if (typeof value !== 'string' || (shape.pattern && !shape.pattern.test(value))) wrong(shape.expect ?? 'be a string');
         return value;
       }
       case 'number': {
         const n = isScalar(node) ? node.value : undefined;
         const range = `be ${shape.integer ? 'an integer' : 'a number'}${shape.min !== undefined ? ` from ${shape.min}` : ''}${shape.max !== undefined ? ` to ${shape.max}` : ''}`;
-        if (typeof n !== 'number' || (shape.integer && !Number.isInteger(n)) || (shape.min !== undefined && n < shape.min) || (shape.max !== undefined && n > shape.max)) {
+        if (
+          typeof n !== 'number' ||
+          (shape.integer && !Number.isInteger(n)) ||
+          (shape.min !== undefined && n < shape.min) ||
+          (shape.max !== undefined && n > shape.max)
+        ) {
           wrong(shape.expect ?? range);
         }
         return n;

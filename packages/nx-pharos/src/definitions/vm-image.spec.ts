@@ -4,12 +4,28 @@ import { parseVmImageDefinition, withoutProjects } from './vm-image';
 
 const FILE = 'packer/cloud-base/vm-image.yaml';
 
-
 describe('vm-image.yaml', () => {
   it('reads a base image and an image built from another, with defaults', () => {
-    const base = parseVmImageDefinition('suite: bookworm\nbaseDisk: { script: base-disk.sh }\ntemplate: cloud-base.pkr.hcl\nprovision: [scripts/common.sh]\n', FILE);
-    expect(base).toEqual({ suite: 'bookworm', baseDisk: { script: 'base-disk.sh', size: '4096M' }, template: 'cloud-base.pkr.hcl', seed: 'seed', provision: ['scripts/common.sh'], cpus: 2, memory: 1536, packages: [], files: [], provisionRequires: {} });
-    const child = parseVmImageDefinition('suite: bookworm\nfrom: cloud-base\ntemplate: ../cloud-base/cloud-base.pkr.hcl\nseed: ../cloud-base/seed\n', 'packer/x/vm-image.yaml');
+    const base = parseVmImageDefinition(
+      'suite: bookworm\nbaseDisk: { script: base-disk.sh }\ntemplate: cloud-base.pkr.hcl\nprovision: [scripts/common.sh]\n',
+      FILE,
+    );
+    expect(base).toEqual({
+      suite: 'bookworm',
+      baseDisk: { script: 'base-disk.sh', size: '4096M' },
+      template: 'cloud-base.pkr.hcl',
+      seed: 'seed',
+      provision: ['scripts/common.sh'],
+      cpus: 2,
+      memory: 1536,
+      packages: [],
+      files: [],
+      provisionRequires: {},
+    });
+    const child = parseVmImageDefinition(
+      'suite: bookworm\nfrom: cloud-base\ntemplate: ../cloud-base/cloud-base.pkr.hcl\nseed: ../cloud-base/seed\n',
+      'packer/x/vm-image.yaml',
+    );
     expect(child.from).toBe('cloud-base');
   });
 
@@ -23,7 +39,10 @@ describe('vm-image.yaml', () => {
 
   it('reads packages, files and the cluster, and leaves out a package project with the scripts that need it', () => {
     const def = parseVmImageDefinition(COMPUTE_NODE, 'packer/hpc-compute/vm-image.yaml');
-    expect(def.packages).toEqual([{ project: 'slurm', names: ['slurm-smd', 'slurm-smd-slurmd'] }, { project: 'beegfs', names: ['beegfs-client-dkms'] }]);
+    expect(def.packages).toEqual([
+      { project: 'slurm', names: ['slurm-smd', 'slurm-smd-slurmd'] },
+      { project: 'beegfs', names: ['beegfs-client-dkms'] },
+    ]);
     expect(def.files).toEqual([{ template: '../hpc/slurm.conf.hbs', name: 'slurm.conf' }]);
     expect(def.cluster).toEqual({ controller: 'hpc-controller', nodes: ['hpc-compute'] });
     expect(def.provision).toEqual(['../hpc/scripts/install-debs.sh', '../hpc/scripts/beegfs-client.sh']);
@@ -32,6 +51,8 @@ describe('vm-image.yaml', () => {
     expect(without.provision).toEqual(['../hpc/scripts/install-debs.sh']);
     expect(withoutProjects(def, [])).toBe(def);
 
-    expect(() => parseVmImageDefinition(COMPUTE_NODE.replace('requires: beegfs', 'requires: 3'), 'x')).toThrow('"provision[1].requires" must name a package project');
+    expect(() => parseVmImageDefinition(COMPUTE_NODE.replace('requires: beegfs', 'requires: 3'), 'x')).toThrow(
+      '"provision[1].requires" must name a package project',
+    );
   });
 });

@@ -53,7 +53,11 @@ const VM_IMAGE_YAML: Shape = {
       of: {
         kind: 'scalarOrMap',
         scalar: RELATIVE_PATH,
-        map: { kind: 'map', required: ['script', 'requires'], fields: { script: RELATIVE_PATH, requires: { kind: 'string', expect: 'name a package project' } } },
+        map: {
+          kind: 'map',
+          required: ['script', 'requires'],
+          fields: { script: RELATIVE_PATH, requires: { kind: 'string', expect: 'name a package project' } },
+        },
       },
     },
     cpus: COUNT,

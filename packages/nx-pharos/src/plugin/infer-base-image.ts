@@ -2,7 +2,17 @@ import type { ProjectConfiguration } from '@nx/devkit';
 import { dirname } from 'node:path';
 import type { BaseImageDefinition } from '../definitions/base-image';
 import { imageDir, imageManifestPath } from '../products/image';
-import { buildTarget, DEBIAN_MIRROR_INPUT, DEFINITION_NPM_INPUTS, executorInputs, IMAGE_NPM_INPUTS, imageOutputs, PLUGIN, projectName, UPSTREAM_IMAGE_MANIFESTS } from './target-inputs';
+import {
+  buildTarget,
+  DEBIAN_MIRROR_INPUT,
+  DEFINITION_NPM_INPUTS,
+  executorInputs,
+  IMAGE_NPM_INPUTS,
+  imageOutputs,
+  PLUGIN,
+  projectName,
+  UPSTREAM_IMAGE_MANIFESTS,
+} from './target-inputs';
 
 export function inferBaseImageProject(definitionFile: string, def: BaseImageDefinition): ProjectConfiguration {
   const root = dirname(definitionFile);

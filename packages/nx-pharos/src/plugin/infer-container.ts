@@ -4,7 +4,17 @@ import type { ContainerDefinition } from '../definitions/container';
 import { DEV_CONTAINER_PROJECT, imageDir, imageManifestPath } from '../products/image';
 import { asOutput, productDir } from '../products/paths';
 import { sifFileNames, sifManifestPath } from '../products/sif';
-import { baseImageTasks, buildTarget, dockerImageTag, executorInputs, IMAGE_NPM_INPUTS, imageOutputs, PLUGIN, projectName, UPSTREAM_IMAGE_MANIFESTS } from './target-inputs';
+import {
+  baseImageTasks,
+  buildTarget,
+  dockerImageTag,
+  executorInputs,
+  IMAGE_NPM_INPUTS,
+  imageOutputs,
+  PLUGIN,
+  projectName,
+  UPSTREAM_IMAGE_MANIFESTS,
+} from './target-inputs';
 
 /** The dev container runs Apptainer for the SIF and test targets, so its image is an input of both. */
 const DEV_CONTAINER_IMAGE = { projects: [DEV_CONTAINER_PROJECT], target: 'image' };

@@ -1,7 +1,17 @@
 import type { ProjectConfiguration } from '@nx/devkit';
 import { dirname } from 'node:path';
 import { imageDir, imageManifestPath } from '../products/image';
-import { baseImageTasks, buildTarget, dockerImageTag, executorInputs, IMAGE_NPM_INPUTS, imageOutputs, PLUGIN, projectName, UPSTREAM_IMAGE_MANIFESTS } from './target-inputs';
+import {
+  baseImageTasks,
+  buildTarget,
+  dockerImageTag,
+  executorInputs,
+  IMAGE_NPM_INPUTS,
+  imageOutputs,
+  PLUGIN,
+  projectName,
+  UPSTREAM_IMAGE_MANIFESTS,
+} from './target-inputs';
 
 /** `baseProducers`: the projects that produce the Dockerfile's FROM images (see `baseImageTasks`). */
 export function inferDockerImageProject(dockerfile: string, baseProducers: string[] = []): ProjectConfiguration {

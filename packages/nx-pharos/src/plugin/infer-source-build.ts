@@ -39,15 +39,20 @@ export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe
   const verifyExecutor = VERIFY_EXECUTORS[recipe.name];
   const release = '{options.release}';
 
-  const debTargets = Object.fromEntries(built.map((s): [string, TargetConfiguration] => [debTarget(s), {
-    executor: `${PLUGIN}:deb`,
-    options: { ...base, suite: s },
-    // Not forwarded: fetch takes none of deb's other options; deb fetches another --release itself, the same way.
-    dependsOn: ['fetch', suiteImage(s)],
-    inputs: [recipeSources, suiteImageInputs, ...executorInputs('deb')],
-    outputs: [asOutput(debsDir('{projectRoot}', release, s))],
-    cache: true,
-  }]));
+  const debTargets = Object.fromEntries(
+    built.map((s): [string, TargetConfiguration] => [
+      debTarget(s),
+      {
+        executor: `${PLUGIN}:deb`,
+        options: { ...base, suite: s },
+        // Not forwarded: fetch takes none of deb's other options; deb fetches another --release itself, the same way.
+        dependsOn: ['fetch', suiteImage(s)],
+        inputs: [recipeSources, suiteImageInputs, ...executorInputs('deb')],
+        outputs: [asOutput(debsDir('{projectRoot}', release, s))],
+        cache: true,
+      },
+    ]),
+  );
   const tarball: TargetConfiguration = {
     executor: `${PLUGIN}:tarball`,
     options: { ...base, suite },
@@ -67,14 +72,19 @@ export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe
   };
   const verifyInputs = (manifest: string) => [{ dependentTasksOutputFiles: `**/${manifest}` }, suiteImageInputs, ...executorInputs(verifyExecutor)];
   const verifyTargets: Record<string, TargetConfiguration> = {
-    ...Object.fromEntries(built.map((s): [string, TargetConfiguration] => [`verify-${debTarget(s)}`, {
-      executor: `${PLUGIN}:${verifyExecutor}`,
-      options: { ...base, suite: s, products: ['deb'] },
-      // Forwarded, so `verify-deb --release=X` proves the packages of that version.
-      dependsOn: [forward(debTarget(s)), suiteImage(s)],
-      inputs: verifyInputs(DEBS_MANIFEST),
-      cache: true,
-    }])),
+    ...Object.fromEntries(
+      built.map((s): [string, TargetConfiguration] => [
+        `verify-${debTarget(s)}`,
+        {
+          executor: `${PLUGIN}:${verifyExecutor}`,
+          options: { ...base, suite: s, products: ['deb'] },
+          // Forwarded, so `verify-deb --release=X` proves the packages of that version.
+          dependsOn: [forward(debTarget(s)), suiteImage(s)],
+          inputs: verifyInputs(DEBS_MANIFEST),
+          cache: true,
+        },
+      ]),
+    ),
     'verify-deb': noop(built.map((s) => forward(`verify-${debTarget(s)}`))),
     ...(withTarball
       ? {

@@ -33,15 +33,33 @@ describe('VM image inference', () => {
   it("takes each executor's source inputs from its import graph, the scripts beside each module included", () => {
     const p = inferVmImageProject(FILE, def, [], PACKAGES);
     const src = '{workspaceRoot}/packages/nx-pharos/src';
-    expect(p.targets?.image.inputs).toEqual(expect.arrayContaining([
-      `${src}/executors/packer-image/schema.json`, `${src}/lib/vm-image/stage.ts`, `${src}/lib/vm-image/normalize-options.ts`, `${src}/products/vm-image.ts`, `${src}/tools/packer.ts`,
-    ]));
-    expect(p.targets?.verify.inputs).toEqual(expect.arrayContaining([
-      `${src}/executors/vm-cluster-verify/cluster-checks.ts`, `${src}/executors/vm-cluster-verify/*.sh`, `${src}/tools/ssh.ts`, `${src}/tools/*.sh`,
-    ]));
+    expect(p.targets?.image.inputs).toEqual(
+      expect.arrayContaining([
+        `${src}/executors/packer-image/schema.json`,
+        `${src}/lib/vm-image/stage.ts`,
+        `${src}/lib/vm-image/normalize-options.ts`,
+        `${src}/products/vm-image.ts`,
+        `${src}/tools/packer.ts`,
+      ]),
+    );
+    expect(p.targets?.verify.inputs).toEqual(
+      expect.arrayContaining([
+        `${src}/executors/vm-cluster-verify/cluster-checks.ts`,
+        `${src}/executors/vm-cluster-verify/*.sh`,
+        `${src}/tools/ssh.ts`,
+        `${src}/tools/*.sh`,
+      ]),
+    );
     expect(p.targets?.validate.inputs).toContain(`${src}/lib/vm-image/stage.ts`);
-    expect(p.targets?.image.outputs).toEqual(['hpc-compute.qcow2', 'hpc-compute.qcow2.sha256', 'packer-manifest.json', 'vm-image.json'].map((f) => `{workspaceRoot}/dist/{projectRoot}/${f}`));
-    const base = inferVmImageProject('packer/cloud-base/vm-image.yaml', parseVmImageDefinition('suite: bookworm\nbaseDisk: { script: base-disk.sh }\ntemplate: t.pkr.hcl\n', 'x'), [], {});
+    expect(p.targets?.image.outputs).toEqual(
+      ['hpc-compute.qcow2', 'hpc-compute.qcow2.sha256', 'packer-manifest.json', 'vm-image.json'].map((f) => `{workspaceRoot}/dist/{projectRoot}/${f}`),
+    );
+    const base = inferVmImageProject(
+      'packer/cloud-base/vm-image.yaml',
+      parseVmImageDefinition('suite: bookworm\nbaseDisk: { script: base-disk.sh }\ntemplate: t.pkr.hcl\n', 'x'),
+      [],
+      {},
+    );
     expect(base.targets?.['base-disk'].outputs).toEqual(['{workspaceRoot}/dist/{projectRoot}/base']);
     expect(base.targets?.['base-disk'].options.outputPath).toBe('dist/{projectRoot}/base');
     expect(base.targets?.image.options.outputPath).toBe('dist/{projectRoot}');
@@ -59,20 +77,37 @@ describe('inferVmImageProject', () => {
     expect(p.targets?.image.inputs).toContainEqual({ runtime: 'node packages/nx-pharos/bin/pharos.cjs tool-versions packer qemu' });
     expect(p.targets?.image.outputs).not.toContain('{workspaceRoot}/dist/{projectRoot}/base');
     expect(p.targets?.fmt.cache).toBe(false);
-    const child = inferVmImageProject('packer/hpc-compute/vm-image.yaml', parseVmImageDefinition('suite: bookworm\nfrom: cloud-base\ntemplate: t.pkr.hcl\n', 'x'), [], {});
+    const child = inferVmImageProject(
+      'packer/hpc-compute/vm-image.yaml',
+      parseVmImageDefinition('suite: bookworm\nfrom: cloud-base\ntemplate: t.pkr.hcl\n', 'x'),
+      [],
+      {},
+    );
     expect(child.targets?.image.dependsOn).toEqual(['validate', { projects: ['cloud-base'], target: 'image' }]);
     expect(child.implicitDependencies).toContain('cloud-base');
     expect(child.targets?.['base-disk']).toBeUndefined();
   });
 
-  it('takes each package project\'s .debs from its deb-<suite> target, and leaves out what the site is without', () => {
+  it("takes each package project's .debs from its deb-<suite> target, and leaves out what the site is without", () => {
     const def = parseVmImageDefinition(COMPUTE_NODE, 'packer/hpc-compute/vm-image.yaml');
     const packages = { slurm: { root: 'third-party/slurm', release: '24.11.5' }, beegfs: { root: 'third-party/beegfs', release: '7.4.6' } };
     const p = inferVmImageProject('packer/hpc-compute/vm-image.yaml', def, [], packages);
     // Nx runs a dependency in its default configuration, so the edge names the suite's own target.
-    expect(p.targets?.image.dependsOn).toEqual(['validate', { projects: ['cloud-base'], target: 'image' }, { projects: ['slurm'], target: 'deb-bookworm' }, { projects: ['beegfs'], target: 'deb-bookworm' }]);
+    expect(p.targets?.image.dependsOn).toEqual([
+      'validate',
+      { projects: ['cloud-base'], target: 'image' },
+      { projects: ['slurm'], target: 'deb-bookworm' },
+      { projects: ['beegfs'], target: 'deb-bookworm' },
+    ]);
     // Shared files outside the project are inputs one by one.
-    expect(p.targets?.image.inputs).toEqual(expect.arrayContaining(['{workspaceRoot}/packer/cloud-base/cloud-base.pkr.hcl', '{workspaceRoot}/packer/hpc/scripts/beegfs-client.sh', '{workspaceRoot}/packer/hpc/slurm.conf.hbs', { dependentTasksOutputFiles: '**/debs.json' }]));
+    expect(p.targets?.image.inputs).toEqual(
+      expect.arrayContaining([
+        '{workspaceRoot}/packer/cloud-base/cloud-base.pkr.hcl',
+        '{workspaceRoot}/packer/hpc/scripts/beegfs-client.sh',
+        '{workspaceRoot}/packer/hpc/slurm.conf.hbs',
+        { dependentTasksOutputFiles: '**/debs.json' },
+      ]),
+    );
     expect(p.targets?.verify.options).toEqual({ controller: 'hpc-controller', nodes: ['hpc-compute'] });
     expect(p.targets?.test.dependsOn).toEqual(['validate', 'verify']);
     const lean = inferVmImageProject('packer/hpc-compute/vm-image.yaml', def, ['beegfs', 'other'], packages);

@@ -7,7 +7,6 @@ import { baseDiskDir, vmImageDir, vmImageOutputs } from '../products/vm-image';
 import { buildTarget, DEBIAN_MIRROR_INPUT, executorInputs, PLUGIN, projectName } from './target-inputs';
 import type { PackageProject } from './workspace-facts';
 
-
 /** Packer's and QEMU's versions, printed by the plugin: both shape a VM image. */
 export const VM_TOOL_VERSIONS = { runtime: 'node packages/nx-pharos/bin/pharos.cjs tool-versions packer qemu' } as const;
 
@@ -16,7 +15,12 @@ export const VM_TOOL_VERSIONS = { runtime: 'node packages/nx-pharos/bin/pharos.c
  * disk from the Debian archive; `image` builds the template from that disk or from the `from` project's image;
  * `validate` and `fmt` check the template; `build` and `test` group them.
  */
-export function inferVmImageProject(definitionFile: string, fullDef: VmImageDefinition, imagesWithout: string[], packages: Record<string, PackageProject>): ProjectConfiguration {
+export function inferVmImageProject(
+  definitionFile: string,
+  fullDef: VmImageDefinition,
+  imagesWithout: string[],
+  packages: Record<string, PackageProject>,
+): ProjectConfiguration {
   // A site without some sources (BeeGFS) leaves their packages out by saying so; the image records it.
   const without = imagesWithout.filter((p) => fullDef.packages.some((pkg) => pkg.project === p));
   const def = withoutProjects(fullDef, without);
@@ -32,7 +36,11 @@ export function inferVmImageProject(definitionFile: string, fullDef: VmImageDefi
   // The folders of the .debs go into the image's options, so the recipe's release is part of its cache key.
   const debs = packageProjects.map((project) => {
     const source = packages[project];
-    if (!source) throw new PharosError(`"packages" names ${project}, which is not a project with a recipe.yaml`, { file: definitionFile, next: 'name a project under third-party/ whose recipe builds for this suite' });
+    if (!source)
+      throw new PharosError(`"packages" names ${project}, which is not a project with a recipe.yaml`, {
+        file: definitionFile,
+        next: 'name a project under third-party/ whose recipe builds for this suite',
+      });
     return { project, dir: debsDir(source.root, source.release, def.suite) };
   });
   const isComputeNode = !!def.cluster?.nodes.includes(name) && def.cluster.controller !== name;
@@ -92,10 +100,7 @@ export function inferVmImageProject(definitionFile: string, fullDef: VmImageDefi
               executor: `${PLUGIN}:vm-cluster-verify`,
               options: { controller: def.cluster?.controller, nodes: [name] },
               dependsOn: ['image', { projects: [def.cluster?.controller as string], target: 'image' }],
-              inputs: [
-                { dependentTasksOutputFiles: '**/vm-image.json' },
-                ...executorInputs('vm-cluster-verify'),
-              ],
+              inputs: [{ dependentTasksOutputFiles: '**/vm-image.json' }, ...executorInputs('vm-cluster-verify')],
               cache: true,
             },
           }
@@ -104,7 +109,11 @@ export function inferVmImageProject(definitionFile: string, fullDef: VmImageDefi
       // A compute node's check is the booted cluster; the controller's is that of its nodes.
       test: {
         executor: 'nx:noop',
-        dependsOn: isComputeNode ? ['validate', 'verify'] : isController ? ['validate', { projects: def.cluster?.nodes as string[], target: 'verify' }] : ['validate', 'image'],
+        dependsOn: isComputeNode
+          ? ['validate', 'verify']
+          : isController
+            ? ['validate', { projects: def.cluster?.nodes as string[], target: 'verify' }]
+            : ['validate', 'image'],
         cache: true,
       },
     },

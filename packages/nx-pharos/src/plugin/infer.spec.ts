@@ -44,7 +44,10 @@ describe('inference', () => {
     expect(Object.keys(p.targets ?? {}).sort()).toEqual(['build', 'image', 'sif', 'test']);
     // The artifact is an ordered dependency and a cache input of the image.
     // FROM producers by name, not ^image: the dev container is a project dependency but not a base image.
-    expect(p.targets?.image.dependsOn).toEqual([{ projects: ['base-tools'], target: 'image' }, { projects: ['slurm'], target: 'deb' }]);
+    expect(p.targets?.image.dependsOn).toEqual([
+      { projects: ['base-tools'], target: 'image' },
+      { projects: ['slurm'], target: 'deb' },
+    ]);
     expect(p.targets?.image.inputs).toContainEqual({ dependentTasksOutputFiles: 'dist/slurm/*.deb' });
     // container.yaml's test section must not reach the image or SIF keys: only test reads the file.
     expect(p.targets?.image.inputs).toContain('!{projectRoot}/container.yaml');
@@ -75,7 +78,9 @@ describe('parseBaseImageDefinition', () => {
     try {
       parseBaseImageDefinition('suite: trixie\nsuit: x\n', 'a/base-image.yaml');
     } catch (err) {
-      expect((err as { format(): string }).format()).toMatch(/^pharos: a\/base-image.yaml:2: unknown key "suit" \(known here: distribution, suite, variant, tag, include\)/);
+      expect((err as { format(): string }).format()).toMatch(
+        /^pharos: a\/base-image.yaml:2: unknown key "suit" \(known here: distribution, suite, variant, tag, include\)/,
+      );
     }
   });
   it('rejects bad suites and distributions, and fills defaults', () => {

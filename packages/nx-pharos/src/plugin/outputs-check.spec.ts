@@ -7,7 +7,9 @@ const project = (root: string, targets: ProjectConfiguration['targets']): Projec
 describe('resolveOutput', () => {
   it("substitutes Nx's tokens and the target's own options, and cuts a glob to its folder", () => {
     const p = { root: 'third-party/slurm', name: 'slurm' };
-    expect(resolveOutput('{workspaceRoot}/dist/{projectRoot}/{options.release}/{options.suite}', p, { release: '24.11.5', suite: 'trixie' })).toBe('dist/third-party/slurm/24.11.5/trixie');
+    expect(resolveOutput('{workspaceRoot}/dist/{projectRoot}/{options.release}/{options.suite}', p, { release: '24.11.5', suite: 'trixie' })).toBe(
+      'dist/third-party/slurm/24.11.5/trixie',
+    );
     expect(resolveOutput('{options.outputPath}/base.json', p, { outputPath: 'dist/{projectRoot}/base' })).toBe('dist/third-party/slurm/base/base.json');
     expect(resolveOutput('{workspaceRoot}/dist/{projectName}/*.deb', p, {})).toBe('dist/slurm');
     expect(resolveOutput('{workspaceRoot}/dist/{options.missing}/x', p, {})).toBe('dist');
@@ -23,7 +25,12 @@ describe('overlappingOutputs', () => {
       'deb-bookworm': { options: { release: '1', suite: 'bookworm' }, outputs },
     });
     const overlaps = overlappingOutputs({ slurm });
-    expect(overlaps).toEqual([{ outer: { owner: 'slurm:deb:bookworm', path: 'dist/third-party/slurm/1/bookworm' }, inner: { owner: 'slurm:deb-bookworm', path: 'dist/third-party/slurm/1/bookworm' } }]);
+    expect(overlaps).toEqual([
+      {
+        outer: { owner: 'slurm:deb:bookworm', path: 'dist/third-party/slurm/1/bookworm' },
+        inner: { owner: 'slurm:deb-bookworm', path: 'dist/third-party/slurm/1/bookworm' },
+      },
+    ]);
     expect(overlapError(overlaps)?.message).toBe(
       [
         "pharos: two targets declare overlapping outputs; each cached restore of one would overwrite the other's product:",
@@ -37,7 +44,10 @@ describe('overlappingOutputs', () => {
     const a = project('packer/a', { image: { outputs: ['{workspaceRoot}/dist/{projectRoot}/a.qcow2', '{workspaceRoot}/dist/{projectRoot}/vm-image.json'] } });
     const b = project('packer/b', { 'base-disk': { options: { outputPath: 'dist/packer/a' }, outputs: ['{options.outputPath}'] } });
     const overlaps = overlappingOutputs({ a, b });
-    expect(overlaps.map((o) => [o.outer.owner, o.inner.path])).toEqual([['b:base-disk', 'dist/packer/a/a.qcow2'], ['b:base-disk', 'dist/packer/a/vm-image.json']]);
+    expect(overlaps.map((o) => [o.outer.owner, o.inner.path])).toEqual([
+      ['b:base-disk', 'dist/packer/a/a.qcow2'],
+      ['b:base-disk', 'dist/packer/a/vm-image.json'],
+    ]);
     expect(overlapError(overlaps)?.message).toContain("b:base-disk writes dist/packer/a, which holds a:image's output dist/packer/a/a.qcow2");
   });
 

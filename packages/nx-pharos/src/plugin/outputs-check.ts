@@ -34,7 +34,10 @@ export function resolveOutput(output: string, project: Pick<ProjectConfiguration
     .replace(/\{projectRoot\}/g, project.root)
     .replace(/\{projectName\}/g, project.name ?? '')
     .replace(/\{workspaceRoot\}\/?/g, '');
-  const segments = posix.normalize(resolved).split('/').filter((s) => s && s !== '.');
+  const segments = posix
+    .normalize(resolved)
+    .split('/')
+    .filter((s) => s && s !== '.');
   const glob = segments.findIndex((s) => GLOB_OR_UNRESOLVED.test(s));
   return (glob < 0 ? segments : segments.slice(0, glob)).join('/');
 }
@@ -43,7 +46,10 @@ function targetClaims(project: ProjectConfiguration, targetName: string, target:
   const owner = `${project.name}:${targetName}`;
   const variants: Array<[string, Record<string, unknown>]> = [
     [owner, target.options ?? {}],
-    ...Object.entries(target.configurations ?? {}).map(([name, config]): [string, Record<string, unknown>] => [`${owner}:${name}`, { ...target.options, ...config }]),
+    ...Object.entries(target.configurations ?? {}).map(([name, config]): [string, Record<string, unknown>] => [
+      `${owner}:${name}`,
+      { ...target.options, ...config },
+    ]),
   ];
   const claims = new Map<string, OutputClaim>();
   for (const [who, options] of variants) {
@@ -58,9 +64,7 @@ function targetClaims(project: ProjectConfiguration, targetName: string, target:
 }
 
 export function outputClaims(projects: Record<string, ProjectConfiguration>): OutputClaim[] {
-  return Object.values(projects).flatMap((project) =>
-    Object.entries(project.targets ?? {}).flatMap(([name, target]) => targetClaims(project, name, target)),
-  );
+  return Object.values(projects).flatMap((project) => Object.entries(project.targets ?? {}).flatMap(([name, target]) => targetClaims(project, name, target)));
 }
 
 const targetOf = (owner: string) => owner.split(':').slice(0, 2).join(':');

@@ -1,10 +1,4 @@
-import {
-  createNodesFromFiles,
-  DependencyType,
-  type CreateDependencies,
-  type CreateNodesV2,
-  type RawProjectGraphDependency,
-} from '@nx/devkit';
+import { createNodesFromFiles, DependencyType, type CreateDependencies, type CreateNodesV2, type RawProjectGraphDependency } from '@nx/devkit';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { PharosError } from '../utils/errors';
@@ -77,7 +71,12 @@ function inferProject(file: string, workspaceRoot: string, facts: WorkspaceFacts
     case 'vm-image.yaml':
       return inferVmImageProject(file, parseVmImageDefinition(readFileSync(full, 'utf8'), file), options.imagesWithout ?? [], facts.packages);
     case 'recipe.yaml':
-      return inferSourceBuildProject(file, parseSourceRecipe(readFileSync(full, 'utf8'), file), existsSync(join(dirname(full), TARBALL_TEMPLATE)), facts.suites);
+      return inferSourceBuildProject(
+        file,
+        parseSourceRecipe(readFileSync(full, 'utf8'), file),
+        existsSync(join(dirname(full), TARBALL_TEMPLATE)),
+        facts.suites,
+      );
     case 'container.yaml':
       // Read with its Dockerfile; matched here so a container.yaml without one is an error, not silence.
       if (!existsSync(join(dirname(full), 'Dockerfile'))) {

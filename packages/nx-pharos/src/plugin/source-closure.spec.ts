@@ -5,7 +5,8 @@ import { moduleClosure, relativeImports } from './source-closure';
 
 describe('moduleClosure', () => {
   const tree: Record<string, string> = {
-    'executors/deb/executor.ts': "import { a } from '../../tools/a';\nimport type { T } from '../../products/t';\nimport x from 'execa';\nconst b = () => import('./b');\n",
+    'executors/deb/executor.ts':
+      "import { a } from '../../tools/a';\nimport type { T } from '../../products/t';\nimport x from 'execa';\nconst b = () => import('./b');\n",
     'executors/deb/b.ts': "export const b = require('../../utils/c');\n",
     'tools/a.ts': "import { c } from '../utils/c';\nimport { d } from '../lib/d';\n",
     'products/t.ts': 'export type T = 1;\n',

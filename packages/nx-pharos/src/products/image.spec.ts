@@ -9,8 +9,16 @@ const ws = mkdtempSync(join(tmpdir(), 'pharos-image-manifest-'));
 afterAll(() => rmSync(ws, { recursive: true, force: true }));
 
 const manifest: ImageManifest = {
-  schema: 1, project: 'openmpi', id: 'sha256:abc', tags: ['pharos/openmpi:latest'], size: 1, archive: 'image.tar',
-  archiveSha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', archiveBytes: 0, base: [], definedBy: 'containers/openmpi/Dockerfile',
+  schema: 1,
+  project: 'openmpi',
+  id: 'sha256:abc',
+  tags: ['pharos/openmpi:latest'],
+  size: 1,
+  archive: 'image.tar',
+  archiveSha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+  archiveBytes: 0,
+  base: [],
+  definedBy: 'containers/openmpi/Dockerfile',
 };
 
 /** The formatted error a user would see, so a test checks the file and the next step together. */
@@ -36,8 +44,12 @@ describe('image manifest', () => {
 
   it('names the file and the rebuild for bad JSON, a missing key and an unknown schema', () => {
     expect(shown(() => parseImageManifest('{', 'dist/c/image.json'))).toMatch(/^pharos: dist\/c\/image.json: not valid JSON[^]*next: rebuild the image target/);
-    expect(shown(() => parseImageManifest(JSON.stringify({ ...manifest, archiveSha256: '' }), 'dist/c/image.json'))).toMatch(/dist\/c\/image.json: image manifest lacks "archiveSha256"[^]*next: rebuild/);
-    expect(shown(() => parseImageManifest(JSON.stringify({ ...manifest, schema: 2 }), 'dist/c/image.json'))).toMatch(/dist\/c\/image.json: unsupported manifest schema 2[^]*next: rebuild/);
+    expect(shown(() => parseImageManifest(JSON.stringify({ ...manifest, archiveSha256: '' }), 'dist/c/image.json'))).toMatch(
+      /dist\/c\/image.json: image manifest lacks "archiveSha256"[^]*next: rebuild/,
+    );
+    expect(shown(() => parseImageManifest(JSON.stringify({ ...manifest, schema: 2 }), 'dist/c/image.json'))).toMatch(
+      /dist\/c\/image.json: unsupported manifest schema 2[^]*next: rebuild/,
+    );
   });
 
   it('names a missing manifest relative to the workspace, and the target that builds it', () => {
@@ -59,6 +71,8 @@ describe('image manifest', () => {
     await expect(assertArchiveMatches(archive, manifest)).resolves.toBeUndefined();
     writeFileSync(archive, 'truncated');
     const err = await assertArchiveMatches(archive, manifest, 'dist/c/image.tar').catch((e: PharosError) => e);
-    expect((err as PharosError).format()).toMatch(/dist\/c\/image.tar: the image archive has sha256 [0-9a-f]{64}, its manifest says[^]*npx nx run openmpi:image --skip-nx-cache/);
+    expect((err as PharosError).format()).toMatch(
+      /dist\/c\/image.tar: the image archive has sha256 [0-9a-f]{64}, its manifest says[^]*npx nx run openmpi:image --skip-nx-cache/,
+    );
   });
 });

@@ -83,5 +83,9 @@ export async function writeImageManifest(file: string, manifest: ImageManifest):
 
 /** The archive is the one the manifest describes (a truncated copy or a bad restore would load a different image). */
 export async function assertArchiveMatches(archive: string, manifest: ImageManifest, shownPath = archive): Promise<void> {
-  await assertFileDigest(archive, manifest.archiveSha256, { what: 'the image archive', shown: shownPath, rebuild: `npx nx run ${manifest.project}:image --skip-nx-cache` });
+  await assertFileDigest(archive, manifest.archiveSha256, {
+    what: 'the image archive',
+    shown: shownPath,
+    rebuild: `npx nx run ${manifest.project}:image --skip-nx-cache`,
+  });
 }

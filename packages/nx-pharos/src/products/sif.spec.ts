@@ -9,8 +9,14 @@ const ws = mkdtempSync(join(tmpdir(), 'pharos-sif-manifest-'));
 afterAll(() => rmSync(ws, { recursive: true, force: true }));
 
 const manifest: SifManifest = {
-  schema: 1, project: 'demo', sif: 'demo.sif', sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', bytes: 0,
-  image: { id: 'sha256:abc', archiveSha256: 'x' }, mksquashfsArgs: '-comp zstd', apptainerVersion: '1.4.0',
+  schema: 1,
+  project: 'demo',
+  sif: 'demo.sif',
+  sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+  bytes: 0,
+  image: { id: 'sha256:abc', archiveSha256: 'x' },
+  mksquashfsArgs: '-comp zstd',
+  apptainerVersion: '1.4.0',
 };
 
 /** The formatted error for a manifest with this text (none: no file at all), read as the test target would. */
@@ -29,7 +35,11 @@ function readError(text: string | undefined): string {
 describe('SIF manifest', () => {
   it('spells the product files once', () => {
     expect(sifManifestPath('{projectRoot}', 'demo')).toBe('dist/{projectRoot}/demo.sif.json');
-    expect(sifProductPaths('/w/dist/d', 'demo')).toEqual({ sif: '/w/dist/d/demo.sif', manifest: '/w/dist/d/demo.sif.json', publicKey: '/w/dist/d/demo.sif.pub.pem' });
+    expect(sifProductPaths('/w/dist/d', 'demo')).toEqual({
+      sif: '/w/dist/d/demo.sif',
+      manifest: '/w/dist/d/demo.sif.json',
+      publicKey: '/w/dist/d/demo.sif.pub.pem',
+    });
   });
 
   it('names the file and the next step when it is missing, not JSON, or not a SIF manifest', () => {

@@ -62,7 +62,10 @@ export async function verifiedTarball(dir: string, workspace: { root: string }, 
   });
   for (const f of manifest.signature ? [manifest.signature.file, manifest.signature.publicKey] : []) {
     if (!existsSync(join(dir, f))) {
-      throw new PharosError(`${TARBALL_MANIFEST} lists ${f}, which is missing`, { file: relative(workspace.root, join(dir, f)), next: `rebuild it: npx nx run ${producer} --sign --skip-nx-cache` });
+      throw new PharosError(`${TARBALL_MANIFEST} lists ${f}, which is missing`, {
+        file: relative(workspace.root, join(dir, f)),
+        next: `rebuild it: npx nx run ${producer} --sign --skip-nx-cache`,
+      });
     }
   }
   return manifest;

@@ -23,7 +23,14 @@ describe('VM image products', () => {
     const product = { manifest, producer: 'cloud-base:base-disk' };
     await expect(readVerifiedDisk(product, ws, 'no base disk to start from')).rejects.toThrow('no base disk to start from');
     writeFileSync(join(ws, 'base.qcow2'), 'disk');
-    await writeManifest(manifest, { schema: 1, file: 'base.qcow2', sha256: createHash('sha256').update('disk').digest('hex'), bytes: 4, suite: 'bookworm', mirror: 'm' });
+    await writeManifest(manifest, {
+      schema: 1,
+      file: 'base.qcow2',
+      sha256: createHash('sha256').update('disk').digest('hex'),
+      bytes: 4,
+      suite: 'bookworm',
+      mirror: 'm',
+    });
     expect(readFileSync(manifest, 'utf8').endsWith('}\n')).toBe(true);
     const read = await readVerifiedDisk<{ file: string; sha256: string; suite: string }>(product, ws, 'missing');
     expect([read.disk, read.manifest.suite]).toEqual([join(ws, 'base.qcow2'), 'bookworm']);

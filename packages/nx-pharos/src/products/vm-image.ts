@@ -68,7 +68,11 @@ export interface DiskProduct {
  * The disk a manifest describes, checked against its sha256 before anything boots it. `missing` is the message when
  * there is no manifest to read (the producer has not run).
  */
-export async function readVerifiedDisk<T extends { file: string; sha256: string }>(product: DiskProduct, workspaceRoot: string, missing: string): Promise<{ manifest: T; disk: string }> {
+export async function readVerifiedDisk<T extends { file: string; sha256: string }>(
+  product: DiskProduct,
+  workspaceRoot: string,
+  missing: string,
+): Promise<{ manifest: T; disk: string }> {
   let manifest: T;
   try {
     manifest = JSON.parse(readFileSync(product.manifest, 'utf8')) as T;
@@ -76,7 +80,11 @@ export async function readVerifiedDisk<T extends { file: string; sha256: string 
     throw new PharosError(missing, { file: relative(workspaceRoot, product.manifest), next: `build it: npx nx run ${product.producer}` });
   }
   const disk = join(product.manifest, '..', manifest.file);
-  await assertFileDigest(disk, manifest.sha256, { what: manifest.file, shown: relative(workspaceRoot, disk), rebuild: `npx nx run ${product.producer} --skip-nx-cache` });
+  await assertFileDigest(disk, manifest.sha256, {
+    what: manifest.file,
+    shown: relative(workspaceRoot, disk),
+    rebuild: `npx nx run ${product.producer} --skip-nx-cache`,
+  });
   return { manifest, disk };
 }
 

@@ -17,7 +17,13 @@ describe('apptainer calls', () => {
 
   it('converts from the archive, never from a daemon', () => {
     expect(buildFromArchiveArgv('/w/x.sif', '/w/image.tar', '-comp lz4')).toEqual([
-      'apptainer', 'build', '--force', '--mksquashfs-args', '-comp lz4', '/w/x.sif', 'docker-archive:/w/image.tar',
+      'apptainer',
+      'build',
+      '--force',
+      '--mksquashfs-args',
+      '-comp lz4',
+      '/w/x.sif',
+      'docker-archive:/w/image.tar',
     ]);
   });
 
@@ -61,7 +67,9 @@ describe('apptainer-sign.sh', () => {
     return spawnSync(argv[0], argv.slice(1), { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, TMPDIR: dir }, encoding: 'utf8' });
   };
   const publicOf = (key: string, passphrase?: string) =>
-    execFileSync('openssl', ['pkey', '-in', join(dir, key), ...(passphrase ? ['-passin', `file:${join(dir, passphrase)}`] : []), '-pubout'], { encoding: 'utf8' });
+    execFileSync('openssl', ['pkey', '-in', join(dir, key), ...(passphrase ? ['-passin', `file:${join(dir, passphrase)}`] : []), '-pubout'], {
+      encoding: 'utf8',
+    });
 
   it('signs with a plain key as given and writes its public half, readable by all', () => {
     const r = sign('plain.pem', undefined, 'plain.pub');

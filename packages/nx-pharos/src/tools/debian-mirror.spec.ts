@@ -19,8 +19,9 @@ Components: main
 
 describe('apt sources', () => {
   it('parses one-line and deb822 entries', () => {
-    expect(parseOneLineSources('# x\ndeb [arch=amd64] http://m.example/debian trixie main contrib\ndeb-src http://m.example/debian trixie main\n', 'f'))
-      .toEqual([{ uri: 'http://m.example/debian', suites: ['trixie'], components: ['main', 'contrib'], file: 'f' }]);
+    expect(
+      parseOneLineSources('# x\ndeb [arch=amd64] http://m.example/debian trixie main contrib\ndeb-src http://m.example/debian trixie main\n', 'f'),
+    ).toEqual([{ uri: 'http://m.example/debian', suites: ['trixie'], components: ['main', 'contrib'], file: 'f' }]);
     expect(parseDeb822Sources(DEB822, 'f').map((s) => s.suites[0])).toEqual(['bookworm', 'bookworm-security']);
   });
 
@@ -35,7 +36,9 @@ describe('apt sources', () => {
   it('prefers PHAROS_DEBIAN_MIRROR, then the host files, then fails with the next step', () => {
     const root = mkdtempSync(join(tmpdir(), 'apt-'));
     mkdirSync(join(root, 'sources.list.d'));
-    expect(() => resolveDebianMirror({}, root)).toThrow(expect.objectContaining({ details: expect.objectContaining({ next: expect.stringMatching(/^set PHAROS_DEBIAN_MIRROR=/) }) }));
+    expect(() => resolveDebianMirror({}, root)).toThrow(
+      expect.objectContaining({ details: expect.objectContaining({ next: expect.stringMatching(/^set PHAROS_DEBIAN_MIRROR=/) }) }),
+    );
     writeFileSync(join(root, 'sources.list.d', 'debian.sources'), DEB822);
     writeFileSync(join(root, 'sources.list.d', 'off.list.disabled'), 'deb http://other.example/debian sid main\n');
     expect(resolveDebianMirror({}, root)).toBe('http://mirror.example/debian');

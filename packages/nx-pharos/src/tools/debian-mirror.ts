@@ -9,8 +9,19 @@ import { PharosError } from '../utils/errors';
 export const DEBIAN_MIRROR_ENV = 'PHAROS_DEBIAN_MIRROR';
 
 const DEBIAN_SUITES = new Set([
-  'buster', 'bullseye', 'bookworm', 'trixie', 'forky', 'duke', 'sid',
-  'oldoldstable', 'oldstable', 'stable', 'testing', 'unstable', 'experimental',
+  'buster',
+  'bullseye',
+  'bookworm',
+  'trixie',
+  'forky',
+  'duke',
+  'sid',
+  'oldoldstable',
+  'oldstable',
+  'stable',
+  'testing',
+  'unstable',
+  'experimental',
 ]);
 
 export interface AptSource {
@@ -96,7 +107,8 @@ export function resolveDebianMirror(env: NodeJS.ProcessEnv = process.env, aptRoo
   if (mirror) return mirror;
   throw new PharosError('no Debian mirror found', {
     step: 'resolve Debian mirror',
-    next: `set ${DEBIAN_MIRROR_ENV}=<URL of a Debian archive mirror> (for example your site's internal mirror), ` +
+    next:
+      `set ${DEBIAN_MIRROR_ENV}=<URL of a Debian archive mirror> (for example your site's internal mirror), ` +
       `or add a Debian "main" source to ${aptRoot}/sources.list.d/`,
   });
 }

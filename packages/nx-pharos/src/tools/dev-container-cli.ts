@@ -69,27 +69,36 @@ export async function runInDevContainerCli(argv: string[]): Promise<number> {
   if (args.build) {
     // Nx's output goes to stderr so that stdout carries only the command's output.
     const nx = await execa(join(workspaceRoot, 'node_modules/.bin/nx'), ['run', `${project}:image`, '--output-style=static'], {
-      cwd: workspaceRoot, stdin: 'ignore', stdout: process.stderr, stderr: process.stderr, reject: false,
+      cwd: workspaceRoot,
+      stdin: 'ignore',
+      stdout: process.stderr,
+      stderr: process.stderr,
+      reject: false,
     });
     if (nx.exitCode !== 0) throw new PharosError(`could not build the dev container (nx run ${project}:image failed)`, { step: 'run-in-dev-container' });
   }
   const graph = await projectGraph();
   const root = graph.nodes[project]?.data.root;
-  if (root === undefined) throw new PharosError(`no project named "${project}" in this workspace`, { step: 'run-in-dev-container', next: 'set PHAROS_DEV_CONTAINER' });
+  if (root === undefined)
+    throw new PharosError(`no project named "${project}" in this workspace`, { step: 'run-in-dev-container', next: 'set PHAROS_DEV_CONTAINER' });
   const imageId = await readyDevContainer(docker, workspaceRoot, project, root);
   const interactive = args.command.length === 0 || !!process.stdin.isTTY;
   const tty = !!process.stdin.isTTY && !!process.stdout.isTTY;
-  const spec = devContainerRunSpec(imageId, {
-    workspaceRoot,
-    cwd: containerCwd(workspaceRoot, process.cwd()),
-    command: args.command,
-    env: args.env,
-    dockerSocket: args.docker,
-    fuse: args.fuse,
-    tty,
-    interactive: interactive && !!process.stdin.isTTY,
-    label: 'run-in-dev-container',
-  }, hostFacts());
+  const spec = devContainerRunSpec(
+    imageId,
+    {
+      workspaceRoot,
+      cwd: containerCwd(workspaceRoot, process.cwd()),
+      command: args.command,
+      env: args.env,
+      dockerSocket: args.docker,
+      fuse: args.fuse,
+      tty,
+      interactive: interactive && !!process.stdin.isTTY,
+      label: 'run-in-dev-container',
+    },
+    hostFacts(),
+  );
   if (tty) process.stdin.setRawMode?.(true);
   try {
     return await runContainer(docker, spec, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin });

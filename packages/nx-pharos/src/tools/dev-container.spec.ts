@@ -6,7 +6,11 @@ const WS = '/work/ws';
 
 describe('devContainerRunSpec', () => {
   it('maps a non-root caller, mounts the workspace at the same path, passes kvm', () => {
-    const spec = devContainerRunSpec('sha256:abc', { workspaceRoot: WS, cwd: `${WS}/x`, command: ['id', '-u'] }, { uid: 1000, gid: 1000, user: 'ann', kvmGid: 993, dockerSocketGid: 106 });
+    const spec = devContainerRunSpec(
+      'sha256:abc',
+      { workspaceRoot: WS, cwd: `${WS}/x`, command: ['id', '-u'] },
+      { uid: 1000, gid: 1000, user: 'ann', kvmGid: 993, dockerSocketGid: 106 },
+    );
     expect(spec.binds).toEqual([`${WS}:${WS}`]);
     expect(spec.workingDir).toBe(`${WS}/x`);
     expect(spec.devices).toEqual(['/dev/kvm']);

@@ -140,14 +140,18 @@ export class DevContainerRunner {
   ) {}
 
   async run(call: DevCommand): Promise<DevCommandResult> {
-    const spec = devContainerRunSpec(this.devContainerImage, {
-      workspaceRoot: this.workspaceRoot,
-      cwd: this.workspaceRoot,
-      command: call.argv,
-      fuse: call.fuse,
-      extraBinds: (call.readOnlyFiles ?? []).map((f) => `${f}:${f}:ro`),
-      label: this.label,
-    }, hostFacts());
+    const spec = devContainerRunSpec(
+      this.devContainerImage,
+      {
+        workspaceRoot: this.workspaceRoot,
+        cwd: this.workspaceRoot,
+        command: call.argv,
+        fuse: call.fuse,
+        extraBinds: (call.readOnlyFiles ?? []).map((f) => `${f}:${f}:ro`),
+        label: this.label,
+      },
+      hostFacts(),
+    );
     return runContainerCaptured(this.docker, spec, call.echo);
   }
 }

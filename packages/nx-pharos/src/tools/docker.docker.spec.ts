@@ -15,7 +15,10 @@ describe('docker tool', () => {
     dir = mkdtempSync(join(tmpdir(), 'pharos-docker-tool-'));
   });
   afterAll(async () => {
-    await docker.getImage(tag).remove({ force: true }).catch(() => undefined);
+    await docker
+      .getImage(tag)
+      .remove({ force: true })
+      .catch(() => undefined);
     removeDir(dir);
   });
 

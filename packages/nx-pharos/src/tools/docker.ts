@@ -106,26 +106,27 @@ export async function buildImage(docker: Docker, req: BuildRequest): Promise<str
   // An aborted request makes the daemon cancel the build; removing the step container is the belt to those braces.
   const cancel = onInterrupt(async () => {
     abort.abort();
-    if (runningContainer) await docker.getContainer(runningContainer).remove({ force: true }).catch(() => undefined);
+    if (runningContainer)
+      await docker
+        .getContainer(runningContainer)
+        .remove({ force: true })
+        .catch(() => undefined);
   });
   let step: { index: number; total: number; text: string } | undefined;
   const tail: string[] = [];
   let imageId: string | undefined;
   try {
-    const stream = await docker.buildImage(
-      { context: req.contextDir, src },
-      {
-        t: req.tag,
-        dockerfile: req.dockerfile,
-        buildargs: req.buildArgs ?? {},
-        labels: req.labels ?? {},
-        target: req.target,
-        rm: true,
-        forcerm: true,
-        pull: false,
-        abortSignal: abort.signal,
-      } as Docker.ImageBuildOptions,
-    );
+    const stream = await docker.buildImage({ context: req.contextDir, src }, {
+      t: req.tag,
+      dockerfile: req.dockerfile,
+      buildargs: req.buildArgs ?? {},
+      labels: req.labels ?? {},
+      target: req.target,
+      rm: true,
+      forcerm: true,
+      pull: false,
+      abortSignal: abort.signal,
+    } as Docker.ImageBuildOptions);
     await followProgress(docker, stream, (e) => {
       if (e.stream) {
         req.onOutput(e.stream);
@@ -191,11 +192,14 @@ export async function tryPull(docker: Docker, ref: string, onOutput: (t: string)
 /** `docker import` of a root filesystem tar stream. */
 export async function importRootfs(docker: Docker, tar: Readable, ref: string, changes: string[]): Promise<string> {
   const at = ref.lastIndexOf(':');
-  const stream = await docker.importImage(tar as unknown as NodeJS.ReadableStream, {
-    repo: ref.slice(0, at),
-    tag: ref.slice(at + 1),
-    changes,
-  } as object);
+  const stream = await docker.importImage(
+    tar as unknown as NodeJS.ReadableStream,
+    {
+      repo: ref.slice(0, at),
+      tag: ref.slice(at + 1),
+      changes,
+    } as object,
+  );
   const events = await followProgress(docker, stream, () => undefined);
   const id = events.map((e) => e.status).find((s) => s?.startsWith('sha256:'));
   if (!id) throw new Error(`docker import of ${ref} returned no image id`);
@@ -258,7 +262,12 @@ export async function runContainer(docker: Docker, spec: ContainerSpec, io: Cont
   const remove = onInterrupt(() => container.remove({ force: true }).catch(() => undefined));
   try {
     const stream = await container.attach({ stream: true, stdout: true, stderr: true, stdin: !!spec.interactive, hijack: !!spec.interactive });
-    const ended = new Promise<void>((resolve) => stream.on('end', resolve).on('close', resolve).on('error', () => resolve()));
+    const ended = new Promise<void>((resolve) =>
+      stream
+        .on('end', resolve)
+        .on('close', resolve)
+        .on('error', () => resolve()),
+    );
     if (spec.tty) stream.pipe(io.stdout);
     else docker.modem.demuxStream(stream, io.stdout, io.stderr);
     if (spec.interactive && io.stdin) io.stdin.pipe(stream);

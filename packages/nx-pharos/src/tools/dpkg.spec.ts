@@ -51,7 +51,13 @@ describe('dpkg-build.sh', () => {
   });
 
   it("runs upstream's make package-deb with a fresh PACKAGE_DIR, the release and the extra build packages, dropping -dbg without debug symbols", async () => {
-    const run = await build({ build: 'make-package-deb', versionVariable: 'BEEGFS_VERSION', release: '7.4.7', buildPackages: ['xfslibs-dev', 'uuid-dev'], debugSymbols: false });
+    const run = await build({
+      build: 'make-package-deb',
+      versionVariable: 'BEEGFS_VERSION',
+      release: '7.4.7',
+      buildPackages: ['xfslibs-dev', 'uuid-dev'],
+      debugSymbols: false,
+    });
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.calls).toContain('apt-get install -y -q --no-install-recommends build-essential devscripts equivs fakeroot xfslibs-dev uuid-dev');
     expect(run.calls.find((c) => c.startsWith('make '))).toMatch(/^make package-deb PACKAGE_DIR=\S+\/build\/packages DEBUILD_OPTS=-j2 BEEGFS_VERSION=7\.4\.7$/);

@@ -18,7 +18,8 @@ describe('gpg scripts', () => {
     dir = mkdtempSync(join(tmpdir(), 'pharos-gpg-'));
     const home = mkdtempSync(join(tmpdir(), 'pharos-gpg-home-'));
     writeFileSync(join(dir, 'passphrase'), `${PASSPHRASE}\n`);
-    const gpg = (...args: string[]) => execaSync('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase-file', join(dir, 'passphrase'), ...args], { env: { GNUPGHOME: home } });
+    const gpg = (...args: string[]) =>
+      execaSync('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase-file', join(dir, 'passphrase'), ...args], { env: { GNUPGHOME: home } });
     gpg('--quick-gen-key', 'Pharos Unit <unit@pharos.invalid>', 'ed25519', 'sign', 'never');
     writeFileSync(join(dir, 'secret.asc'), gpg('--armor', '--export-secret-keys').stdout);
     writeFileSync(join(dir, 'x.tar.gz'), 'the product\n');
@@ -27,7 +28,12 @@ describe('gpg scripts', () => {
 
   it('signs with a protected key and its passphrase file, and the signature verifies against that key only', async () => {
     const file = join(dir, 'x.tar.gz');
-    const signed = await runStubbed(GPG_SIGN_SCRIPT, gpgSignArgs({ file, keyFile: join(dir, 'secret.asc'), passphraseFile: join(dir, 'passphrase'), uid: 1, gid: 2 }), {}, stubs());
+    const signed = await runStubbed(
+      GPG_SIGN_SCRIPT,
+      gpgSignArgs({ file, keyFile: join(dir, 'secret.asc'), passphraseFile: join(dir, 'passphrase'), uid: 1, gid: 2 }),
+      {},
+      stubs(),
+    );
     expect(signed.exitCode, signed.stderr).toBe(0);
     expect(parseFingerprint(signed.stdout)).toMatch(/^[0-9A-F]{40}$/);
     expect(signed.calls).toContain(`chown 1:2 ${file}.asc ${file}.pub.asc`);
@@ -40,7 +46,12 @@ describe('gpg scripts', () => {
   });
 
   it('names the failure when the passphrase is missing', async () => {
-    const failed = await runStubbed(GPG_SIGN_SCRIPT, gpgSignArgs({ file: join(dir, 'x.tar.gz'), keyFile: join(dir, 'secret.asc'), uid: 1, gid: 2 }), {}, stubs());
+    const failed = await runStubbed(
+      GPG_SIGN_SCRIPT,
+      gpgSignArgs({ file: join(dir, 'x.tar.gz'), keyFile: join(dir, 'secret.asc'), uid: 1, gid: 2 }),
+      {},
+      stubs(),
+    );
     expect(failed.exitCode).toBe(3);
     expect(parseGpgFailure(failed.stderr)?.reason).toMatch(/could not be imported|signing failed/);
   });

@@ -28,7 +28,13 @@ export function parseGpgFailure(stderr: string): { reason: string; detail: strin
   const lines = stderr.split('\n');
   const at = lines.findIndex((l) => l.startsWith(GPG_FAILURE_MARKER));
   if (at < 0) return undefined;
-  return { reason: lines[at].slice(GPG_FAILURE_MARKER.length).trim(), detail: lines.slice(at + 1).filter((l) => l.trim()).map((l) => l.trim()) };
+  return {
+    reason: lines[at].slice(GPG_FAILURE_MARKER.length).trim(),
+    detail: lines
+      .slice(at + 1)
+      .filter((l) => l.trim())
+      .map((l) => l.trim()),
+  };
 }
 
 /** A key file gpg can import: armored or binary OpenPGP, and secret. */

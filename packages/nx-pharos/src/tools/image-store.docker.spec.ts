@@ -15,7 +15,11 @@ describe('image store', () => {
   let manifest: ImageManifest;
   const tag = `pharos-test/image-store:${process.pid}`;
   const products = () => imageProductPaths(join(dir, 'dist'));
-  const removeFromDaemon = () => docker.getImage(manifest.id).remove({ force: true }).catch(() => undefined);
+  const removeFromDaemon = () =>
+    docker
+      .getImage(manifest.id)
+      .remove({ force: true })
+      .catch(() => undefined);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pharos-image-store-'));
@@ -23,7 +27,15 @@ describe('image store', () => {
     writeFileSync(join(dir, 'rootfs/hello'), 'hello\n');
     const tar = tarRootfs(join(dir, 'rootfs'));
     const [imageId] = await Promise.all([importRootfs(docker, tar.stream, tag, []), tar.done]);
-    manifest = await publishImage(docker, { project: 'tiny', imageId, tags: [tag], outputDir: join(dir, 'dist'), base: [], definedBy: 'test', log: () => undefined });
+    manifest = await publishImage(docker, {
+      project: 'tiny',
+      imageId,
+      tags: [tag],
+      outputDir: join(dir, 'dist'),
+      base: [],
+      definedBy: 'test',
+      log: () => undefined,
+    });
   });
   afterAll(async () => {
     await removeFromDaemon();
@@ -51,13 +63,17 @@ describe('image store', () => {
     closeSync(fd);
     const err = await ensureImage(docker, products().manifest, manifest).catch((e: PharosError) => e);
     expect(err).toBeInstanceOf(PharosError);
-    expect((err as PharosError).format()).toMatch(/the image archive has sha256 [0-9a-f]{64}, its manifest says [^]*next: rebuild it: npx nx run tiny:image --skip-nx-cache/);
+    expect((err as PharosError).format()).toMatch(
+      /the image archive has sha256 [0-9a-f]{64}, its manifest says [^]*next: rebuild it: npx nx run tiny:image --skip-nx-cache/,
+    );
     expect(await inspectImage(docker, manifest.id)).toBeUndefined();
   });
 
   it('names a missing archive', async () => {
     rmSync(products().archive);
     const err = await ensureImage(docker, products().manifest, manifest).catch((e: PharosError) => e);
-    expect((err as PharosError).format()).toMatch(/image sha256:[0-9a-f]+ is not in the daemon and its archive is missing[^]*next: rebuild it: npx nx run tiny:image/);
+    expect((err as PharosError).format()).toMatch(
+      /image sha256:[0-9a-f]+ is not in the daemon and its archive is missing[^]*next: rebuild it: npx nx run tiny:image/,
+    );
   });
 });

@@ -27,7 +27,10 @@ export async function ensureImage(docker: Docker, manifestFile: string, manifest
       throw new PharosError(`docker load failed: ${err.message}`, { file: archive, next: `rebuild it: npx nx run ${manifest.project}:image --skip-nx-cache` });
     });
     if (!(await inspectImage(docker, manifest.id))) {
-      throw new PharosError(`loading the archive did not produce image ${manifest.id}`, { file: archive, next: `rebuild it: npx nx run ${manifest.project}:image --skip-nx-cache` });
+      throw new PharosError(`loading the archive did not produce image ${manifest.id}`, {
+        file: archive,
+        next: `rebuild it: npx nx run ${manifest.project}:image --skip-nx-cache`,
+      });
     }
     loaded = true;
   }

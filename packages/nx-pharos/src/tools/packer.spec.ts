@@ -43,7 +43,9 @@ An argument named "x" is not expected here.
 ==> qemu.image: Script exited with non-zero exit status: 3.Allowed exit codes are: [0]`;
     expect(diagnosePackerBuild(provisioner)).toEqual({ kind: 'provisioner', script: '/w/packer/x/scripts/b.sh', exitCode: 3 });
     expect(diagnosePackerBuild('==> qemu.image: Timeout waiting for SSH.')).toEqual({ kind: 'ssh-timeout' });
-    expect(diagnosePackerBuild('Error waiting for SSH: Packer experienced an authentication error when trying to connect via SSH.')).toEqual({ kind: 'ssh-auth' });
+    expect(diagnosePackerBuild('Error waiting for SSH: Packer experienced an authentication error when trying to connect via SSH.')).toEqual({
+      kind: 'ssh-auth',
+    });
     expect(diagnosePackerBuild('something else')).toEqual({ kind: 'other' });
   });
 });

@@ -52,7 +52,7 @@ export async function packerVersion(): Promise<string> {
   if (!version) {
     throw new PharosError(`packer is not usable: ${(r.stderr || r.stdout || String(r.exitCode)).trim().split('\n')[0]}`, {
       step: 'packer version',
-      next: 'run `npm run setup` (it installs Debian\'s packer), or put Packer on PATH',
+      next: "run `npm run setup` (it installs Debian's packer), or put Packer on PATH",
     });
   }
   return version;
@@ -89,7 +89,12 @@ export function packerVarArgs(vars: Record<string, string | number | boolean | s
 
 /** `packer validate` of a staged template directory; a problem becomes an error naming the template file and line. */
 export async function packerValidate(dir: string, vars: Record<string, string | number | boolean | string[]>, shownFile: (f: string) => string): Promise<void> {
-  const r = await execa('packer', ['validate', ...packerVarArgs(vars), '.'], { cwd: dir, reject: false, env: { ...PACKER_ENV, PACKER_CACHE_DIR: join(dir, 'packer_cache') }, all: true });
+  const r = await execa('packer', ['validate', ...packerVarArgs(vars), '.'], {
+    cwd: dir,
+    reject: false,
+    env: { ...PACKER_ENV, PACKER_CACHE_DIR: join(dir, 'packer_cache') },
+    all: true,
+  });
   if (r.exitCode === 0) return;
   const [first, ...others] = parsePackerErrors(r.all ?? '');
   const joined = first ? `${first.message.replace(/:$/, '')}${first.detail ? `: ${first.detail}` : ''}` : `packer validate failed: ${(r.all ?? '').trim()}`;
@@ -104,7 +109,12 @@ export async function packerValidate(dir: string, vars: Record<string, string | 
 
 /** `packer fmt` of one template file (`check`: `-check -diff`, writing nothing). It never touches build outputs. */
 export async function packerFmt(template: string, check: boolean): Promise<{ ok: boolean; output: string }> {
-  const r = await execa('packer', ['fmt', ...(check ? ['-check', '-diff'] : []), template], { cwd: dirname(template), reject: false, env: PACKER_ENV, all: true });
+  const r = await execa('packer', ['fmt', ...(check ? ['-check', '-diff'] : []), template], {
+    cwd: dirname(template),
+    reject: false,
+    env: PACKER_ENV,
+    all: true,
+  });
   return { ok: r.exitCode === 0, output: r.all ?? '' };
 }
 
@@ -181,11 +191,7 @@ async function groupGone(pgid: number, timeoutMs: number): Promise<void> {
   }
 }
 
-export type BuildFailure =
-  | { kind: 'provisioner'; script: string; exitCode: number }
-  | { kind: 'ssh-timeout' }
-  | { kind: 'ssh-auth' }
-  | { kind: 'other' };
+export type BuildFailure = { kind: 'provisioner'; script: string; exitCode: number } | { kind: 'ssh-timeout' } | { kind: 'ssh-auth' } | { kind: 'other' };
 
 /** What stopped a `packer build`, from its output: a provisioning script's exit code, or the SSH wait. */
 export function diagnosePackerBuild(output: string): BuildFailure {

@@ -4,8 +4,15 @@ import { isListening, probeBooted, vmArgs } from './qemu';
 describe('qemu', () => {
   it('forwards SSH on loopback only, joins the cluster over a loopback socket, and never writes the image', () => {
     const args = vmArgs({
-      name: 'hpc-compute', disk: '/d/hpc-compute.qcow2', seedIso: '/s/seed.iso', accelerator: 'tcg', memoryMiB: 1024, cpus: 1,
-      sshPort: 40001, serialLog: '/l/serial.log', cluster: { mode: 'connect', port: 40002, mac: '52:54:00:42:00:02' },
+      name: 'hpc-compute',
+      disk: '/d/hpc-compute.qcow2',
+      seedIso: '/s/seed.iso',
+      accelerator: 'tcg',
+      memoryMiB: 1024,
+      cpus: 1,
+      sshPort: 40001,
+      serialLog: '/l/serial.log',
+      cluster: { mode: 'connect', port: 40002, mac: '52:54:00:42:00:02' },
     }).join(' ');
     expect(args).toContain('-netdev user,id=nat,hostfwd=tcp:127.0.0.1:40001-:22');
     expect(args).toContain('-netdev socket,id=cluster,connect=127.0.0.1:40002 -device virtio-net-pci,netdev=cluster,mac=52:54:00:42:00:02');

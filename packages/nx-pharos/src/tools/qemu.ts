@@ -50,8 +50,26 @@ export async function detectAccelerator(disk: string, log: (t: string) => void, 
   log(`probing KVM: booting the base disk for up to ${timeoutMs / 1000} s\n`);
   const dir = await mkdtemp(join(tmpdir(), 'pharos-kvm-probe-'));
   const serial = join(dir, 'serial.log');
-  const vm = execa('qemu-system-x86_64', ['-accel', 'kvm', '-m', '512', '-snapshot', '-drive', `file=${disk},if=virtio,format=qcow2`,
-    '-display', 'none', '-serial', `file:${serial}`, '-nic', 'none', '-no-reboot'], { reject: false, stdin: 'ignore' });
+  const vm = execa(
+    'qemu-system-x86_64',
+    [
+      '-accel',
+      'kvm',
+      '-m',
+      '512',
+      '-snapshot',
+      '-drive',
+      `file=${disk},if=virtio,format=qcow2`,
+      '-display',
+      'none',
+      '-serial',
+      `file:${serial}`,
+      '-nic',
+      'none',
+      '-no-reboot',
+    ],
+    { reject: false, stdin: 'ignore' },
+  );
   const stop = onInterrupt(async () => {
     vm.kill('SIGKILL');
     await vm.catch(() => undefined);
@@ -95,21 +113,31 @@ export interface VmSpec {
 /** QEMU's arguments for a VM: disk as a throwaway overlay (-snapshot), user-mode NAT with SSH on loopback only. */
 export function vmArgs(vm: VmSpec): string[] {
   return [
-    '-name', `pharos-${vm.name}`,
-    '-accel', vm.accelerator,
+    '-name',
+    `pharos-${vm.name}`,
+    '-accel',
+    vm.accelerator,
     ...(vm.accelerator === 'tcg' ? ['-cpu', 'max'] : ['-cpu', 'host']),
-    '-m', String(vm.memoryMiB),
-    '-smp', String(vm.cpus),
+    '-m',
+    String(vm.memoryMiB),
+    '-smp',
+    String(vm.cpus),
     '-snapshot',
-    '-drive', `file=${vm.disk},if=virtio,format=qcow2`,
-    '-drive', `file=${vm.seedIso},media=cdrom,readonly=on`,
-    '-netdev', `user,id=nat,hostfwd=tcp:127.0.0.1:${vm.sshPort}-:22`,
-    '-device', 'virtio-net-pci,netdev=nat',
+    '-drive',
+    `file=${vm.disk},if=virtio,format=qcow2`,
+    '-drive',
+    `file=${vm.seedIso},media=cdrom,readonly=on`,
+    '-netdev',
+    `user,id=nat,hostfwd=tcp:127.0.0.1:${vm.sshPort}-:22`,
+    '-device',
+    'virtio-net-pci,netdev=nat',
     ...(vm.cluster
       ? ['-netdev', `socket,id=cluster,${vm.cluster.mode}=127.0.0.1:${vm.cluster.port}`, '-device', `virtio-net-pci,netdev=cluster,mac=${vm.cluster.mac}`]
       : []),
-    '-display', 'none',
-    '-serial', `file:${vm.serialLog}`,
+    '-display',
+    'none',
+    '-serial',
+    `file:${vm.serialLog}`,
     '-no-reboot',
   ];
 }
@@ -140,7 +168,19 @@ export function startVm(vm: VmSpec): RunningVm {
 
 /** A seed ISO (NoCloud, label cidata) from user-data and meta-data, with xorriso. */
 export async function makeSeedIso(dir: string, iso: string): Promise<void> {
-  await execa('xorriso', ['-as', 'genisoimage', '-quiet', '-output', iso, '-volid', 'cidata', '-joliet', '-rock', join(dir, 'user-data'), join(dir, 'meta-data')]);
+  await execa('xorriso', [
+    '-as',
+    'genisoimage',
+    '-quiet',
+    '-output',
+    iso,
+    '-volid',
+    'cidata',
+    '-joliet',
+    '-rock',
+    join(dir, 'user-data'),
+    join(dir, 'meta-data'),
+  ]);
 }
 
 /** A free TCP port on 127.0.0.1, for an SSH forward or the cluster socket. */

@@ -26,7 +26,8 @@ describe('relocatable trees', () => {
   });
 
   it('reads the sonames a clean system has', () => {
-    const out = '1234 libs found in cache `/etc/ld.so.cache\'\n\tliblz4.so.1 (libc6,x86-64) => /lib/x86_64-linux-gnu/liblz4.so.1\n\tlibc.so.6 (libc6,x86-64, OS ABI: Linux 3.2.0) => /lib/x86_64-linux-gnu/libc.so.6\n';
+    const out =
+      "1234 libs found in cache `/etc/ld.so.cache'\n\tliblz4.so.1 (libc6,x86-64) => /lib/x86_64-linux-gnu/liblz4.so.1\n\tlibc.so.6 (libc6,x86-64, OS ABI: Linux 3.2.0) => /lib/x86_64-linux-gnu/libc.so.6\n";
     expect(parseLdconfig(out)).toEqual(['libc.so.6', 'liblz4.so.1']);
   });
 });

@@ -12,5 +12,12 @@ export const NEEDED_MARKER = 'pharos-needed:';
 
 /** Sonames `ldconfig -p` lists on a clean system of the target: what the tree may rely on without bundling. */
 export function parseLdconfig(output: string): string[] {
-  return [...new Set(output.split('\n').map((l) => /^\s*(\S+\.so\S*)\s+\(/.exec(l)?.[1]).filter((s): s is string => !!s))].sort();
+  return [
+    ...new Set(
+      output
+        .split('\n')
+        .map((l) => /^\s*(\S+\.so\S*)\s+\(/.exec(l)?.[1])
+        .filter((s): s is string => !!s),
+    ),
+  ].sort();
 }

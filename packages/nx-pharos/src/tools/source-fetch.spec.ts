@@ -12,7 +12,10 @@ import { configuredPins, fetchSource, poolPrefix, sourceCandidates, withSitePins
 // A real HTTP server on loopback (range requests included): the download path is the one used against mirrors.
 /** The error a fetch that must fail rejects with. */
 async function fetchError(req: Parameters<typeof fetchSource>[0]): Promise<PharosError> {
-  const err = await fetchSource(req).then(() => undefined, (e: unknown) => e);
+  const err = await fetchSource(req).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   if (!(err instanceof PharosError)) throw new Error(`expected a PharosError, got ${String(err)}`);
   return err;
 }
@@ -86,7 +89,10 @@ describe('fetchSource', () => {
   });
 
   it('says which file to place where, and how to pin it, when no source of a version is pinned', async () => {
-    const unpinned: PinnedSource = { file: 'beegfs-7.4.7.tar.gz', location: { kind: 'url', url: 'https://github.com/ThinkParQ/beegfs/archive/refs/tags/7.4.7.tar.gz' } };
+    const unpinned: PinnedSource = {
+      file: 'beegfs-7.4.7.tar.gz',
+      location: { kind: 'url', url: 'https://github.com/ThinkParQ/beegfs/archive/refs/tags/7.4.7.tar.gz' },
+    };
     const err = await fetchError({ what: 'beegfs 7.4.7', sources: [unpinned], cacheDir: cache, mirrors: [] });
     expect(err.message).toContain('beegfs-7.4.7.tar.gz: skipped, no pinned sha256');
     expect(err.details.next).toContain(`put it in ${cache}/`);
@@ -107,7 +113,9 @@ describe('fetchSource', () => {
     // A wrong local copy is still refused: the pin is checked like the recipe's.
     writeFileSync(join(cache, 'local.tar.gz'), 'tampered\n');
     expect((await fetchError({ what: 'local 1', sources: pinned, cacheDir: cache, mirrors: [] })).message).toContain('the recipe pins');
-    expect(() => withSitePins([{ ...unpinned, sha256: 'b'.repeat(64) }], configuredPins(env), env)).toThrow(`the sources config pins local.tar.gz to ${SHA}, but the recipe pins ${'b'.repeat(64)}`);
+    expect(() => withSitePins([{ ...unpinned, sha256: 'b'.repeat(64) }], configuredPins(env), env)).toThrow(
+      `the sources config pins local.tar.gz to ${SHA}, but the recipe pins ${'b'.repeat(64)}`,
+    );
     writeFileSync(config, 'pins:\n  local.tar.gz: nope\n');
     expect(() => configuredPins(env)).toThrow('"pins.local.tar.gz" must be a sha256 digest (64 lower-case hex digits), got "nope"');
     rmSync(dir, { recursive: true, force: true });

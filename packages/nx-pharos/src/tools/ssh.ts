@@ -18,13 +18,20 @@ const WAIT_CLOUD_INIT = join(__dirname, 'wait-cloud-init.sh');
 
 export function sshArgs(target: SshTarget, command: string): string[] {
   return [
-    '-i', target.privateKey,
-    '-p', String(target.port),
-    '-o', 'StrictHostKeyChecking=no',
-    '-o', 'UserKnownHostsFile=/dev/null',
-    '-o', 'LogLevel=ERROR',
-    '-o', 'BatchMode=yes',
-    '-o', 'ConnectTimeout=10',
+    '-i',
+    target.privateKey,
+    '-p',
+    String(target.port),
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'LogLevel=ERROR',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ConnectTimeout=10',
     `${target.user}@127.0.0.1`,
     command,
   ];
@@ -37,7 +44,12 @@ export function remoteScriptCommand(args: string[]): string {
 
 /** Runs `script` (a local file) in the guest with `args`; its output, stdout and stderr in order, trimmed. */
 export async function sshScript(target: SshTarget, script: string, args: string[] = [], timeoutMs = 120_000): Promise<{ exitCode: number; output: string }> {
-  const r = await execa('ssh', sshArgs(target, remoteScriptCommand(args)), { reject: false, all: true, input: readFileSync(script, 'utf8'), timeout: timeoutMs });
+  const r = await execa('ssh', sshArgs(target, remoteScriptCommand(args)), {
+    reject: false,
+    all: true,
+    input: readFileSync(script, 'utf8'),
+    timeout: timeoutMs,
+  });
   return { exitCode: r.exitCode ?? 255, output: (r.all ?? '').trim() };
 }
 

@@ -43,8 +43,11 @@ export async function suiteImage(docker: Docker, context: ExecutorContext, suite
   const pulled = await tryPull(docker, tag, (t) => process.stdout.write(`pharos: ${t}`));
   const after = pulled.ok ? await inspectImage(docker, tag) : undefined;
   if (after) return { id: after.Id, tag };
-  throw new PharosError(`no project produces ${tag}, the Docker daemon does not have it, and pulling it failed: ${pulled.reason ?? 'no image after the pull'}`, {
-    step: taskLabel(context),
-    next: `docker load the image, or add a project that produces ${tag} (a base-image.yaml or a Dockerfile tagged ${tag})`,
-  });
+  throw new PharosError(
+    `no project produces ${tag}, the Docker daemon does not have it, and pulling it failed: ${pulled.reason ?? 'no image after the pull'}`,
+    {
+      step: taskLabel(context),
+      next: `docker load the image, or add a project that produces ${tag} (a base-image.yaml or a Dockerfile tagged ${tag})`,
+    },
+  );
 }

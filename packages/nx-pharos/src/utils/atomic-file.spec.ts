@@ -12,10 +12,12 @@ describe('writeAtomically', () => {
       await import('node:fs/promises').then((fs) => fs.writeFile(tmp, 'done'));
     });
     expect(readFileSync(join(dir, 'ok.txt'), 'utf8')).toBe('done');
-    await expect(writeAtomically(join(dir, 'bad.txt'), async (tmp) => {
-      await import('node:fs/promises').then((fs) => fs.writeFile(tmp, 'half'));
-      throw new Error('producer failed');
-    })).rejects.toThrow('producer failed');
+    await expect(
+      writeAtomically(join(dir, 'bad.txt'), async (tmp) => {
+        await import('node:fs/promises').then((fs) => fs.writeFile(tmp, 'half'));
+        throw new Error('producer failed');
+      }),
+    ).rejects.toThrow('producer failed');
     expect(readdirSync(dir)).toEqual(['ok.txt']);
   });
 

@@ -21,7 +21,13 @@ writeFileSync(join(dir, 'key'), 'KEY plain');
 writeFileSync(join(dir, 'encrypted'), 'KEY ENCRYPTED');
 writeFileSync(join(dir, 'passphrase'), 'secret');
 
-const failure = (promise: Promise<unknown>) => promise.then(() => { throw new Error('expected a failure'); }, (err: PharosError) => err.format());
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (err: PharosError) => err.format(),
+  );
 
 describe('signingMaterial', () => {
   it('takes a key file from the option before the environment, relative to the workspace, and copies nothing', async () => {

@@ -40,11 +40,18 @@ export interface SigningMaterial {
   dispose: () => Promise<void>;
 }
 
-export async function signingMaterial(kind: SigningKind, keyFileOption: string | undefined, env: NodeJS.ProcessEnv, cwd: string, requiredBy: string): Promise<SigningMaterial> {
+export async function signingMaterial(
+  kind: SigningKind,
+  keyFileOption: string | undefined,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  requiredBy: string,
+): Promise<SigningMaterial> {
   const { step } = kind;
   const keyPath = keyFileOption || env[kind.env.keyFile];
   const keyText = env[kind.env.key];
-  const howToSupply = `set ${kind.env.keyFile} to ${kind.keyDescription} file (or ${kind.env.key} to its text), or pass ${kind.keyOption}; ` +
+  const howToSupply =
+    `set ${kind.env.keyFile} to ${kind.keyDescription} file (or ${kind.env.key} to its text), or pass ${kind.keyOption}; ` +
     `a protected key also needs ${kind.env.passphraseFile} (or ${kind.env.passphrase})`;
   if (!keyPath && !keyText) {
     throw new PharosError(`signing is on (${requiredBy}) but no signing key was given`, { step, next: howToSupply });

@@ -23,7 +23,9 @@ describe('base-image executor', () => {
   }
 
   const run = (name: string, yaml: string, source?: 'pull' | 'debootstrap') =>
-    captureOutput(() => baseImageExecutor({ definition: `containers/${name}/base-image.yaml`, source }, executorContext(ws, name, 'image', project(name, yaml))));
+    captureOutput(() =>
+      baseImageExecutor({ definition: `containers/${name}/base-image.yaml`, source }, executorContext(ws, name, 'image', project(name, yaml))),
+    );
 
   it('rejects an unknown Debian suite by asking the mirror, and leaves nothing', async () => {
     const { result, stderr } = await run('debian-nosuch', 'suite: nosuchsuite\n', 'debootstrap');

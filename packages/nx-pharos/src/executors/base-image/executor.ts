@@ -49,7 +49,15 @@ export default async function baseImageExecutor(options: BaseImageExecutorOption
     }
     image ??= { id: await bootstrapImage(docker, def), base: [{ ref: `debootstrap --variant=${def.variant} ${def.suite}`, source: 'debian-archive' }] };
 
-    await publishImage(docker, { project: o.project, imageId: image.id, tags: [def.tag], outputDir: o.outputDir, base: image.base, definedBy: o.shownDefinition, log });
+    await publishImage(docker, {
+      project: o.project,
+      imageId: image.id,
+      tags: [def.tag],
+      outputDir: o.outputDir,
+      base: image.base,
+      definedBy: o.shownDefinition,
+      log,
+    });
   });
 }
 

@@ -10,12 +10,20 @@ import { DEB_CHECK_SCRIPT } from './executor';
  */
 describe('beegfs deb check', () => {
   const run = (dpkgOwner: string) => {
-    const dir = scriptFolder([DEB_CHECK_SCRIPT], { 'install-debs.sh': 'echo "install-debs $* with $EXTRA_PACKAGES"', 'services-check.sh': 'echo services-check' });
-    return runStubbed(join(dir, 'deb-check.sh'), ['beegfs-mgmtd_1_amd64.deb'], {}, stubDir({
-      dpkg: `echo "${dpkgOwner}: $2"`,
-      'beegfs-ctl': '',
-      'beegfs-check-servers': '',
-    }));
+    const dir = scriptFolder([DEB_CHECK_SCRIPT], {
+      'install-debs.sh': 'echo "install-debs $* with $EXTRA_PACKAGES"',
+      'services-check.sh': 'echo services-check',
+    });
+    return runStubbed(
+      join(dir, 'deb-check.sh'),
+      ['beegfs-mgmtd_1_amd64.deb'],
+      {},
+      stubDir({
+        dpkg: `echo "${dpkgOwner}: $2"`,
+        'beegfs-ctl': '',
+        'beegfs-check-servers': '',
+      }),
+    );
   };
 
   it('installs the packages with DKMS and the kernel headers, and runs the services check on packaged daemons only', async () => {

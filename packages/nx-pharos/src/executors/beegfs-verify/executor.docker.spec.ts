@@ -14,17 +14,26 @@ describe('beegfs-verify', () => {
   let ws: string;
   const projects: Record<string, ProjectConfiguration> = {
     beegfs: { root: 'third-party/beegfs', name: 'beegfs' },
-    'debian-bookworm': { root: 'containers/debian-bookworm', name: 'debian-bookworm', metadata: { pharos: { imageTags: ['debian:bookworm'] } } } as ProjectConfiguration,
+    'debian-bookworm': {
+      root: 'containers/debian-bookworm',
+      name: 'debian-bookworm',
+      metadata: { pharos: { imageTags: ['debian:bookworm'] } },
+    } as ProjectConfiguration,
   };
   beforeAll(() => {
     ws = mkdtempSync(join(tmpdir(), 'pharos-beegfs-verify-'));
     mkdirSync(join(ws, 'third-party/beegfs'), { recursive: true });
-    writeFileSync(join(ws, 'third-party/beegfs/recipe.yaml'), `name: beegfs\nversions:\n  "1.0":\n    sources:\n      - kind: url\n        url: file:///none/x.tar.gz\n        sha256: ${'a'.repeat(64)}\n`);
+    writeFileSync(
+      join(ws, 'third-party/beegfs/recipe.yaml'),
+      `name: beegfs\nversions:\n  "1.0":\n    sources:\n      - kind: url\n        url: file:///none/x.tar.gz\n        sha256: ${'a'.repeat(64)}\n`,
+    );
   });
   afterAll(() => removeDir(ws));
 
   it('names the missing .deb manifest and the target that makes it', async () => {
-    const { result, stderr } = await captureOutput(() => beegfsVerifyExecutor({ recipe: 'third-party/beegfs/recipe.yaml', suite: 'bookworm' }, executorContext(ws, 'beegfs', 'verify-deb', projects)));
+    const { result, stderr } = await captureOutput(() =>
+      beegfsVerifyExecutor({ recipe: 'third-party/beegfs/recipe.yaml', suite: 'bookworm' }, executorContext(ws, 'beegfs', 'verify-deb', projects)),
+    );
     expect(result.success).toBe(false);
     expect(stderr).toContain('pharos: dist/third-party/beegfs/1.0/bookworm/debs.json: no .deb manifest');
     expect(stderr).toContain('next: build it: npx nx run beegfs:deb');

@@ -63,11 +63,13 @@ export default async function debExecutor(options: DebExecutorOptions, context: 
         suite,
         source: { file: source.file, sha256: source.sha256 },
         builtOn: base.id,
-        debs: await Promise.all(built.map(async (d) => ({
-          ...d,
-          sha256: await sha256File(join(tmp, d.file)),
-          bytes: statSync(join(tmp, d.file)).size,
-        }))),
+        debs: await Promise.all(
+          built.map(async (d) => ({
+            ...d,
+            sha256: await sha256File(join(tmp, d.file)),
+            bytes: statSync(join(tmp, d.file)).size,
+          })),
+        ),
       };
       await writeFile(join(tmp, DEBS_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
     });

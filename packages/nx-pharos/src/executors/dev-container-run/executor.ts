@@ -13,15 +13,19 @@ export default async function devContainerRunExecutor(options: DevContainerRunOp
     const docker = dockerClient();
     await assertDaemon(docker);
     const imageId = await devContainerForTask(docker, context, o.devContainer);
-    const spec = devContainerRunSpec(imageId, {
-      workspaceRoot: o.workspaceRoot,
-      cwd: o.cwd,
-      command: o.argv,
-      env: o.env,
-      fuse: o.fuse,
-      dockerSocket: o.dockerSocket,
-      label: o.label,
-    }, hostFacts());
+    const spec = devContainerRunSpec(
+      imageId,
+      {
+        workspaceRoot: o.workspaceRoot,
+        cwd: o.cwd,
+        command: o.argv,
+        env: o.env,
+        fuse: o.fuse,
+        dockerSocket: o.dockerSocket,
+        label: o.label,
+      },
+      hostFacts(),
+    );
     const code = await runContainer(docker, spec, { stdout: process.stdout, stderr: process.stderr });
     if (code !== 0) {
       throw new PharosError(`\`${o.argv.join(' ')}\` exited with code ${code} in the dev container`, {

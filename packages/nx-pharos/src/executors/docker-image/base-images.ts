@@ -12,7 +12,13 @@ import { PharosError } from '../../utils/errors';
  * Every FROM image must be in the daemon before the build, because the builder never pulls here: images made by
  * other projects come back from their archives (a cache restore leaves only files), the rest from a registry.
  */
-export async function prepareBaseImages(docker: Docker, parsed: ParsedDockerfile, buildArgs: Record<string, string>, ctx: ExecutorContext, shownDockerfile: string): Promise<ImageManifest['base']> {
+export async function prepareBaseImages(
+  docker: Docker,
+  parsed: ParsedDockerfile,
+  buildArgs: Record<string, string>,
+  ctx: ExecutorContext,
+  shownDockerfile: string,
+): Promise<ImageManifest['base']> {
   const projects = ctx.projectsConfigurations?.projects ?? {};
   const producers = imageProducers(projects);
   const log = (t: string) => process.stdout.write(t);

@@ -8,7 +8,12 @@ import { PharosError } from '../../utils/errors';
 
 /** `*` and `?` in the last path segment, the subset that means the same to us and to Nx's output globs. */
 export function matchesSegment(pattern: string, name: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '[^/]*')
+      .replace(/\?/g, '[^/]')}$`,
+  );
   return re.test(name);
 }
 
@@ -22,7 +27,11 @@ export function expandArtifactFiles(workspaceRoot: string, artifact: ContainerAr
       throw new PharosError(`artifact pattern ${pattern}: wildcards are allowed only in the file name`, { step: 'collect artifacts' });
     }
     const abs = join(workspaceRoot, dir);
-    const names = existsSync(abs) ? readdirSync(abs).filter((n) => matchesSegment(leaf, n)).sort() : [];
+    const names = existsSync(abs)
+      ? readdirSync(abs)
+          .filter((n) => matchesSegment(leaf, n))
+          .sort()
+      : [];
     if (!names.length) {
       throw new PharosError(`artifact ${pattern} of ${artifact.project}:${artifact.target} matched no file`, {
         step: 'collect artifacts',

@@ -25,8 +25,7 @@ describe('docker-image executor', () => {
     projects[name] = p;
   }
 
-  const run = (name: string) =>
-    captureOutput(() => dockerImageExecutor({ tag: tagOf(name) }, executorContext(ws, name, 'image', projects)));
+  const run = (name: string) => captureOutput(() => dockerImageExecutor({ tag: tagOf(name) }, executorContext(ws, name, 'image', projects)));
 
   beforeAll(() => {
     ws = mkdtempSync(join(tmpdir(), 'pharos-docker-image-'));
@@ -36,7 +35,11 @@ describe('docker-image executor', () => {
   });
 
   afterAll(async () => {
-    for (const name of Object.keys(projects)) await docker.getImage(tagOf(name)).remove({ force: true }).catch(() => undefined);
+    for (const name of Object.keys(projects))
+      await docker
+        .getImage(tagOf(name))
+        .remove({ force: true })
+        .catch(() => undefined);
     removeDir(ws);
   });
 
@@ -49,7 +52,11 @@ describe('docker-image executor', () => {
     expect(filesIn(dir).sort()).toEqual(['image.json', 'image.tar']);
     const manifest = JSON.parse(readFileSync(join(dir, 'image.json'), 'utf8'));
     expect((await docker.getImage(tagOf('hello')).inspect()).Id).toBe(manifest.id);
-    expect(createHash('sha256').update(readFileSync(join(dir, 'image.tar'))).digest('hex')).toBe(manifest.archiveSha256);
+    expect(
+      createHash('sha256')
+        .update(readFileSync(join(dir, 'image.tar')))
+        .digest('hex'),
+    ).toBe(manifest.archiveSha256);
     const trixie = JSON.parse(readFileSync(realProduct('containers/debian-trixie/image.json'), 'utf8'));
     expect(manifest.base).toEqual([{ ref: 'debian:trixie', id: trixie.id, source: 'debian-trixie' }]);
   });

@@ -20,12 +20,18 @@ export default async function dockerImageExecutor(options: DockerImageExecutorOp
     const o = normalizeDockerImageOptions(options, context);
     await removeProducts([o.products.manifest, o.products.archive]);
 
-    const parsed = parseDockerfile(await readFile(o.dockerfile, 'utf8').catch(() => {
-      throw new PharosError('Dockerfile not found', { file: o.shownDockerfile });
-    }));
+    const parsed = parseDockerfile(
+      await readFile(o.dockerfile, 'utf8').catch(() => {
+        throw new PharosError('Dockerfile not found', { file: o.shownDockerfile });
+      }),
+    );
     if (parsed.errors.length) {
       const [first] = parsed.errors;
-      throw new PharosError(`Dockerfile syntax error: ${first.message}`, { file: o.shownDockerfile, line: first.line, next: 'fix the instruction on that line' });
+      throw new PharosError(`Dockerfile syntax error: ${first.message}`, {
+        file: o.shownDockerfile,
+        line: first.line,
+        next: 'fix the instruction on that line',
+      });
     }
 
     const docker = dockerClient();
@@ -53,7 +59,9 @@ export default async function dockerImageExecutor(options: DockerImageExecutorOp
         line: instruction?.line,
         step: err.step ? `step ${err.step.index}/${err.step.total} \`${err.step.text}\`` : 'build',
         tail: err.tail,
-        next: instruction ? `fix the ${instruction.keyword} at ${o.shownDockerfile}:${instruction.line}, then run the target again` : 'read the daemon message above',
+        next: instruction
+          ? `fix the ${instruction.keyword} at ${o.shownDockerfile}:${instruction.line}, then run the target again`
+          : 'read the daemon message above',
       });
     } finally {
       await assembled?.dispose();

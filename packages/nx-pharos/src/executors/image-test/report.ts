@@ -21,10 +21,16 @@ export function judge(report: Report, check: ContainerCheck, runtime: Runtime, o
   const verdict = judgeCheck(check, outcome);
   if (!verdict) return report.ok(name);
   const stderr = tailOf(outcome.stderr);
-  report.fail(`check "${check.name ?? check.command}" in ${runtime}`, `\`${check.command}\`: ${verdict}${stderr.length ? `; stderr: ${stderr.join(' | ')}` : ''}`);
+  report.fail(
+    `check "${check.name ?? check.command}" in ${runtime}`,
+    `\`${check.command}\`: ${verdict}${stderr.length ? `; stderr: ${stderr.join(' | ')}` : ''}`,
+  );
 }
 
 /** Apptainer's INFO lines about optional helpers it did not find are noise in a failure message. */
 export function stripApptainerInfo(stderr: string): string {
-  return stderr.split('\n').filter((l) => !l.startsWith('INFO:')).join('\n');
+  return stderr
+    .split('\n')
+    .filter((l) => !l.startsWith('INFO:'))
+    .join('\n');
 }

@@ -20,7 +20,15 @@ import { PharosError } from '../../utils/errors';
 import { stripApptainerInfo, tailOf, type Report } from './report';
 
 /** What Apptainer's actions need in /.singularity.d: the runscript, the actions and the environment file. */
-export const SINGULARITY_LAYOUT = ['runscript', 'actions/exec', 'actions/run', 'actions/shell', 'actions/start', 'actions/test', 'env/10-docker2singularity.sh'];
+export const SINGULARITY_LAYOUT = [
+  'runscript',
+  'actions/exec',
+  'actions/run',
+  'actions/shell',
+  'actions/start',
+  'actions/test',
+  'env/10-docker2singularity.sh',
+];
 const LAYOUT_SCRIPT = join(__dirname, 'singularity-layout.sh');
 
 /** argv (inside the SIF) that prints the layout entries that are missing; the script text goes in, the names as arguments. */
@@ -32,7 +40,13 @@ export function layoutProbeArgv(): string[] {
  * Apptainer's own view of the SIF: the objects in the file, the signature when there is one, the labels and
  * environment it carries over from the image, and the /.singularity.d layout its actions need. Returns the SIF's path.
  */
-export async function testSif(apptainer: Apptainer, docker: Docker, image: ImageManifest, o: NormalizedImageTestOptions & { sifManifest: string }, report: Report): Promise<string> {
+export async function testSif(
+  apptainer: Apptainer,
+  docker: Docker,
+  image: ImageManifest,
+  o: NormalizedImageTestOptions & { sifManifest: string },
+  report: Report,
+): Promise<string> {
   const sifManifest = readSifManifest(o.sifManifest, o.workspaceRoot, `${o.project}:sif`);
   const sif = join(dirname(o.sifManifest), sifManifest.sif);
   const shown = shownPath(o, sif);
@@ -69,10 +83,15 @@ export async function testSif(apptainer: Apptainer, docker: Docker, image: Image
   const info = await inspectImage(docker, image.id);
   const labels = parseInspectLabels(await run(inspectJsonArgv(sif)));
   const wantLabels = { ...(info?.Config?.Labels ?? {}) };
-  const missingLabels = Object.entries(wantLabels).filter(([k, v]) => labels[k] !== v).map(([k]) => k);
+  const missingLabels = Object.entries(wantLabels)
+    .filter(([k, v]) => labels[k] !== v)
+    .map(([k]) => k);
   if (!labels['org.label-schema.usage.apptainer.version']) missingLabels.push('org.label-schema.usage.apptainer.version');
   if (missingLabels.length) report.fail('apptainer inspect labels', `missing or different: ${missingLabels.join(', ')}`);
-  else report.ok(`apptainer inspect: ${Object.keys(wantLabels).length} image label(s) carried over, built by apptainer ${labels['org.label-schema.usage.apptainer.version']}`);
+  else
+    report.ok(
+      `apptainer inspect: ${Object.keys(wantLabels).length} image label(s) carried over, built by apptainer ${labels['org.label-schema.usage.apptainer.version']}`,
+    );
 
   const environment = await run(inspectEnvironmentArgv(sif));
   const missingEnv = (info?.Config?.Env ?? []).map((e) => e.split('=')[0]).filter((k) => !new RegExp(`export ${k}=`).test(environment));
@@ -85,6 +104,10 @@ export async function testSif(apptainer: Apptainer, docker: Docker, image: Image
   const r = await apptainer.run({ argv: execArgv(sif, layoutProbeArgv()), fuse: true });
   const absent = r.stdout.split('\n').filter(Boolean);
   if (r.exitCode === 0 && absent.length === 0) report.ok(`/.singularity.d has the runscript, the env file and the ${SINGULARITY_LAYOUT.length - 2} actions`);
-  else report.fail('/.singularity.d layout', r.exitCode !== 0 ? `apptainer exec failed: ${tailOf(stripApptainerInfo(r.stderr)).join(' | ')}` : `missing or not executable: ${absent.join(', ')}`);
+  else
+    report.fail(
+      '/.singularity.d layout',
+      r.exitCode !== 0 ? `apptainer exec failed: ${tailOf(stripApptainerInfo(r.stderr)).join(' | ')}` : `missing or not executable: ${absent.join(', ')}`,
+    );
   return sif;
 }

@@ -18,7 +18,9 @@ export default async function packerFmtExecutor(options: PackerFmtOptions, conte
     const r = await packerFmt(template, !!options.check);
     if (!r.ok) {
       throw new PharosError(options.check ? 'the template is not formatted' : `packer fmt failed: ${r.output.trim()}`, {
-        file: relative(context.root, template), tail: r.output.trim().split('\n').slice(-20), next: `npx nx run ${context.projectName}:fmt`,
+        file: relative(context.root, template),
+        tail: r.output.trim().split('\n').slice(-20),
+        next: `npx nx run ${context.projectName}:fmt`,
       });
     }
     process.stdout.write(`pharos: ${relative(context.root, template)} ${options.check ? 'is formatted' : 'formatted'}\n`);

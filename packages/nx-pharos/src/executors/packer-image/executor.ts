@@ -26,7 +26,10 @@ export type PackerImageOptions = VmImageOptions;
 export default async function packerImageExecutor(options: PackerImageOptions, context: ExecutorContext) {
   return runExecutor(async () => {
     const { name, label, projectDir, def, without, outputDir, ...o } = normalizeVmImageOptions(options, context);
-    if (without.length) process.stdout.write(`pharos: ${name} is built WITHOUT ${without.join(', ')} (imagesWithout in nx.json): their packages and the scripts that need them are left out\n`);
+    if (without.length)
+      process.stdout.write(
+        `pharos: ${name} is built WITHOUT ${without.join(', ')} (imagesWithout in nx.json): their packages and the scripts that need them are left out\n`,
+      );
     await removeProducts(vmImageFiles(name).map((f) => join(outputDir, f)));
     const base = await readVerifiedDisk<{ file: string; sha256: string }>(o.base, context.root, 'no base disk to start from');
 
@@ -39,7 +42,11 @@ export default async function packerImageExecutor(options: PackerImageOptions, c
     const removeScratch = onInterrupt(() => rm(scratch, { recursive: true, force: true }));
     try {
       const staged = stageTemplate({
-        projectDir, workspaceRoot: context.root, def, dir: scratch, packerVersion: version,
+        projectDir,
+        workspaceRoot: context.root,
+        def,
+        dir: scratch,
+        packerVersion: version,
         seed: { instanceId: `pharos-build-${randomUUID()}`, hostname: name, sshPublicKey: key.publicKey },
       });
       const upload = join(scratch, 'upload');
@@ -48,11 +55,23 @@ export default async function packerImageExecutor(options: PackerImageOptions, c
       renderFiles(upload, projectDir, context.root, def, { name, suite: def.suite, cluster: o.cluster });
       if (debs.length) process.stdout.write(`pharos: uploading ${debs.length} .debs: ${debs.join(' ')}\n`);
       const vars = templateVars({
-        name, def, scratch, upload, baseImage: base.disk, baseSha256: base.manifest.sha256, accelerator, privateKey: key.privateKey,
-        sshTimeoutMinutes: o.sshTimeoutMinutes(accelerator), seedFiles: staged.seedFiles, serialLog, provisionScripts: provisionScripts(projectDir, context.root, def),
+        name,
+        def,
+        scratch,
+        upload,
+        baseImage: base.disk,
+        baseSha256: base.manifest.sha256,
+        accelerator,
+        privateKey: key.privateKey,
+        sshTimeoutMinutes: o.sshTimeoutMinutes(accelerator),
+        seedFiles: staged.seedFiles,
+        serialLog,
+        provisionScripts: provisionScripts(projectDir, context.root, def),
       });
       await packerValidate(scratch, vars, staged.sourceOf);
-      process.stdout.write(`pharos: packer ${version} build of ${name} (${accelerator}); full log: ${relative(context.root, buildLog)}, serial console: ${relative(context.root, serialLog)}\n`);
+      process.stdout.write(
+        `pharos: packer ${version} build of ${name} (${accelerator}); full log: ${relative(context.root, buildLog)}, serial console: ${relative(context.root, serialLog)}\n`,
+      );
       const log = createWriteStream(buildLog);
       const built = await packerBuild({
         dir: scratch,
@@ -63,10 +82,17 @@ export default async function packerImageExecutor(options: PackerImageOptions, c
           process.stdout.write(chunk);
         },
       }).finally(() => new Promise<void>((r) => log.end(r)));
-      if (built.exitCode !== 0) throw packerBuildError(built.output, built.timedOut, o.timeoutMinutes, { label, serialLog, buildLog, workspaceRoot: context.root });
+      if (built.exitCode !== 0)
+        throw packerBuildError(built.output, built.timedOut, o.timeoutMinutes, { label, serialLog, buildLog, workspaceRoot: context.root });
 
       const image = await publishImage(join(scratch, 'out'), outputDir, {
-        project: name, suite: def.suite, base: { file: base.manifest.file, sha256: base.manifest.sha256 }, packer: version, qemu: await qemuVersion(), accelerator, without,
+        project: name,
+        suite: def.suite,
+        base: { file: base.manifest.file, sha256: base.manifest.sha256 },
+        packer: version,
+        qemu: await qemuVersion(),
+        accelerator,
+        without,
       });
       process.stdout.write(`pharos: ${relative(context.root, join(outputDir, image.file))} (sha256 ${image.sha256.slice(0, 16)}…)\n`);
     } finally {

@@ -23,13 +23,33 @@ export default async function packerValidateExecutor(options: PackerValidateOpti
       const version = await packerVersion();
       // Packer reads the key file; validation gets a throwaway one, never the workspace key.
       await ed25519Keypair(join(scratch, 'id_ed25519'));
-      const staged = stageTemplate({ projectDir, workspaceRoot: context.root, def, dir: scratch, packerVersion: version, seed: { instanceId: 'validate', hostname: 'validate', sshPublicKey: 'ssh-ed25519 AAAA validate' } });
+      const staged = stageTemplate({
+        projectDir,
+        workspaceRoot: context.root,
+        def,
+        dir: scratch,
+        packerVersion: version,
+        seed: { instanceId: 'validate', hostname: 'validate', sshPublicKey: 'ssh-ed25519 AAAA validate' },
+      });
       // Placeholders where a build has real values: validation checks the template, not a base disk or a key.
-      await packerValidate(scratch, templateVars({
-        name, def, scratch, upload: scratch, baseImage: join(scratch, 'base.qcow2'), baseSha256: '0'.repeat(64),
-        accelerator: 'tcg', privateKey: join(scratch, 'id_ed25519'), sshTimeoutMinutes: sshTimeoutMinutes('tcg'), seedFiles: staged.seedFiles,
-        serialLog: join(scratch, 'serial.log'), provisionScripts: provisionScripts(projectDir, context.root, def),
-      }), staged.sourceOf);
+      await packerValidate(
+        scratch,
+        templateVars({
+          name,
+          def,
+          scratch,
+          upload: scratch,
+          baseImage: join(scratch, 'base.qcow2'),
+          baseSha256: '0'.repeat(64),
+          accelerator: 'tcg',
+          privateKey: join(scratch, 'id_ed25519'),
+          sshTimeoutMinutes: sshTimeoutMinutes('tcg'),
+          seedFiles: staged.seedFiles,
+          serialLog: join(scratch, 'serial.log'),
+          provisionScripts: provisionScripts(projectDir, context.root, def),
+        }),
+        staged.sourceOf,
+      );
       process.stdout.write(`pharos: ${relative(context.root, join(projectDir, def.template))} is valid for Packer ${version}\n`);
     } finally {
       await removeScratch();

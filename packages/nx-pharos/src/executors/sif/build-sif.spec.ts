@@ -4,7 +4,12 @@ import { normalizeSifOptions, type SifExecutorOptions } from '../../lib/image/no
 import type { PharosError } from '../../utils/errors';
 import { squashfsArgsOf } from './build-sif';
 
-const context = { root: '/w', projectName: 'demo', targetName: 'sif', projectsConfigurations: { version: 2, projects: { demo: { root: 'containers/demo' } } } } as unknown as ExecutorContext;
+const context = {
+  root: '/w',
+  projectName: 'demo',
+  targetName: 'sif',
+  projectsConfigurations: { version: 2, projects: { demo: { root: 'containers/demo' } } },
+} as unknown as ExecutorContext;
 const args = (options: SifExecutorOptions) => squashfsArgsOf(normalizeSifOptions(options, context));
 
 describe('squashfsArgsOf', () => {

@@ -17,7 +17,10 @@ export function squashfsArgsOf(o: NormalizedSifOptions): string {
   try {
     return mksquashfsArgs(o.compression, o.compressionLevel);
   } catch (err) {
-    throw new PharosError((err as Error).message, { step: o.label, next: 'fix sif.compression / sif.compressionLevel in container.yaml or the target options' });
+    throw new PharosError((err as Error).message, {
+      step: o.label,
+      next: 'fix sif.compression / sif.compressionLevel in container.yaml or the target options',
+    });
   }
 }
 
@@ -25,7 +28,13 @@ export function squashfsArgsOf(o: NormalizedSifOptions): string {
  * `apptainer build` of the image archive into the SIF, signed when signing material is given. The SIF and its public
  * key reach their product paths only when both steps succeeded.
  */
-export async function buildSif(apptainer: Apptainer, o: NormalizedSifOptions, archive: string, squashfs: string, signing: SigningMaterial | undefined): Promise<void> {
+export async function buildSif(
+  apptainer: Apptainer,
+  o: NormalizedSifOptions,
+  archive: string,
+  squashfs: string,
+  signing: SigningMaterial | undefined,
+): Promise<void> {
   const publicKeyTmp = temporarySibling(o.products.publicKey);
   const removePublicKeyTmp = onInterrupt(() => removeProducts([publicKeyTmp]));
   try {

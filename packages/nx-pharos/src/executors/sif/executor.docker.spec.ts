@@ -66,7 +66,9 @@ describe('sif executor', () => {
     // The temporary copy of the key given as text is gone.
     expect(filesIn(tmpdir()).filter((f) => f.startsWith('pharos-signing-'))).toEqual([]);
 
-    const test = await captureOutput(() => imageTestExecutor({ sif: 'dist/containers/t/t.sif.json', runtimes: ['apptainer'] }, executorContext(ws, 't', 'test', projects)));
+    const test = await captureOutput(() =>
+      imageTestExecutor({ sif: 'dist/containers/t/t.sif.json', runtimes: ['apptainer'] }, executorContext(ws, 't', 'test', projects)),
+    );
     expect(test.result.success, test.stderr).toBe(true);
     expect(test.stdout).toContain('ok   apptainer verify with dist/containers/t/t.sif.pub.pem');
     expect(test.stdout).toContain('ok   /.singularity.d has the runscript');

@@ -15,19 +15,28 @@ describe('slurm-verify', () => {
   let ws: string;
   const projects: Record<string, ProjectConfiguration> = {
     slurm: { root: 'third-party/slurm', name: 'slurm' },
-    'debian-trixie': { root: 'containers/debian-trixie', name: 'debian-trixie', metadata: { pharos: { imageTags: ['debian:trixie'] } } } as ProjectConfiguration,
+    'debian-trixie': {
+      root: 'containers/debian-trixie',
+      name: 'debian-trixie',
+      metadata: { pharos: { imageTags: ['debian:trixie'] } },
+    } as ProjectConfiguration,
   };
   beforeAll(() => {
     ws = mkdtempSync(join(tmpdir(), 'pharos-slurm-verify-'));
     mkdirSync(join(ws, 'third-party/slurm'), { recursive: true });
-    writeFileSync(join(ws, 'third-party/slurm/recipe.yaml'), `name: slurm\nversions:\n  "1.0":\n    sources:\n      - kind: url\n        url: file:///none/x.tar.gz\n        sha256: ${'a'.repeat(64)}\n`);
+    writeFileSync(
+      join(ws, 'third-party/slurm/recipe.yaml'),
+      `name: slurm\nversions:\n  "1.0":\n    sources:\n      - kind: url\n        url: file:///none/x.tar.gz\n        sha256: ${'a'.repeat(64)}\n`,
+    );
     mkdirSync(join(ws, 'dist/containers/debian-trixie'), { recursive: true });
     for (const f of ['image.json', 'image.tar']) writeFileSync(join(ws, 'dist/containers/debian-trixie', f), '');
   });
   afterAll(() => removeDir(ws));
 
   it('names the missing .deb manifest and the target that makes it', async () => {
-    const { result, stderr } = await captureOutput(() => slurmVerifyExecutor({ recipe: 'third-party/slurm/recipe.yaml', suite: 'trixie' }, executorContext(ws, 'slurm', 'verify', projects)));
+    const { result, stderr } = await captureOutput(() =>
+      slurmVerifyExecutor({ recipe: 'third-party/slurm/recipe.yaml', suite: 'trixie' }, executorContext(ws, 'slurm', 'verify', projects)),
+    );
     expect(result.success).toBe(false);
     expect(stderr).toContain('pharos: dist/third-party/slurm/1.0/trixie/debs.json: no .deb manifest');
     expect(stderr).toContain('next: build it: npx nx run slurm:deb');
@@ -43,12 +52,16 @@ describe('slurm-verify', () => {
     let text = '';
     out.on('data', (d: Buffer) => (text += d.toString()));
     const before = await containerIds();
-    const code = await runContainer(docker, {
-      image,
-      cmd: ['sh', '/pharos/cluster-check.sh', 'deb'],
-      binds: [`${join(__dirname, 'cluster-check.sh')}:/pharos/cluster-check.sh:ro`],
-      network: 'none',
-    }, { stdout: out, stderr: out });
+    const code = await runContainer(
+      docker,
+      {
+        image,
+        cmd: ['sh', '/pharos/cluster-check.sh', 'deb'],
+        binds: [`${join(__dirname, 'cluster-check.sh')}:/pharos/cluster-check.sh:ro`],
+        network: 'none',
+      },
+      { stdout: out, stderr: out },
+    );
     expect(code).toBe(1);
     expect(text).toContain('pharos-check: FAIL sinfo is not on PATH');
     expect([...(await containerIds())].filter((id) => !before.has(id))).toEqual([]);

@@ -49,13 +49,17 @@ export default async function slurmVerifyExecutor(options: SlurmVerifyOptions, c
     }
     if (tarball) {
       process.stdout.write(`pharos: verifying ${tarball.file} relocated, in a clean debian:${suite}\n`);
-      await runCheck(docker, {
-        image: base.id,
-        script: TARBALL_CHECK_SCRIPT,
-        ...tarballCheck(tarball),
-        calls: [GPG_VERIFY_SCRIPT, CLUSTER_CHECK_SCRIPT],
-        product: `${build.tarballDir}:/tarball:ro`,
-      }, label);
+      await runCheck(
+        docker,
+        {
+          image: base.id,
+          script: TARBALL_CHECK_SCRIPT,
+          ...tarballCheck(tarball),
+          calls: [GPG_VERIFY_SCRIPT, CLUSTER_CHECK_SCRIPT],
+          product: `${build.tarballDir}:/tarball:ro`,
+        },
+        label,
+      );
     }
   });
 }

@@ -83,12 +83,17 @@ describe('tarball signing', () => {
     const ws = mkdtempSync(join(tmpdir(), 'pharos-tarball-'));
     try {
       mkdirSync(join(ws, 'third-party/x'), { recursive: true });
-      writeFileSync(join(ws, 'third-party/x/recipe.yaml'), `name: x\nversions:\n  "1.0":\n    sources:\n      - kind: url\n        url: file:///none/x.tar.gz\n        sha256: ${'a'.repeat(64)}\n`);
+      writeFileSync(
+        join(ws, 'third-party/x/recipe.yaml'),
+        `name: x\nversions:\n  "1.0":\n    sources:\n      - kind: url\n        url: file:///none/x.tar.gz\n        sha256: ${'a'.repeat(64)}\n`,
+      );
       const projects: Record<string, ProjectConfiguration> = { x: { root: 'third-party/x', name: 'x' } };
       const before = await containerIds();
       const saved = { ...process.env };
       for (const k of Object.values(GPG_SIGNING.env)) delete process.env[k];
-      const { result, stderr } = await captureOutput(() => tarballExecutor({ recipe: 'third-party/x/recipe.yaml', sign: true }, executorContext(ws, 'x', 'tarball', projects)));
+      const { result, stderr } = await captureOutput(() =>
+        tarballExecutor({ recipe: 'third-party/x/recipe.yaml', sign: true }, executorContext(ws, 'x', 'tarball', projects)),
+      );
       Object.assign(process.env, saved);
       expect(result.success).toBe(false);
       expect(stderr).toContain('pharos: sign tarball: signing is on (x:tarball option "sign") but no signing key was given');

@@ -38,7 +38,9 @@ export default async function tarballExecutor(options: TarballOptions, context: 
     } finally {
       await signing?.dispose();
     }
-    process.stdout.write(`pharos: ${relative(context.root, outputDir)}: the tarball${options.sign ? ', its .asc signature and public key' : ''} and ${TARBALL_MANIFEST}\n`);
+    process.stdout.write(
+      `pharos: ${relative(context.root, outputDir)}: the tarball${options.sign ? ', its .asc signature and public key' : ''} and ${TARBALL_MANIFEST}\n`,
+    );
   });
 }
 

@@ -25,7 +25,8 @@ export default async function vmBaseDiskExecutor(options: VmBaseDiskOptions, con
   return runExecutor(async () => {
     const { name, label, projectDir, definitionFile, def, outputDir } = normalizeVmImageOptions(options, context, 'base-disk');
     if (!def.baseDisk) throw new PharosError('the definition has no "baseDisk"', { file: definitionFile });
-    if (process.getuid?.() !== 0) throw new PharosError('building a base disk needs root (debootstrap and chroot)', { step: label, next: 'run it as root (the README commands do)' });
+    if (process.getuid?.() !== 0)
+      throw new PharosError('building a base disk needs root (debootstrap and chroot)', { step: label, next: 'run it as root (the README commands do)' });
     const { script: scriptName, size } = def.baseDisk;
     await removeProducts([outputDir]);
     const script = join(projectDir, scriptName);
@@ -37,8 +38,25 @@ export default async function vmBaseDiskExecutor(options: VmBaseDiskOptions, con
       await mkdir(tmp, { recursive: true });
       const log = createWriteStream(logFile);
       const disk = join(tmp, BASE_DISK_FILE);
-      const run = execa('bash', [script, '--suite', def.suite, '--mirror', mirror, '--out', disk, '--work', work,
-        '--size', size, '--cache', pharosCacheDir('debootstrap-vm', def.suite)], { reject: false, all: true, detached: true, stdin: 'ignore' });
+      const run = execa(
+        'bash',
+        [
+          script,
+          '--suite',
+          def.suite,
+          '--mirror',
+          mirror,
+          '--out',
+          disk,
+          '--work',
+          work,
+          '--size',
+          size,
+          '--cache',
+          pharosCacheDir('debootstrap-vm', def.suite),
+        ],
+        { reject: false, all: true, detached: true, stdin: 'ignore' },
+      );
       const stop = onInterrupt(async () => {
         try {
           process.kill(-(run.pid as number), 'SIGTERM');
@@ -60,7 +78,9 @@ export default async function vmBaseDiskExecutor(options: VmBaseDiskOptions, con
       await stop();
       if (result.exitCode !== 0) {
         throw new PharosError(`${relative(context.root, script)} exited with code ${result.exitCode}`, {
-          file: relative(context.root, logFile), step: label, tail: output.trim().split('\n').slice(-15),
+          file: relative(context.root, logFile),
+          step: label,
+          tail: output.trim().split('\n').slice(-15),
           next: `read ${relative(context.root, logFile)}; the Debian mirror (${mirror}) must serve ${def.suite}`,
         });
       }

@@ -37,7 +37,15 @@ export async function bootCluster(c: ClusterBoot, vms: RunningVm[]): Promise<Ssh
     const seedDir = join(c.scratch, `seed-${node.name}`);
     await mkdir(seedDir, { recursive: true, mode: 0o700 });
     const start = i === 0 ? ['slurmctld', ...(c.withBeegfs ? ['beegfs-mgmtd', 'beegfs-meta', 'beegfs-storage'] : [])] : ['slurmd'];
-    const req = { node, nodes, sshPublicKey: c.key.publicKey, slurmKeyBase64: slurmKey, beegfsAuthBase64: beegfsAuth, start, instanceId: `pharos-verify-${randomUUID()}` };
+    const req = {
+      node,
+      nodes,
+      sshPublicKey: c.key.publicKey,
+      slurmKeyBase64: slurmKey,
+      beegfsAuthBase64: beegfsAuth,
+      start,
+      instanceId: `pharos-verify-${randomUUID()}`,
+    };
     // The secrets go into the seed ISO only (a 0600 file in the scratch folder), never into argv or logs.
     await writeFile(join(seedDir, 'user-data'), clusterUserData(req), { mode: 0o600 });
     await writeFile(join(seedDir, 'meta-data'), clusterMetaData(req));
@@ -45,14 +53,28 @@ export async function bootCluster(c: ClusterBoot, vms: RunningVm[]): Promise<Ssh
     await makeSeedIso(seedDir, iso);
     const sshPort = await freePort();
     targets.push({ port: sshPort, user: 'admin', privateKey: c.key.privateKey });
-    vms.push(startVm({
-      name: node.name, disk: c.disks[i], seedIso: iso, accelerator: c.accelerator, memoryMiB: 1024, cpus: 1, sshPort, serialLog: c.serialLogs[i],
-      cluster: { mode: i === 0 ? 'listen' : 'connect', port: clusterPort, mac: `52:54:00:42:00:${String(i + 1).padStart(2, '0')}` },
-    }));
-    process.stdout.write(`pharos: started ${node.name} (${c.accelerator}, ${node.address} on the cluster network, SSH on 127.0.0.1:${sshPort}); serial console: ${relative(c.workspaceRoot, c.serialLogs[i])}\n`);
+    vms.push(
+      startVm({
+        name: node.name,
+        disk: c.disks[i],
+        seedIso: iso,
+        accelerator: c.accelerator,
+        memoryMiB: 1024,
+        cpus: 1,
+        sshPort,
+        serialLog: c.serialLogs[i],
+        cluster: { mode: i === 0 ? 'listen' : 'connect', port: clusterPort, mac: `52:54:00:42:00:${String(i + 1).padStart(2, '0')}` },
+      }),
+    );
+    process.stdout.write(
+      `pharos: started ${node.name} (${c.accelerator}, ${node.address} on the cluster network, SSH on 127.0.0.1:${sshPort}); serial console: ${relative(c.workspaceRoot, c.serialLogs[i])}\n`,
+    );
     // The nodes connect to the controller's socket, so it must be listening first.
     if (i === 0 && !(await waitListening(clusterPort, 30_000))) {
-      throw new PharosError(`${node.name}'s QEMU never listened on the cluster socket 127.0.0.1:${clusterPort}`, { step: c.label, file: relative(c.workspaceRoot, c.serialLogs[0]) });
+      throw new PharosError(`${node.name}'s QEMU never listened on the cluster socket 127.0.0.1:${clusterPort}`, {
+        step: c.label,
+        file: relative(c.workspaceRoot, c.serialLogs[0]),
+      });
     }
   }
   return targets;

@@ -36,7 +36,7 @@ describe('cluster checks', () => {
     expect((await run('job-state', '42')).all).toBe('JobState=COMPLETED');
     expect((await run('beegfs-storage-nodes')).all).toBe('storage01 [ID: 1]');
     expect((await run('beegfs-servers')).exitCode).toBe(0);
-    expect(calls()).toContain("sinfo -h -N -o %N %T\n");
+    expect(calls()).toContain('sinfo -h -N -o %N %T\n');
     expect(calls()).toContain('sbatch --parsable -o /dev/null --wrap hostname; sleep 1\n');
     expect(calls()).toContain('scontrol show job 42\n');
     expect(calls()).toContain('sudo beegfs-ctl --listnodes --nodetype=storage\n');

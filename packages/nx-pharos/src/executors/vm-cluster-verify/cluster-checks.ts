@@ -19,7 +19,13 @@ export function slurmChecks(compute: string): ClusterCheck[] {
   return [
     { what: 'slurmctld is active on the controller', vm: 0, args: ['unit-active', 'slurmctld'], passes: (o) => o === 'active', attempts: 30 },
     { what: `slurmd is active on ${compute}`, vm: 1, args: ['unit-active', 'slurmd'], passes: (o) => o === 'active', attempts: 30 },
-    { what: `sinfo shows ${compute} idle`, vm: 0, args: ['node-states'], passes: (o) => o.split('\n').some((l) => l.trim() === `${compute} idle`), attempts: 90 },
+    {
+      what: `sinfo shows ${compute} idle`,
+      vm: 0,
+      args: ['node-states'],
+      passes: (o) => o.split('\n').some((l) => l.trim() === `${compute} idle`),
+      attempts: 90,
+    },
     { what: `srun -N1 hostname runs on ${compute}`, vm: 0, args: ['srun-hostname'], passes: (o) => o.trim() === compute, attempts: 1 },
   ];
 }
@@ -38,7 +44,13 @@ export function jobCompletes(job: string): ClusterCheck {
 export function beegfsChecks(compute: string): ClusterCheck[] {
   return [
     { what: 'beegfs-ctl lists the storage server', vm: 0, args: ['beegfs-storage-nodes'], passes: (o) => /\[ID: \d+\]/.test(o), attempts: 30 },
-    { what: `beegfs-check-servers finds every server from ${compute}`, vm: 1, args: ['beegfs-servers'], passes: (o) => !o.includes('UNREACHABLE'), attempts: 30 },
+    {
+      what: `beegfs-check-servers finds every server from ${compute}`,
+      vm: 1,
+      args: ['beegfs-servers'],
+      passes: (o) => !o.includes('UNREACHABLE'),
+      attempts: 30,
+    },
   ];
 }
 

@@ -47,7 +47,16 @@ users:
 ssh_pwauth: false
 disable_root: true
 write_files:
-${files.map((f) => `  - path: ${f.path}\n    permissions: '${f.permissions}'\n    content: |\n${f.content.split('\n').filter(Boolean).map((l) => `      ${l}`).join('\n')}`).join('\n')}
+${files
+  .map(
+    (f) =>
+      `  - path: ${f.path}\n    permissions: '${f.permissions}'\n    content: |\n${f.content
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => `      ${l}`)
+        .join('\n')}`,
+  )
+  .join('\n')}
 ${secrets.join('\n')}
 runcmd:
   - [ sh, -c, "cat /etc/pharos-cluster-hosts >> /etc/hosts" ]

@@ -38,16 +38,30 @@ export default async function vmClusterVerifyExecutor(options: VmClusterVerifyOp
     const vms: RunningVm[] = [];
     let passed = false;
     try {
-      const targets = await bootCluster({ names, disks: disks.map((d) => d.disk), serialLogs, accelerator, key, withBeegfs, scratch, label, workspaceRoot: context.root }, vms);
-      await Promise.all(vms.map(async (vm, i) => {
-        if (!(await waitForSsh(targets[i], bootTimeoutMinutes * 60_000, () => !vm.exited()))) {
-          throw new PharosError(`${names[i]} never answered SSH${vm.exited() ? ' (QEMU exited)' : ''}`, { step: label, file: relative(context.root, serialLogs[i]), next: 'read its serial console log (boot, cloud-init, sshd)' });
-        }
-        process.stdout.write(`pharos: ${names[i]} answers SSH, cloud-init done\n`);
-      }));
+      const targets = await bootCluster(
+        { names, disks: disks.map((d) => d.disk), serialLogs, accelerator, key, withBeegfs, scratch, label, workspaceRoot: context.root },
+        vms,
+      );
+      await Promise.all(
+        vms.map(async (vm, i) => {
+          if (!(await waitForSsh(targets[i], bootTimeoutMinutes * 60_000, () => !vm.exited()))) {
+            throw new PharosError(`${names[i]} never answered SSH${vm.exited() ? ' (QEMU exited)' : ''}`, {
+              step: label,
+              file: relative(context.root, serialLogs[i]),
+              next: 'read its serial console log (boot, cloud-init, sshd)',
+            });
+          }
+          process.stdout.write(`pharos: ${names[i]} answers SSH, cloud-init done\n`);
+        }),
+      );
       const check = async (c: ClusterCheck): Promise<string> => {
         const r = await runClusterCheck(targets, c);
-        if (!r.passed) throw new PharosError(`check failed: ${c.what}`, { step: label, tail: r.output.split('\n').slice(-15), next: `read the serial console logs: ${shownLogs}` });
+        if (!r.passed)
+          throw new PharosError(`check failed: ${c.what}`, {
+            step: label,
+            tail: r.output.split('\n').slice(-15),
+            next: `read the serial console logs: ${shownLogs}`,
+          });
         process.stdout.write(`pharos-check: ok   ${c.what}: ${r.output.split('\n').slice(-3).join(' | ')}\n`);
         return r.output;
       };

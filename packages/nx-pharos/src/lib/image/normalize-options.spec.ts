@@ -37,7 +37,9 @@ describe('image family options', () => {
       products: { archive: join(ws, 'dist/containers/demo/image.tar'), manifest: join(ws, 'dist/containers/demo/image.json') },
     });
     expect(normalizeBaseImageOptions({ definition: 'x', source: 'pull' }, context(), { PHAROS_BASE_IMAGE_SOURCE: 'debootstrap' }).source).toBe('debootstrap');
-    expect(() => normalizeBaseImageOptions({ definition: 'x' }, context(), { PHAROS_BASE_IMAGE_SOURCE: 'ftp' })).toThrow(/PHAROS_BASE_IMAGE_SOURCE="ftp" is not one of auto, pull, debootstrap/);
+    expect(() => normalizeBaseImageOptions({ definition: 'x' }, context(), { PHAROS_BASE_IMAGE_SOURCE: 'ftp' })).toThrow(
+      /PHAROS_BASE_IMAGE_SOURCE="ftp" is not one of auto, pull, debootstrap/,
+    );
   });
 
   it('docker-image: the Dockerfile and context default to the project folder', () => {
@@ -62,7 +64,10 @@ describe('image family options', () => {
     });
     expect(o.signing).toBeUndefined();
     expect(normalizeSifOptions({ sign: true }, context('sif')).signing).toEqual({ keyFile: undefined, requiredBy: 'demo:sif option "sign"' });
-    expect(normalizeSifOptions({ sign: true, signRequiredBy: 'c.yaml sif.sign', signingKeyFile: 'k.pem' }, context('sif')).signing).toEqual({ keyFile: 'k.pem', requiredBy: 'c.yaml sif.sign' });
+    expect(normalizeSifOptions({ sign: true, signRequiredBy: 'c.yaml sif.sign', signingKeyFile: 'k.pem' }, context('sif')).signing).toEqual({
+      keyFile: 'k.pem',
+      requiredBy: 'c.yaml sif.sign',
+    });
   });
 
   it('image-test: docker only without a SIF, both runtimes with one, and the definition adds its checks and runtimes', () => {
@@ -83,7 +88,13 @@ describe('image family options', () => {
 
   it('dev-container-run: a command runs in bash, args as given, with the host uid and workspace in the environment', () => {
     const o = normalizeDevContainerRunOptions({ command: 'make', env: { A: '1' } }, context('run'), 1000);
-    expect(o).toMatchObject({ argv: ['bash', '-c', 'make'], cwd: join(ws, 'containers/demo'), fuse: false, dockerSocket: false, devContainer: 'dev-container' });
+    expect(o).toMatchObject({
+      argv: ['bash', '-c', 'make'],
+      cwd: join(ws, 'containers/demo'),
+      fuse: false,
+      dockerSocket: false,
+      devContainer: 'dev-container',
+    });
     expect(o.env).toEqual({ PHAROS_WORKSPACE_ROOT: ws, PHAROS_HOST_UID: '1000', A: '1' });
     expect(normalizeDevContainerRunOptions({ args: ['id', '-u'], command: 'ignored' }, context('run'), 0).argv).toEqual(['id', '-u']);
     expect(() => normalizeDevContainerRunOptions({}, context('run'))).toThrow(/set "command" or "args"/);

@@ -1,7 +1,14 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { parseContainerDefinition, RUNTIMES, type ContainerArtifact, type ContainerCheck, type Runtime, type SquashfsCompression } from '../../definitions/container';
+import {
+  parseContainerDefinition,
+  RUNTIMES,
+  type ContainerArtifact,
+  type ContainerCheck,
+  type Runtime,
+  type SquashfsCompression,
+} from '../../definitions/container';
 import { DEV_CONTAINER_PROJECT, imageDir, imageManifestPath, imageProductPaths } from '../../products/image';
 import { sifProductPaths, type SifFiles } from '../../products/sif';
 import { PharosError } from '../../utils/errors';
@@ -52,7 +59,11 @@ export interface NormalizedBaseImageOptions extends ImageTask {
   products: { archive: string; manifest: string };
 }
 
-export function normalizeBaseImageOptions(options: BaseImageExecutorOptions, context: ExecutorContext, env: NodeJS.ProcessEnv = process.env): NormalizedBaseImageOptions {
+export function normalizeBaseImageOptions(
+  options: BaseImageExecutorOptions,
+  context: ExecutorContext,
+  env: NodeJS.ProcessEnv = process.env,
+): NormalizedBaseImageOptions {
   const task = imageTask(context);
   const definitionFile = workspacePath(options.definition, context);
   const outputDir = workspacePath(options.outputPath ?? defaultOutputDir, context);
@@ -222,7 +233,11 @@ export interface NormalizedDevContainerRunOptions extends ImageTask {
   devContainer: string;
 }
 
-export function normalizeDevContainerRunOptions(options: DevContainerRunOptions, context: ExecutorContext, hostUid = process.getuid?.() ?? 0): NormalizedDevContainerRunOptions {
+export function normalizeDevContainerRunOptions(
+  options: DevContainerRunOptions,
+  context: ExecutorContext,
+  hostUid = process.getuid?.() ?? 0,
+): NormalizedDevContainerRunOptions {
   const task = imageTask(context);
   const argv = options.args?.length ? options.args : options.command ? ['bash', '-c', options.command] : undefined;
   if (!argv) throw new PharosError('set "command" or "args"', { step: task.label });

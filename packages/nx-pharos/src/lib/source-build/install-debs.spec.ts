@@ -10,8 +10,12 @@ describe('install-debs.sh', () => {
   const run = (aptGet: string, env: Record<string, string> = {}) => {
     const dir = mkdtempSync(join(tmpdir(), 'pharos-install-debs-'));
     const policy = join(dir, 'policy-rc.d');
-    return runStubbed(INSTALL_DEBS_SCRIPT, ['a_1_amd64.deb', 'b_1_amd64.deb'], { POLICY_RC_D: policy, DEBS_DIR: dir, ...env }, stubDir({ 'apt-get': aptGet }))
-      .then((r) => ({ ...r, policy: readFileSync(policy, 'utf8') }));
+    return runStubbed(
+      INSTALL_DEBS_SCRIPT,
+      ['a_1_amd64.deb', 'b_1_amd64.deb'],
+      { POLICY_RC_D: policy, DEBS_DIR: dir, ...env },
+      stubDir({ 'apt-get': aptGet }),
+    ).then((r) => ({ ...r, policy: readFileSync(policy, 'utf8') }));
   };
 
   it('installs the .debs from the product folder with the extra packages, without starting their daemons', async () => {

@@ -109,7 +109,11 @@ function assertTargetSuite(asked: string, context: ExecutorContext, recipe: Sour
   const target = context.targetName ?? '';
   const stem = target.endsWith(`-${fixed}`) ? target.slice(0, -fixed.length) : undefined;
   const targets = context.projectsConfigurations?.projects[context.projectName as string]?.targets ?? {};
-  const built = stem ? Object.keys(targets).filter((t) => t.startsWith(stem)).map((t) => t.slice(stem.length)) : [fixed];
+  const built = stem
+    ? Object.keys(targets)
+        .filter((t) => t.startsWith(stem))
+        .map((t) => t.slice(stem.length))
+    : [fixed];
   if (stem && built.includes(asked)) {
     throw new PharosError(`${label} builds for ${fixed}, not --suite=${asked}`, { step: label, next: `npx nx run ${context.projectName}:${stem}${asked}` });
   }

@@ -24,15 +24,25 @@ export const GPG_SIGNING: SigningKind = {
  * `<file>.asc` (detached, armored) and `<file>.pub.asc` (the signer's public key), made in a clean container of the
  * suite. The key and passphrase are bind-mounted read-only files; nothing secret is in argv, the environment or logs.
  */
-export async function signTarball(docker: Docker, image: string, signing: SigningMaterial, dir: string, file: string, label: string): Promise<TarballManifest['signature']> {
+export async function signTarball(
+  docker: Docker,
+  image: string,
+  signing: SigningMaterial,
+  dir: string,
+  file: string,
+  label: string,
+): Promise<TarballManifest['signature']> {
   const [key, passphrase] = ['/run/pharos-signing/key', '/run/pharos-signing/passphrase'];
-  const run = containerScript(GPG_SIGN_SCRIPT, gpgSignArgs({
-    file: `/out/${file}`,
-    keyFile: key,
-    passphraseFile: signing.passphraseFile ? passphrase : undefined,
-    uid: process.getuid?.() ?? 0,
-    gid: process.getgid?.() ?? 0,
-  }));
+  const run = containerScript(
+    GPG_SIGN_SCRIPT,
+    gpgSignArgs({
+      file: `/out/${file}`,
+      keyFile: key,
+      passphraseFile: signing.passphraseFile ? passphrase : undefined,
+      uid: process.getuid?.() ?? 0,
+      gid: process.getgid?.() ?? 0,
+    }),
+  );
   const result = await runContainerCaptured(docker, {
     image,
     cmd: run.cmd,

@@ -54,13 +54,17 @@ export async function runLoggedBuild(docker: Docker, context: ExecutorContext, b
   const run = containerScript(build.script, build.args, build.calls);
   let code: number;
   try {
-    code = await runContainer(docker, {
-      image: build.image,
-      cmd: run.cmd,
-      env: build.env,
-      binds: [...build.binds, ...run.binds],
-      labels: build.labels,
-    }, { stdout: log.stream, stderr: log.stream });
+    code = await runContainer(
+      docker,
+      {
+        image: build.image,
+        cmd: run.cmd,
+        env: build.env,
+        binds: [...build.binds, ...run.binds],
+        labels: build.labels,
+      },
+      { stdout: log.stream, stderr: log.stream },
+    );
   } finally {
     await log.close();
   }

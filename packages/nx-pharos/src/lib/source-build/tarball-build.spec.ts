@@ -37,8 +37,23 @@ async function build(aptComponents: string[] = [], buildPackages: string[] = [])
     ldd: ['yaml-0.so.2', 'lz4.so.1', 'nvidia-ml.so.1'].map((l) => `printf '\\tlib${l} => ${dir}/libs/lib${l} (0x1)\\n'`).join('\n'),
     make: `case "$1" in install) mkdir -p "\${2#DESTDIR=}/opt/slurm/view/sbin" && cp /bin/sh "\${2#DESTDIR=}/opt/slurm/view/sbin/slurmctld" ;; esac`,
   });
-  const env = tarballBuildEnv({ name: 'slurm', tarball: join(dir, 'slurm-1.tar.gz'), stage, buildPackages, aptComponents, jobs: 2, presentSonames: join(stage, 'present'), uid: 1, gid: 2 });
-  const run = await runStubbed(TARBALL_BUILD_SCRIPT, ['--without-x', '--with-greeting=hello world'], { ...env, WORK_DIR: join(dir, 'build'), RELOCATE_SCRIPT }, stubs);
+  const env = tarballBuildEnv({
+    name: 'slurm',
+    tarball: join(dir, 'slurm-1.tar.gz'),
+    stage,
+    buildPackages,
+    aptComponents,
+    jobs: 2,
+    presentSonames: join(stage, 'present'),
+    uid: 1,
+    gid: 2,
+  });
+  const run = await runStubbed(
+    TARBALL_BUILD_SCRIPT,
+    ['--without-x', '--with-greeting=hello world'],
+    { ...env, WORK_DIR: join(dir, 'build'), RELOCATE_SCRIPT },
+    stubs,
+  );
   return { ...run, dir, stage };
 }
 
@@ -46,7 +61,9 @@ describe('relocatable tarball build', () => {
   it('builds for /opt/<name>/view with the recipe flags and bundles only what the clean target lacks', async () => {
     const run = await build();
     expect(run.exitCode, run.stderr).toBe(0);
-    expect(readFileSync(join(run.dir, 'configured'), 'utf8')).toBe('configure --prefix=/opt/slurm/view --sysconfdir=/etc/slurm --without-x --with-greeting=hello world\n');
+    expect(readFileSync(join(run.dir, 'configured'), 'utf8')).toBe(
+      'configure --prefix=/opt/slurm/view --sysconfdir=/etc/slurm --without-x --with-greeting=hello world\n',
+    );
     expect(run.calls).toContain('apt-get build-dep -y -q ./');
     expect(run.calls).toContain('make -j2');
     // Driver libraries must come from the machine's own GPU driver; liblz4 the clean target has.
@@ -67,7 +84,11 @@ describe('relocatable tarball build', () => {
   });
 
   it('renders a module that takes its prefix from SLURM_INSTALL_PREFIX and refuses a wrong one', () => {
-    const lua = Handlebars.compile(readFileSync(join(TEMPLATES, 'module.lua.hbs'), 'utf8'), { noEscape: true, strict: true })({ version: '24.11.5', toolchain: 'trixie', arch: 'x86_64' });
+    const lua = Handlebars.compile(readFileSync(join(TEMPLATES, 'module.lua.hbs'), 'utf8'), { noEscape: true, strict: true })({
+      version: '24.11.5',
+      toolchain: 'trixie',
+      arch: 'x86_64',
+    });
     expect(lua).toContain('os.getenv("SLURM_INSTALL_PREFIX") or "/opt/slurm/view"');
     expect(lua).toContain('family("slurm")');
     expect(lua).toContain('LmodError("slurm/24.11.5: no Slurm 24.11.5 installation at "');

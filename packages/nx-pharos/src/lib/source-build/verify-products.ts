@@ -31,7 +31,14 @@ export interface Check {
  * Runs a check of the suite's .debs: `script` gets the .deb files as its arguments, with the folder at /debs and
  * install-debs.sh beside it (with `calls`, the scripts it runs after).
  */
-export function runDebCheck(docker: Docker, image: string, debsDir: string, debFiles: string[], check: Pick<Check, 'script' | 'calls' | 'hostname'>, label: string): Promise<void> {
+export function runDebCheck(
+  docker: Docker,
+  image: string,
+  debsDir: string,
+  debFiles: string[],
+  check: Pick<Check, 'script' | 'calls' | 'hostname'>,
+  label: string,
+): Promise<void> {
   return runCheck(docker, { image, args: debFiles, product: `${debsDir}:/debs:ro`, ...check, calls: [INSTALL_DEBS_SCRIPT, ...check.calls] }, label);
 }
 

@@ -14,17 +14,33 @@ export function packerBuildError(output: string, timedOut: boolean, minutes: num
   const shown = (p: string) => relative(at.workspaceRoot, p);
   const tail = output.trim().split('\n').slice(-15);
   const failure = diagnosePackerBuild(output);
-  if (timedOut) return new PharosError(`packer build did not finish in ${minutes} minutes; it and its VM were stopped`, { step: at.label, tail, next: `read the serial console log ${shown(at.serialLog)} and ${shown(at.buildLog)}` });
+  if (timedOut)
+    return new PharosError(`packer build did not finish in ${minutes} minutes; it and its VM were stopped`, {
+      step: at.label,
+      tail,
+      next: `read the serial console log ${shown(at.serialLog)} and ${shown(at.buildLog)}`,
+    });
   if (failure.kind === 'provisioner') {
     return new PharosError(`provisioning script ${shown(failure.script)} exited with code ${failure.exitCode}`, {
-      file: shown(failure.script), step: at.label, tail, next: `fix the script; the guest's serial console is in ${shown(at.serialLog)}, Packer's output in ${shown(at.buildLog)}`,
+      file: shown(failure.script),
+      step: at.label,
+      tail,
+      next: `fix the script; the guest's serial console is in ${shown(at.serialLog)}, Packer's output in ${shown(at.buildLog)}`,
     });
   }
   if (failure.kind === 'ssh-auth') {
-    return new PharosError('the VM refused the workspace SSH key', { step: at.label, tail, next: `the seed's user-data must give admin the key in .pharos/ssh/id_ed25519.pub; the guest's serial console is in ${shown(at.serialLog)}` });
+    return new PharosError('the VM refused the workspace SSH key', {
+      step: at.label,
+      tail,
+      next: `the seed's user-data must give admin the key in .pharos/ssh/id_ed25519.pub; the guest's serial console is in ${shown(at.serialLog)}`,
+    });
   }
   if (failure.kind === 'ssh-timeout') {
-    return new PharosError('the VM never answered SSH', { step: at.label, tail, next: `read the serial console log ${shown(at.serialLog)} (boot, cloud-init seed, sshd)` });
+    return new PharosError('the VM never answered SSH', {
+      step: at.label,
+      tail,
+      next: `read the serial console log ${shown(at.serialLog)} (boot, cloud-init seed, sshd)`,
+    });
   }
   return new PharosError('packer build failed', { step: at.label, tail, next: `read ${shown(at.buildLog)} and the serial console log ${shown(at.serialLog)}` });
 }

@@ -73,14 +73,16 @@ export function normalizeVmImageOptions(options: VmImageOptions, context: Execut
     outputDir: workspacePath(options.outputPath ?? defaultOutput, context),
     base: baseDiskOf(def, root, context),
     timeoutMinutes: options.timeoutMinutes ?? DEFAULT_BUILD_TIMEOUT_MINUTES,
-    sshTimeoutMinutes: (accelerator) => options.sshTimeoutMinutes ?? (accelerator === 'kvm' ? DEFAULT_SSH_TIMEOUT_MINUTES.kvm : DEFAULT_SSH_TIMEOUT_MINUTES.tcg),
+    sshTimeoutMinutes: (accelerator) =>
+      options.sshTimeoutMinutes ?? (accelerator === 'kvm' ? DEFAULT_SSH_TIMEOUT_MINUTES.kvm : DEFAULT_SSH_TIMEOUT_MINUTES.tcg),
   };
 }
 
 function baseDiskOf(def: VmImageDefinition, root: string, context: ExecutorContext): DiskProduct {
   if (def.baseDisk) return { manifest: join(context.root, baseDiskDir(root), BASE_DISK_MANIFEST), producer: `${context.projectName}:base-disk` };
   const from = context.projectsConfigurations?.projects[def.from as string];
-  if (!from) throw new PharosError(`"from" names ${def.from}, which is not a project`, { step: taskLabel(context), next: 'name an image project under packer/' });
+  if (!from)
+    throw new PharosError(`"from" names ${def.from}, which is not a project`, { step: taskLabel(context), next: 'name an image project under packer/' });
   return { manifest: join(context.root, vmImageDir(from.root), VM_IMAGE_MANIFEST), producer: `${def.from}:image` };
 }
 

@@ -9,7 +9,11 @@ import { sha256File } from '../../utils/digest';
  * Moves a finished build's image from Packer's output folder into `outputDir` file by file (the base disk may share
  * the folder), each renamed into place, the manifest last; on any failure the products written so far are removed.
  */
-export async function publishImage(packerOut: string, outputDir: string, record: Omit<VmImageManifest, 'schema' | 'file' | 'sha256' | 'bytes'>): Promise<VmImageManifest> {
+export async function publishImage(
+  packerOut: string,
+  outputDir: string,
+  record: Omit<VmImageManifest, 'schema' | 'file' | 'sha256' | 'bytes'>,
+): Promise<VmImageManifest> {
   const file = `${record.project}.qcow2`;
   const sha256 = await sha256File(join(packerOut, file));
   await mkdir(outputDir, { recursive: true });
@@ -17,7 +21,19 @@ export async function publishImage(packerOut: string, outputDir: string, record:
     await writeAtomically(join(outputDir, file), (tmp) => rename(join(packerOut, file), tmp));
     await writeAtomically(join(outputDir, `${file}.sha256`), (tmp) => writeFile(tmp, `${sha256}  ${file}\n`));
     await writeAtomically(join(outputDir, PACKER_MANIFEST), (tmp) => rename(join(packerOut, PACKER_MANIFEST), tmp));
-    const manifest: VmImageManifest = { schema: 1, project: record.project, suite: record.suite, file, sha256, bytes: statSync(join(outputDir, file)).size, base: record.base, packer: record.packer, qemu: record.qemu, accelerator: record.accelerator, without: record.without };
+    const manifest: VmImageManifest = {
+      schema: 1,
+      project: record.project,
+      suite: record.suite,
+      file,
+      sha256,
+      bytes: statSync(join(outputDir, file)).size,
+      base: record.base,
+      packer: record.packer,
+      qemu: record.qemu,
+      accelerator: record.accelerator,
+      without: record.without,
+    };
     await writeManifest(join(outputDir, VM_IMAGE_MANIFEST), manifest);
     return manifest;
   } catch (err) {

@@ -37,14 +37,30 @@ describe('staging a VM image build', () => {
 
   it('copies the template, writes the packer {} file and renders the seed; staged names map back to their sources', () => {
     const dir = join(ws, 'scratch');
-    const staged = stageTemplate({ projectDir: projectDir(), workspaceRoot: ws, def, dir, packerVersion: '1.6.6', seed: { instanceId: 'i-1', hostname: 'hpc-compute', sshPublicKey: 'ssh-ed25519 AAAA k' } });
+    const staged = stageTemplate({
+      projectDir: projectDir(),
+      workspaceRoot: ws,
+      def,
+      dir,
+      packerVersion: '1.6.6',
+      seed: { instanceId: 'i-1', hostname: 'hpc-compute', sshPublicKey: 'ssh-ed25519 AAAA k' },
+    });
     expect(readdirSync(dir).sort()).toEqual(['image.pkr.hcl', SETTINGS_FILE, 'seed'].sort());
     expect(readFileSync(join(dir, 'seed/user-data'), 'utf8')).toBe('#cloud-config\nhostname: hpc-compute\nkey: ssh-ed25519 AAAA k\n');
     expect(staged.seedFiles).toEqual([join(dir, 'seed/user-data'), join(dir, 'seed/meta-data')]);
     expect(staged.sourceOf('image.pkr.hcl')).toBe('packer/cloud-base/image.pkr.hcl');
     expect(staged.sourceOf(SETTINGS_FILE)).toBe(`${SETTINGS_FILE} (generated)`);
     rmSync(join(ws, 'packer/cloud-base/seed/meta-data.hbs'));
-    expect(() => stageTemplate({ projectDir: projectDir(), workspaceRoot: ws, def, dir, packerVersion: '1.6.6', seed: { instanceId: 'i', hostname: 'h', sshPublicKey: 'k' } })).toThrow('meta-data.hbs is missing');
+    expect(() =>
+      stageTemplate({
+        projectDir: projectDir(),
+        workspaceRoot: ws,
+        def,
+        dir,
+        packerVersion: '1.6.6',
+        seed: { instanceId: 'i', hostname: 'h', sshPublicKey: 'k' },
+      }),
+    ).toThrow('meta-data.hbs is missing');
   });
 
   it('resolves provisioning scripts and renders files, naming the missing one', () => {
@@ -77,13 +93,34 @@ describe('staging a VM image build', () => {
 
   it('gives the template one set of variables', () => {
     const vars = templateVars({
-      name: 'hpc-compute', def, scratch: '/s', upload: '/s/upload', baseImage: '/b.qcow2', baseSha256: 'ab', accelerator: 'tcg', privateKey: '/k',
-      sshTimeoutMinutes: 20, seedFiles: ['/s/seed/user-data'], serialLog: '/l', provisionScripts: ['/p.sh'],
+      name: 'hpc-compute',
+      def,
+      scratch: '/s',
+      upload: '/s/upload',
+      baseImage: '/b.qcow2',
+      baseSha256: 'ab',
+      accelerator: 'tcg',
+      privateKey: '/k',
+      sshTimeoutMinutes: 20,
+      seedFiles: ['/s/seed/user-data'],
+      serialLog: '/l',
+      provisionScripts: ['/p.sh'],
     });
     expect(vars).toEqual({
-      upload_directory: '/s/upload/', base_image: '/b.qcow2', base_sha256: 'ab', output_directory: '/s/out', vm_name: 'hpc-compute.qcow2', accelerator: 'tcg',
-      ssh_private_key_file: '/k', ssh_timeout: '20m', seed_files: ['/s/seed/user-data'], serial_log: '/l', provision_scripts: ['/p.sh'],
-      provision_env: ['PHAROS_UPLOAD=/tmp/pharos-upload'], cpus: 2, memory: 1536,
+      upload_directory: '/s/upload/',
+      base_image: '/b.qcow2',
+      base_sha256: 'ab',
+      output_directory: '/s/out',
+      vm_name: 'hpc-compute.qcow2',
+      accelerator: 'tcg',
+      ssh_private_key_file: '/k',
+      ssh_timeout: '20m',
+      seed_files: ['/s/seed/user-data'],
+      serial_log: '/l',
+      provision_scripts: ['/p.sh'],
+      provision_env: ['PHAROS_UPLOAD=/tmp/pharos-upload'],
+      cpus: 2,
+      memory: 1536,
     });
   });
 });

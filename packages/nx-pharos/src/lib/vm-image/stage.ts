@@ -27,11 +27,22 @@ export interface StagedTemplate {
   sourceOf: (staged: string) => string;
 }
 
-export function stageTemplate(opts: { projectDir: string; workspaceRoot: string; def: VmImageDefinition; dir: string; packerVersion: string; seed: SeedValues }): StagedTemplate {
+export function stageTemplate(opts: {
+  projectDir: string;
+  workspaceRoot: string;
+  def: VmImageDefinition;
+  dir: string;
+  packerVersion: string;
+  seed: SeedValues;
+}): StagedTemplate {
   const { projectDir, workspaceRoot, def, dir } = opts;
   mkdirSync(dir, { recursive: true });
   const template = join(projectDir, def.template);
-  if (!existsSync(template)) throw new PharosError('the template does not exist', { file: relative(workspaceRoot, template), next: `fix "template" in ${relative(workspaceRoot, join(projectDir, 'vm-image.yaml'))}` });
+  if (!existsSync(template))
+    throw new PharosError('the template does not exist', {
+      file: relative(workspaceRoot, template),
+      next: `fix "template" in ${relative(workspaceRoot, join(projectDir, 'vm-image.yaml'))}`,
+    });
   cpSync(template, join(dir, basename(template)));
   writeFileSync(join(dir, SETTINGS_FILE), packerSettingsFile(opts.packerVersion));
   const seedDir = join(dir, 'seed');
@@ -46,7 +57,12 @@ export function stageTemplate(opts: { projectDir: string; workspaceRoot: string;
   return {
     dir,
     seedFiles,
-    sourceOf: (staged) => (basename(staged) === basename(template) ? relative(workspaceRoot, template) : basename(staged) === SETTINGS_FILE ? `${SETTINGS_FILE} (generated)` : staged),
+    sourceOf: (staged) =>
+      basename(staged) === basename(template)
+        ? relative(workspaceRoot, template)
+        : basename(staged) === SETTINGS_FILE
+          ? `${SETTINGS_FILE} (generated)`
+          : staged,
   };
 }
 
@@ -54,7 +70,11 @@ export function stageTemplate(opts: { projectDir: string; workspaceRoot: string;
 export function provisionScripts(projectDir: string, workspaceRoot: string, def: VmImageDefinition): string[] {
   return def.provision.map((p) => {
     const path = join(projectDir, p);
-    if (!existsSync(path)) throw new PharosError('a provisioning script does not exist', { file: relative(workspaceRoot, path), next: `fix "provision" in ${relative(workspaceRoot, join(projectDir, 'vm-image.yaml'))}` });
+    if (!existsSync(path))
+      throw new PharosError('a provisioning script does not exist', {
+        file: relative(workspaceRoot, path),
+        next: `fix "provision" in ${relative(workspaceRoot, join(projectDir, 'vm-image.yaml'))}`,
+      });
     return path;
   });
 }
@@ -69,7 +89,11 @@ export async function stageDebs(upload: string, def: VmImageDefinition, debs: De
   for (const p of def.packages) {
     const producer = `${p.project}:deb-${def.suite}`;
     const source = debs.find((d) => d.project === p.project);
-    if (!source) throw new PharosError(`"packages" names ${p.project}, but the image target has no .debs folder for it`, { step: label, next: 'name a project under third-party/ whose recipe builds for this suite' });
+    if (!source)
+      throw new PharosError(`"packages" names ${p.project}, but the image target has no .debs folder for it`, {
+        step: label,
+        next: 'name a project under third-party/ whose recipe builds for this suite',
+      });
     const dir = join(context.root, source.dir);
     const files = await verifiedDebs(dir, p.names, context, label, producer);
     for (const f of files) cpSync(join(dir, f), join(upload, 'debs', f));
