@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyWorkspace, filesIn, interruptNx, nx, removeDir } from '../e2e/harness';

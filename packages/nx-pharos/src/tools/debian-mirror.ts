@@ -86,7 +86,7 @@ export function readHostAptSources(root = '/etc/apt'): AptSource[] {
     }
   };
   read(join(root, 'sources.list'), parseOneLineSources);
-  let entries: string[] = [];
+  let entries: string[];
   try {
     entries = readdirSync(join(root, 'sources.list.d')).sort();
   } catch {

@@ -18,7 +18,7 @@ export function mountsUnder(dir: string, mountsText: string): string[] {
  * delete would then walk into the host's /proc and /sys, so those are unmounted first.
  */
 export async function removeChroot(dir: string): Promise<void> {
-  let text = '';
+  let text: string;
   try {
     text = readFileSync('/proc/mounts', 'utf8');
   } catch {
