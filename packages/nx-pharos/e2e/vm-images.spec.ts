@@ -65,7 +65,7 @@ describe('VM images (fast targets)', () => {
   it('names the target to build when the base disk is missing, and starts no VM', async () => {
     const run = await nx(['run', 'cloud-base:image', '--exclude-task-dependencies'], ws);
     expect(run.exitCode).not.toBe(0);
-    expect(run.output).toContain('pharos: dist/packer/cloud-base/base/base.json: no base disk to start from');
+    expect(run.output).toContain('pharos: dist/packer/cloud-base/base/base.json: no base disk manifest');
     expect(run.output).toContain('next: build it: npx nx run cloud-base:base-disk');
     expect(filesIn(join(ws, 'dist/packer/cloud-base'))).toEqual([]);
     expect(await qemuProcesses()).toBe('0');

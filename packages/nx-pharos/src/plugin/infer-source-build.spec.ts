@@ -71,7 +71,7 @@ describe('source-build inference', () => {
       executor: '@pharos/nx-plugin:beegfs-verify',
       options: { suite: 'bookworm', products: ['deb'] },
     });
-    expect(beegfs.targets?.['verify-deb-bookworm'].inputs).toContain('{workspaceRoot}/packages/nx-pharos/src/executors/beegfs-verify/*.sh');
+    expect(beegfs.targets?.['verify-deb-bookworm'].inputs).toContain('{workspaceRoot}/packages/nx-pharos/src/executors/beegfs-verify/services-check.sh');
     expect(beegfs.targets?.tarball).toBeUndefined();
     expect(beegfs.targets?.test.dependsOn).toEqual([{ target: 'verify', params: 'forward' }]);
     expect(slurm.targets?.build.dependsOn).toEqual([
@@ -89,9 +89,11 @@ describe('source-build inference', () => {
 
   it('keys each target on the source its executor really imports, scripts included', () => {
     const inputs = slurm.targets?.['deb-trixie'].inputs ?? [];
-    for (const f of ['executors/deb/schema.json', 'tools/dpkg.ts', 'tools/*.sh', 'lib/source-build/normalize-options.ts', 'products/debs.ts']) {
+    for (const f of ['executors/deb/schema.json', 'tools/dpkg.ts', 'tools/dpkg-build.sh', 'lib/source-build/normalize-options.ts', 'products/debs.ts']) {
       expect(inputs).toContain(`{workspaceRoot}/packages/nx-pharos/src/${f}`);
     }
-    expect(slurm.targets?.tarball.inputs).toContain('{workspaceRoot}/packages/nx-pharos/src/lib/source-build/*.sh');
+    expect(slurm.targets?.tarball.inputs).toContain('{workspaceRoot}/packages/nx-pharos/src/lib/source-build/tarball-build.sh');
+    // A script only the tarball runs is not in the .deb build's key: editing it must not rebuild the packages.
+    expect(inputs).not.toContain('{workspaceRoot}/packages/nx-pharos/src/lib/source-build/tarball-build.sh');
   });
 });

@@ -45,9 +45,9 @@ describe('VM image inference', () => {
     expect(p.targets?.verify.inputs).toEqual(
       expect.arrayContaining([
         `${src}/executors/vm-cluster-verify/cluster-checks.ts`,
-        `${src}/executors/vm-cluster-verify/*.sh`,
+        `${src}/executors/vm-cluster-verify/cluster-checks.sh`,
         `${src}/tools/ssh.ts`,
-        `${src}/tools/*.sh`,
+        `${src}/tools/wait-cloud-init.sh`,
       ]),
     );
     expect(p.targets?.validate.inputs).toContain(`${src}/lib/vm-image/stage.ts`);

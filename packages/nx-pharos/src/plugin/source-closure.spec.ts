@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { moduleClosure, relativeImports } from './source-closure';
+import { moduleClosure, relativeImports, scriptsBeside } from './source-closure';
 
 describe('moduleClosure', () => {
   const tree: Record<string, string> = {
@@ -35,5 +35,10 @@ describe('moduleClosure', () => {
     const text = readFileSync(join(src, 'executors/deb/executor.ts'), 'utf8');
     const specs = relativeImports(text);
     expect(specs.length).toBe((text.match(/^import .* from '\.{1,2}\//gm) ?? []).length);
+  });
+
+  it('finds the scripts a module runs beside it, and only those', () => {
+    const text = "export const A = join(__dirname, 'a-check.sh');\nconst B = join( __dirname , \"b.sh\" );\nconst c = 'c.sh';\n";
+    expect(scriptsBeside(text)).toEqual(['a-check.sh', 'b.sh']);
   });
 });

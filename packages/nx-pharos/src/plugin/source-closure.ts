@@ -21,6 +21,13 @@ export function moduleClosure(entry: string, read: (path: string) => string | un
 
 const IMPORT = /(?:\bfrom\s+|\bimport\s*\(\s*|\brequire\s*\(\s*|^\s*import\s+)['"](\.{1,2}\/[^'"]+)['"]/gm;
 
+const SCRIPT = /\bjoin\(\s*__dirname\s*,\s*['"]([^'"]+\.sh)['"]\s*\)/g;
+
+/** The shell scripts a module runs: by convention a file beside it, named as `join(__dirname, '<name>.sh')`. */
+export function scriptsBeside(text: string): string[] {
+  return [...text.matchAll(SCRIPT)].map((m) => m[1]);
+}
+
 export function relativeImports(text: string): string[] {
   return [...text.matchAll(IMPORT)].map((m) => m[1]);
 }

@@ -4,7 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { PHAROS_PLUGIN } from '../definitions/plugin-options';
 import { imageDir, imageProductPaths } from '../products/image';
 import { asOutput } from '../products/paths';
-import { moduleClosure } from './source-closure';
+import { moduleClosure, scriptsBeside } from './source-closure';
 
 /** One entry of a target's `inputs` (Nx does not export the name). */
 type InputDefinition = Exclude<NonNullable<TargetConfiguration['inputs']>[number], string>;
@@ -24,17 +24,20 @@ function readSource(path: string): string | undefined {
 
 /**
  * The plugin source that shapes a module's work, derived from its real imports, so a new import can never leave a
- * cache key incomplete: every module it imports (transitively), and the shell scripts beside each of them (scripts run
- * by the code next to them). `module` is relative to src/, e.g. `executors/deb/executor.ts`.
+ * cache key incomplete: every module it imports (transitively), and the shell scripts each of them runs (named beside
+ * it as `join(__dirname, '<name>.sh')`). `module` is relative to src/, e.g. `executors/deb/executor.ts`.
  */
 export function sourceInputs(module: string): string[] {
   let files = closures.get(module);
   if (!files) {
-    files = moduleClosure(module, readSource);
+    const modules = moduleClosure(module, readSource);
+    const scripts = modules.flatMap((m) => scriptsBeside(readSource(m) as string).map((script) => join(dirname(m), script)));
+    const missing = scripts.find((script) => readSource(script) === undefined);
+    if (missing) throw new Error(`${missing}: no such script (named by the plugin's own source)`);
+    files = [...modules, ...new Set(scripts)];
     closures.set(module, files);
   }
-  const dirs = [...new Set(files.map((f) => dirname(f)))].sort();
-  return [...files.map((f) => `${PLUGIN_SRC}/${f}`), ...dirs.map((d) => `${PLUGIN_SRC}/${d}/*.sh`)];
+  return files.map((f) => `${PLUGIN_SRC}/${f}`);
 }
 
 /** An executor's inputs from the plugin: its schema (defaults shape the product) and the source it runs. */

@@ -1,7 +1,7 @@
 import { join, relative } from 'node:path';
 import { assertFileDigest } from '../utils/digest';
 import { PharosError } from '../utils/errors';
-import { readProductManifest } from './source';
+import { readManifest } from './manifest';
 
 /** `debs.json`, written last next to the .debs a `deb-<suite>` target built: the product contract of a suite's packages. */
 export const DEBS_MANIFEST = 'debs.json';
@@ -27,7 +27,7 @@ export function debTarget(suite: string): string {
  */
 export async function verifiedDebs(debsDir: string, packages: string[], workspace: { root: string }, label: string, producer: string): Promise<string[]> {
   const manifestFile = join(debsDir, DEBS_MANIFEST);
-  const manifest = readProductManifest<DebsManifest>(manifestFile, '.deb', producer, workspace.root);
+  const manifest = readManifest<DebsManifest>(manifestFile, workspace.root, { what: '.deb', required: ['project', 'suite'] }, producer);
   for (const d of manifest.debs) {
     await assertFileDigest(join(debsDir, d.file), d.sha256, {
       what: d.file,

@@ -54,7 +54,7 @@ describe('image manifest', () => {
 
   it('names a missing manifest relative to the workspace, and the target that builds it', () => {
     const message = shown(() => readImageManifest(join(ws, 'dist/c/image.json'), ws, 'c:image'));
-    expect(message).toContain('pharos: dist/c/image.json: image manifest not found');
+    expect(message).toContain('pharos: dist/c/image.json: no image manifest');
     expect(message).toContain('next: build it: npx nx run c:image');
     expect(shown(() => readImageManifest(join(ws, 'nope.json'), ws))).toContain('next: build the project that produces this image');
   });

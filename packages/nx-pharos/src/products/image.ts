@@ -1,9 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
-import { writeAtomically } from '../utils/atomic-file';
+import { join } from 'node:path';
 import { assertFileDigest } from '../utils/digest';
-import { PharosError } from '../utils/errors';
+import { parseManifest, readManifest, writeManifest } from './manifest';
 import { productDir } from './paths';
 
 /**
@@ -50,36 +47,17 @@ export function imageProductPaths(outputDir: string): { archive: string; manifes
   return { archive: join(outputDir, IMAGE_ARCHIVE), manifest: join(outputDir, IMAGE_MANIFEST) };
 }
 
+const IMAGE_KIND = { what: 'image', required: ['id', 'project', 'archive', 'archiveSha256'] } as const;
+
 export function parseImageManifest(text: string, file: string): ImageManifest {
-  let data: Partial<ImageManifest>;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw new PharosError(`not valid JSON (${(err as Error).message})`, { file, next: 'rebuild the image target that writes it' });
-  }
-  for (const key of ['id', 'project', 'archive', 'archiveSha256'] as const) {
-    if (typeof data[key] !== 'string' || !data[key]) {
-      throw new PharosError(`image manifest lacks "${key}"`, { file, next: 'rebuild the image target that writes it' });
-    }
-  }
-  if (data.schema !== 1) throw new PharosError(`unsupported manifest schema ${data.schema}`, { file, next: 'rebuild the image target that writes it' });
-  return data as ImageManifest;
+  return parseManifest<ImageManifest>(text, file, IMAGE_KIND, 'rebuild the image target that writes it');
 }
 
 export function readImageManifest(file: string, workspaceRoot: string, producer?: string): ImageManifest {
-  const shown = relative(workspaceRoot, file) || file;
-  if (!existsSync(file)) {
-    throw new PharosError('image manifest not found', {
-      file: shown,
-      next: producer ? `build it: npx nx run ${producer}` : 'build the project that produces this image',
-    });
-  }
-  return parseImageManifest(readFileSync(file, 'utf8'), shown);
+  return readManifest<ImageManifest>(file, workspaceRoot, IMAGE_KIND, producer);
 }
 
-export async function writeImageManifest(file: string, manifest: ImageManifest): Promise<void> {
-  await writeAtomically(file, (tmp) => writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o644 }));
-}
+export const writeImageManifest: (file: string, manifest: ImageManifest) => Promise<void> = writeManifest;
 
 /** The archive is the one the manifest describes (a truncated copy or a bad restore would load a different image). */
 export async function assertArchiveMatches(archive: string, manifest: ImageManifest, shownPath = archive): Promise<void> {

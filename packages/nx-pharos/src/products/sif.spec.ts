@@ -42,10 +42,10 @@ describe('SIF manifest', () => {
     });
   });
 
-  it('names the file and the next step when it is missing, not JSON, or not a SIF manifest', () => {
-    expect(readError(undefined)).toMatch(/^pharos: demo.sif.json: SIF manifest not found\n {2}next: build it: npx nx run demo:sif$/);
+  it('names the file and the next step when it is missing, not JSON, or lacks a key', () => {
+    expect(readError(undefined)).toMatch(/^pharos: demo.sif.json: no SIF manifest\n {2}next: build it: npx nx run demo:sif$/);
     expect(readError('{')).toMatch(/^pharos: demo.sif.json: not valid JSON[^]*next: rebuild it: npx nx run demo:sif --skip-nx-cache$/);
-    expect(readError('{"schema":1}')).toMatch(/^pharos: demo.sif.json: not a SIF manifest[^]*next: rebuild it: npx nx run demo:sif --skip-nx-cache$/);
+    expect(readError('{"schema":1}')).toMatch(/^pharos: demo.sif.json: SIF manifest lacks "sif"[^]*next: rebuild it: npx nx run demo:sif --skip-nx-cache$/);
   });
 
   it('reads a manifest and checks the SIF against it', async () => {

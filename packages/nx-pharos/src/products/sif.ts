@@ -1,9 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
-import { writeAtomically } from '../utils/atomic-file';
-import { PharosError } from '../utils/errors';
+import { join } from 'node:path';
 import { assertFileDigest } from '../utils/digest';
+import { readManifest, writeManifest } from './manifest';
 import { productDir } from './paths';
 
 /**
@@ -46,23 +43,10 @@ export function sifManifestPath(projectRoot: string, name: string): string {
 }
 
 export function readSifManifest(file: string, workspaceRoot: string, producer: string): SifManifest {
-  const shown = relative(workspaceRoot, file) || file;
-  if (!existsSync(file)) throw new PharosError('SIF manifest not found', { file: shown, next: `build it: npx nx run ${producer}` });
-  let data: Partial<SifManifest>;
-  try {
-    data = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new PharosError(`not valid JSON (${(err as Error).message})`, { file: shown, next: `rebuild it: npx nx run ${producer} --skip-nx-cache` });
-  }
-  if (data.schema !== 1 || typeof data.sif !== 'string' || typeof data.sha256 !== 'string') {
-    throw new PharosError('not a SIF manifest (schema 1 with "sif" and "sha256")', { file: shown, next: `rebuild it: npx nx run ${producer} --skip-nx-cache` });
-  }
-  return data as SifManifest;
+  return readManifest<SifManifest>(file, workspaceRoot, { what: 'SIF', required: ['sif', 'sha256'] }, producer);
 }
 
-export async function writeSifManifest(file: string, manifest: SifManifest): Promise<void> {
-  await writeAtomically(file, (tmp) => writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o644 }));
-}
+export const writeSifManifest: (file: string, manifest: SifManifest) => Promise<void> = writeManifest;
 
 export async function assertSifMatches(sifFile: string, manifest: SifManifest, shown: string): Promise<void> {
   await assertFileDigest(sifFile, manifest.sha256, { what: 'the SIF', shown, rebuild: `npx nx run ${manifest.project}:sif --skip-nx-cache` });

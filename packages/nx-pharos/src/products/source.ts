@@ -1,10 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { relative } from 'node:path';
-import { PharosError } from '../utils/errors';
-
 /**
  * What every source-build product shares: the suites a recipe builds for, `source.json` (the verified source a
- * version was built from), and how a product's manifest is read.
+ * version was built from).
  */
 
 /** The suite a source build uses when none is named, if it builds for it. */
@@ -25,16 +21,4 @@ export interface SourceRecord {
   file: string;
   sha256: string;
   from: string;
-}
-
-/**
- * A product's manifest, or an error naming the file and the task that makes it (`producer`, e.g. `slurm:deb-trixie`).
- * `what` names the product in the message: "no <what> manifest".
- */
-export function readProductManifest<T>(file: string, what: string, producer: string, workspaceRoot: string): T {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T;
-  } catch {
-    throw new PharosError(`no ${what} manifest`, { file: relative(workspaceRoot, file), next: `build it: npx nx run ${producer}` });
-  }
 }

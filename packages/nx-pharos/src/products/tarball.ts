@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { assertFileDigest } from '../utils/digest';
 import { PharosError } from '../utils/errors';
-import { readProductManifest } from './source';
+import { readManifest } from './manifest';
 
 /** `tarball.json`, written last next to a relocatable tarball: what it holds and how it was built. */
 
@@ -54,7 +54,7 @@ export function buildEnv(m: TarballFacts): string {
  * lists are there. `producer` is the task that makes it (e.g. `slurm:tarball`).
  */
 export async function verifiedTarball(dir: string, workspace: { root: string }, producer: string): Promise<TarballManifest> {
-  const manifest = readProductManifest<TarballManifest>(join(dir, TARBALL_MANIFEST), 'tarball', producer, workspace.root);
+  const manifest = readManifest<TarballManifest>(join(dir, TARBALL_MANIFEST), workspace.root, { what: 'tarball', required: ['file', 'sha256'] }, producer);
   await assertFileDigest(join(dir, manifest.file), manifest.sha256, {
     what: manifest.file,
     shown: relative(workspace.root, join(dir, manifest.file)),

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseDiskDir, readVerifiedDisk, vmImageFiles, vmImageOutputs, writeManifest } from './vm-image';
+import { baseDiskDir, readVerifiedDisk, vmImageFiles, vmImageOutputs, writeVmManifest } from './vm-image';
 
 describe('VM image products', () => {
   let ws: string;
@@ -21,9 +21,9 @@ describe('VM image products', () => {
   it('reads a disk through its manifest and checks its digest, naming the producer', async () => {
     const manifest = join(ws, 'base.json');
     const product = { manifest, producer: 'cloud-base:base-disk' };
-    await expect(readVerifiedDisk(product, ws, 'no base disk to start from')).rejects.toThrow('no base disk to start from');
+    await expect(readVerifiedDisk(product, ws, 'base disk')).rejects.toThrow('no base disk manifest');
     writeFileSync(join(ws, 'base.qcow2'), 'disk');
-    await writeManifest(manifest, {
+    await writeVmManifest(manifest, {
       schema: 1,
       file: 'base.qcow2',
       sha256: createHash('sha256').update('disk').digest('hex'),

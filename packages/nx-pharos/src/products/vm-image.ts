@@ -1,9 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { writeAtomically } from '../utils/atomic-file';
 import { assertFileDigest } from '../utils/digest';
-import { PharosError } from '../utils/errors';
+import { readManifest, writeManifest } from './manifest';
 import { asOutput, productDir } from './paths';
 
 /**
@@ -65,20 +62,15 @@ export interface DiskProduct {
 }
 
 /**
- * The disk a manifest describes, checked against its sha256 before anything boots it. `missing` is the message when
- * there is no manifest to read (the producer has not run).
+ * The disk a manifest describes, checked against its sha256 before anything boots it. `what` names the disk in
+ * messages ("base disk", "VM image").
  */
 export async function readVerifiedDisk<T extends { file: string; sha256: string }>(
   product: DiskProduct,
   workspaceRoot: string,
-  missing: string,
+  what: string,
 ): Promise<{ manifest: T; disk: string }> {
-  let manifest: T;
-  try {
-    manifest = JSON.parse(readFileSync(product.manifest, 'utf8')) as T;
-  } catch {
-    throw new PharosError(missing, { file: relative(workspaceRoot, product.manifest), next: `build it: npx nx run ${product.producer}` });
-  }
+  const manifest = readManifest<T>(product.manifest, workspaceRoot, { what, required: ['file', 'sha256'] }, product.producer);
   const disk = join(product.manifest, '..', manifest.file);
   await assertFileDigest(disk, manifest.sha256, {
     what: manifest.file,
@@ -88,6 +80,4 @@ export async function readVerifiedDisk<T extends { file: string; sha256: string 
   return { manifest, disk };
 }
 
-export async function writeManifest(file: string, manifest: VmImageManifest | BaseDiskManifest): Promise<void> {
-  await writeAtomically(file, (tmp) => writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`));
-}
+export const writeVmManifest: (file: string, manifest: VmImageManifest | BaseDiskManifest) => Promise<void> = writeManifest;

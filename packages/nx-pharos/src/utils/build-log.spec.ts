@@ -32,7 +32,7 @@ describe('buildLog', () => {
   it('writes everything to the file and shows only the phases, also when a marker spans two chunks', async () => {
     const file = join(tempDir(), 'x.log');
     const shown: string[] = [];
-    const log = buildLog(file, (p) => shown.push(p) > 0);
+    const log = buildLog(file, (line) => line.startsWith(PHASE_MARKER) && shown.push(line.slice(PHASE_MARKER.length).trim()));
     const write = (text: string) => new Promise<void>((done) => log.stream.write(text, () => done()));
     await write('configure output\npharos-pha');
     await write('se: compile\nwarning: x\n');

@@ -40,7 +40,16 @@ export async function buildLogFile(context: ExecutorContext, what: string): Prom
 
 const KEEP = 4_000_000;
 
-export function buildLog(file: string, echoPhase = (phase: string) => process.stdout.write(`pharos: ${phase}\n`)) {
+/** The default of buildLog: only a build's phase markers reach the terminal. */
+export function showPhases(line: string): void {
+  if (line.startsWith(PHASE_MARKER)) process.stdout.write(`pharos: ${line.slice(PHASE_MARKER.length).trim()}\n`);
+}
+
+/**
+ * A build's whole output, written to `file` and kept in memory (its tail) for the error; `show` decides what of each
+ * line reaches the terminal, so Nx's stored output stays short.
+ */
+export function buildLog(file: string, show: (line: string) => void = showPhases) {
   const out = createWriteStream(file);
   let all = '';
   let partial = '';
@@ -52,11 +61,16 @@ export function buildLog(file: string, echoPhase = (phase: string) => process.st
       partial += text;
       const lines = partial.split('\n');
       partial = lines.pop() ?? '';
-      for (const l of lines) if (l.startsWith(PHASE_MARKER)) echoPhase(l.slice(PHASE_MARKER.length).trim());
+      for (const l of lines) show(l);
       out.write(chunk, cb);
     },
   });
-  return { stream, text: () => all, close: () => new Promise<void>((r) => out.end(r)) };
+  const close = () => {
+    if (partial) show(partial);
+    partial = '';
+    return new Promise<void>((r) => out.end(r));
+  };
+  return { stream, text: () => all, close };
 }
 
 const TAIL_LINES = 25;

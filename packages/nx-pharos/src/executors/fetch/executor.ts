@@ -1,10 +1,10 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fetchRecipeSource } from '../../lib/source-build/source-build';
 import { normalizeOptions, type SourceBuildOptions } from '../../lib/source-build/normalize-options';
+import { writeManifest } from '../../products/manifest';
 import { SOURCE_RECORD, type SourceRecord } from '../../products/source';
-import { removeProducts, writeAtomically } from '../../utils/atomic-file';
+import { removeProducts } from '../../utils/atomic-file';
 import { runExecutor } from '../../utils/executor';
 
 export type FetchExecutorOptions = Pick<SourceBuildOptions, 'recipe' | 'release' | 'outputPath'>;
@@ -21,7 +21,7 @@ export default async function fetchExecutor(options: FetchExecutorOptions, conte
     await removeProducts([out]);
     const fetched = await fetchRecipeSource(build);
     const record: SourceRecord = { schema: 1, name: build.recipe.name, version: build.release, file: fetched.file, sha256: fetched.sha256, from: fetched.from };
-    await writeAtomically(out, (tmp) => writeFile(tmp, `${JSON.stringify(record, null, 2)}\n`));
+    await writeManifest(out, record);
     process.stdout.write(`pharos: ${fetched.file} verified (sha256 ${fetched.sha256}) in ${fetched.path}\n`);
   });
 }

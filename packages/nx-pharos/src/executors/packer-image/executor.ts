@@ -1,19 +1,17 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { packerBuildError } from '../../lib/vm-image/build-error';
 import { normalizeVmImageOptions, type VmImageOptions } from '../../lib/vm-image/normalize-options';
 import { publishImage } from '../../lib/vm-image/publish';
-import { provisionScripts, renderFiles, stageDebs, stageTemplate, templateVars } from '../../lib/vm-image/stage';
+import { inPackerScratch, provisionScripts, renderFiles, stageDebs, stageTemplate, templateVars } from '../../lib/vm-image/stage';
 import { readVerifiedDisk, vmImageFiles } from '../../products/vm-image';
 import { packerBuild, packerValidate, packerVersion } from '../../tools/packer';
 import { detectAccelerator, qemuVersion } from '../../tools/qemu';
 import { workspaceKeypair } from '../../tools/ssh-key';
 import { removeProducts } from '../../utils/atomic-file';
-import { buildLogFile } from '../../utils/build-log';
-import { onInterrupt } from '../../utils/cleanup';
+import { buildLog, buildLogFile } from '../../utils/build-log';
 import { runExecutor } from '../../utils/executor';
 
 export type PackerImageOptions = VmImageOptions;
@@ -31,24 +29,16 @@ export default async function packerImageExecutor(options: PackerImageOptions, c
         `pharos: ${name} is built WITHOUT ${without.join(', ')} (imagesWithout in nx.json): their packages and the scripts that need them are left out\n`,
       );
     await removeProducts(vmImageFiles(name).map((f) => join(outputDir, f)));
-    const base = await readVerifiedDisk<{ file: string; sha256: string }>(o.base, context.root, 'no base disk to start from');
+    const base = await readVerifiedDisk<{ file: string; sha256: string }>(o.base, context.root, 'base disk');
 
     const version = await packerVersion();
     const accelerator = await detectAccelerator(base.disk, (t) => process.stdout.write(`pharos: ${t}`));
     const key = await workspaceKeypair(context.root);
-    const scratch = join(context.root, 'tmp', 'packer', `${name}-${randomUUID().slice(0, 8)}`);
     const serialLog = await buildLogFile(context, 'image-serial');
-    const buildLog = await buildLogFile(context, 'image');
-    const removeScratch = onInterrupt(() => rm(scratch, { recursive: true, force: true }));
-    try {
-      const staged = stageTemplate({
-        projectDir,
-        workspaceRoot: context.root,
-        def,
-        dir: scratch,
-        packerVersion: version,
-        seed: { instanceId: `pharos-build-${randomUUID()}`, hostname: name, sshPublicKey: key.publicKey },
-      });
+    const buildLogPath = await buildLogFile(context, 'image');
+    await inPackerScratch(context.root, name, async (scratch) => {
+      const seed = { instanceId: `pharos-build-${randomUUID()}`, hostname: name, sshPublicKey: key.publicKey };
+      const staged = stageTemplate({ projectDir, workspaceRoot: context.root, def }, scratch, version, seed);
       const upload = join(scratch, 'upload');
       await mkdir(upload, { recursive: true });
       const debs = await stageDebs(upload, def, o.debs, context, label);
@@ -70,20 +60,15 @@ export default async function packerImageExecutor(options: PackerImageOptions, c
       });
       await packerValidate(scratch, vars, staged.sourceOf);
       process.stdout.write(
-        `pharos: packer ${version} build of ${name} (${accelerator}); full log: ${relative(context.root, buildLog)}, serial console: ${relative(context.root, serialLog)}\n`,
+        `pharos: packer ${version} build of ${name} (${accelerator}); full log: ${relative(context.root, buildLogPath)}, serial console: ${relative(context.root, serialLog)}\n`,
       );
-      const log = createWriteStream(buildLog);
-      const built = await packerBuild({
-        dir: scratch,
-        vars,
-        timeoutMs: o.timeoutMinutes * 60_000,
-        onOutput: (chunk) => {
-          log.write(chunk);
-          process.stdout.write(chunk);
-        },
-      }).finally(() => new Promise<void>((r) => log.end(r)));
+      // Packer's own output is short and says where it is (SSH, provisioners): all of it reaches the terminal.
+      const log = buildLog(buildLogPath, (line) => process.stdout.write(`${line}\n`));
+      const built = await packerBuild({ dir: scratch, vars, timeoutMs: o.timeoutMinutes * 60_000, onOutput: (chunk) => log.stream.write(chunk) }).finally(() =>
+        log.close(),
+      );
       if (built.exitCode !== 0)
-        throw packerBuildError(built.output, built.timedOut, o.timeoutMinutes, { label, serialLog, buildLog, workspaceRoot: context.root });
+        throw packerBuildError(built.output, built.timedOut, o.timeoutMinutes, { label, serialLog, buildLog: buildLogPath, workspaceRoot: context.root });
 
       const image = await publishImage(join(scratch, 'out'), outputDir, {
         project: name,
@@ -95,8 +80,6 @@ export default async function packerImageExecutor(options: PackerImageOptions, c
         without,
       });
       process.stdout.write(`pharos: ${relative(context.root, join(outputDir, image.file))} (sha256 ${image.sha256.slice(0, 16)}…)\n`);
-    } finally {
-      await removeScratch();
-    }
+    });
   });
 }

@@ -1,12 +1,10 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { normalizeVmImageOptions, type VmImageOptions } from '../../lib/vm-image/normalize-options';
 import { packerValidate, packerVersion } from '../../tools/packer';
 import { ed25519Keypair } from '../../tools/ssh-key';
-import { onInterrupt } from '../../utils/cleanup';
 import { runExecutor } from '../../utils/executor';
-import { provisionScripts, stageTemplate, templateVars } from '../../lib/vm-image/stage';
+import { inPackerScratch, provisionScripts, stageTemplate, templateVars } from '../../lib/vm-image/stage';
 
 export type PackerValidateOptions = Pick<VmImageOptions, 'definition'>;
 
@@ -17,20 +15,12 @@ export type PackerValidateOptions = Pick<VmImageOptions, 'definition'>;
 export default async function packerValidateExecutor(options: PackerValidateOptions, context: ExecutorContext) {
   return runExecutor(async () => {
     const { name, projectDir, def, sshTimeoutMinutes } = normalizeVmImageOptions(options, context);
-    const scratch = join(context.root, 'tmp', 'packer', `${name}-validate-${process.pid}`);
-    const removeScratch = onInterrupt(() => rm(scratch, { recursive: true, force: true }));
-    try {
+    await inPackerScratch(context.root, `${name}-validate`, async (scratch) => {
       const version = await packerVersion();
       // Packer reads the key file; validation gets a throwaway one, never the workspace key.
       await ed25519Keypair(join(scratch, 'id_ed25519'));
-      const staged = stageTemplate({
-        projectDir,
-        workspaceRoot: context.root,
-        def,
-        dir: scratch,
-        packerVersion: version,
-        seed: { instanceId: 'validate', hostname: 'validate', sshPublicKey: 'ssh-ed25519 AAAA validate' },
-      });
+      const seed = { instanceId: 'validate', hostname: 'validate', sshPublicKey: 'ssh-ed25519 AAAA validate' };
+      const staged = stageTemplate({ projectDir, workspaceRoot: context.root, def }, scratch, version, seed);
       // Placeholders where a build has real values: validation checks the template, not a base disk or a key.
       await packerValidate(
         scratch,
@@ -51,8 +41,6 @@ export default async function packerValidateExecutor(options: PackerValidateOpti
         staged.sourceOf,
       );
       process.stdout.write(`pharos: ${relative(context.root, join(projectDir, def.template))} is valid for Packer ${version}\n`);
-    } finally {
-      await removeScratch();
-    }
+    });
   });
 }

@@ -1,13 +1,13 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { execa } from 'execa';
-import { createWriteStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { normalizeVmImageOptions, type VmImageOptions } from '../../lib/vm-image/normalize-options';
-import { BASE_DISK_FILE, BASE_DISK_MANIFEST, writeManifest } from '../../products/vm-image';
+import { BASE_DISK_FILE, BASE_DISK_MANIFEST, writeVmManifest } from '../../products/vm-image';
 import { resolveDebianMirror } from '../../tools/debian-mirror';
 import { removeProducts, writeAtomically } from '../../utils/atomic-file';
-import { buildLogFile } from '../../utils/build-log';
+import { buildLog, buildLogFile } from '../../utils/build-log';
 import { onInterrupt } from '../../utils/cleanup';
 import { sha256File } from '../../utils/digest';
 import { PharosError } from '../../utils/errors';
@@ -36,7 +36,7 @@ export default async function vmBaseDiskExecutor(options: VmBaseDiskOptions, con
     process.stdout.write(`pharos: base disk for ${def.suite} from ${mirror}; full log: ${relative(context.root, logFile)}\n`);
     await writeAtomically(outputDir, async (tmp) => {
       await mkdir(tmp, { recursive: true });
-      const log = createWriteStream(logFile);
+      const log = buildLog(logFile, (line) => line.startsWith('base-disk: ') && process.stdout.write(`pharos: ${line}\n`));
       const disk = join(tmp, BASE_DISK_FILE);
       const run = execa(
         'bash',
@@ -66,26 +66,20 @@ export default async function vmBaseDiskExecutor(options: VmBaseDiskOptions, con
         await run.catch(() => undefined);
         await rm(work, { recursive: true, force: true });
       });
-      let output = '';
-      run.all?.on('data', (d: Buffer) => {
-        const text = d.toString();
-        output += text;
-        log.write(text);
-        for (const line of text.split('\n')) if (line.startsWith('base-disk: ')) process.stdout.write(`pharos: ${line}\n`);
-      });
+      run.all?.pipe(log.stream);
       const result = await run;
-      await new Promise<void>((r) => log.end(r));
+      await log.close();
       await stop();
       if (result.exitCode !== 0) {
         throw new PharosError(`${relative(context.root, script)} exited with code ${result.exitCode}`, {
           file: relative(context.root, logFile),
           step: label,
-          tail: output.trim().split('\n').slice(-15),
+          tail: log.text().trim().split('\n').slice(-15),
           next: `read ${relative(context.root, logFile)}; the Debian mirror (${mirror}) must serve ${def.suite}`,
         });
       }
       const sha256 = await sha256File(disk);
-      await writeManifest(join(tmp, BASE_DISK_MANIFEST), { schema: 1, file: BASE_DISK_FILE, sha256, bytes: statSync(disk).size, suite: def.suite, mirror });
+      await writeVmManifest(join(tmp, BASE_DISK_MANIFEST), { schema: 1, file: BASE_DISK_FILE, sha256, bytes: statSync(disk).size, suite: def.suite, mirror });
     });
     process.stdout.write(`pharos: ${relative(context.root, join(outputDir, BASE_DISK_FILE))}\n`);
   });

@@ -26,7 +26,7 @@ export default async function vmClusterVerifyExecutor(options: VmClusterVerifyOp
   return runExecutor(async () => {
     const { label, names, images, compute, bootTimeoutMinutes } = normalizeVmClusterOptions(options, context);
     const disks: Array<{ manifest: VmImageManifest; disk: string }> = [];
-    for (const image of images) disks.push(await readVerifiedDisk<VmImageManifest>(image, context.root, 'no VM image'));
+    for (const image of images) disks.push(await readVerifiedDisk<VmImageManifest>(image, context.root, 'VM image'));
     const withBeegfs = disks.every((d) => !(d.manifest.without ?? []).includes('beegfs'));
     const accelerator = await detectAccelerator(disks[0].disk, (t) => process.stdout.write(`pharos: ${t}`));
     const key = await workspaceKeypair(context.root);

@@ -10,7 +10,6 @@ import { containerScript } from './scripts';
  */
 
 // lib/vm-image/stage.ts reads .debs through here until it imports products/debs.ts itself.
-export { verifiedDebs } from '../../products/debs';
 
 /** Installs a product's .debs (the arguments) in a clean suite container, daemons kept from starting; run by the checks. */
 export const INSTALL_DEBS_SCRIPT = join(__dirname, 'install-debs.sh');

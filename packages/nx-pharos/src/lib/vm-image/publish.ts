@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PACKER_MANIFEST, VM_IMAGE_MANIFEST, vmImageFiles, writeManifest, type VmImageManifest } from '../../products/vm-image';
+import { PACKER_MANIFEST, VM_IMAGE_MANIFEST, vmImageFiles, writeVmManifest, type VmImageManifest } from '../../products/vm-image';
 import { removeProducts, writeAtomically } from '../../utils/atomic-file';
 import { sha256File } from '../../utils/digest';
 
@@ -34,7 +34,7 @@ export async function publishImage(
       accelerator: record.accelerator,
       without: record.without,
     };
-    await writeManifest(join(outputDir, VM_IMAGE_MANIFEST), manifest);
+    await writeVmManifest(join(outputDir, VM_IMAGE_MANIFEST), manifest);
     return manifest;
   } catch (err) {
     await removeProducts(vmImageFiles(record.project).map((f) => join(outputDir, f)));

@@ -37,13 +37,10 @@ describe('staging a VM image build', () => {
 
   it('copies the template, writes the packer {} file and renders the seed; staged names map back to their sources', () => {
     const dir = join(ws, 'scratch');
-    const staged = stageTemplate({
-      projectDir: projectDir(),
-      workspaceRoot: ws,
-      def,
-      dir,
-      packerVersion: '1.6.6',
-      seed: { instanceId: 'i-1', hostname: 'hpc-compute', sshPublicKey: 'ssh-ed25519 AAAA k' },
+    const staged = stageTemplate({ projectDir: projectDir(), workspaceRoot: ws, def }, dir, '1.6.6', {
+      instanceId: 'i-1',
+      hostname: 'hpc-compute',
+      sshPublicKey: 'ssh-ed25519 AAAA k',
     });
     expect(readdirSync(dir).sort()).toEqual(['image.pkr.hcl', SETTINGS_FILE, 'seed'].sort());
     expect(readFileSync(join(dir, 'seed/user-data'), 'utf8')).toBe('#cloud-config\nhostname: hpc-compute\nkey: ssh-ed25519 AAAA k\n');
@@ -52,14 +49,7 @@ describe('staging a VM image build', () => {
     expect(staged.sourceOf(SETTINGS_FILE)).toBe(`${SETTINGS_FILE} (generated)`);
     rmSync(join(ws, 'packer/cloud-base/seed/meta-data.hbs'));
     expect(() =>
-      stageTemplate({
-        projectDir: projectDir(),
-        workspaceRoot: ws,
-        def,
-        dir,
-        packerVersion: '1.6.6',
-        seed: { instanceId: 'i', hostname: 'h', sshPublicKey: 'k' },
-      }),
+      stageTemplate({ projectDir: projectDir(), workspaceRoot: ws, def }, dir, '1.6.6', { instanceId: 'i', hostname: 'h', sshPublicKey: 'k' }),
     ).toThrow('meta-data.hbs is missing');
   });
 

@@ -1,10 +1,13 @@
 import Handlebars from 'handlebars';
+import { randomUUID } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { GUEST_UPLOAD_DIR, type VmImageDefinition } from '../../definitions/vm-image';
 import { packerSettingsFile } from '../../tools/packer';
+import { onInterrupt } from '../../utils/cleanup';
 import { PharosError } from '../../utils/errors';
-import { verifiedDebs } from '../source-build/verify-products';
+import { verifiedDebs } from '../../products/debs';
 import type { ExecutorContext } from '@nx/devkit';
 import type { DebsSource } from './normalize-options';
 
@@ -27,15 +30,13 @@ export interface StagedTemplate {
   sourceOf: (staged: string) => string;
 }
 
-export function stageTemplate(opts: {
-  projectDir: string;
-  workspaceRoot: string;
-  def: VmImageDefinition;
-  dir: string;
-  packerVersion: string;
-  seed: SeedValues;
-}): StagedTemplate {
-  const { projectDir, workspaceRoot, def, dir } = opts;
+export function stageTemplate(
+  project: { projectDir: string; workspaceRoot: string; def: VmImageDefinition },
+  dir: string,
+  packerVersion: string,
+  seed: SeedValues,
+): StagedTemplate {
+  const { projectDir, workspaceRoot, def } = project;
   mkdirSync(dir, { recursive: true });
   const template = join(projectDir, def.template);
   if (!existsSync(template))
@@ -44,14 +45,14 @@ export function stageTemplate(opts: {
       next: `fix "template" in ${relative(workspaceRoot, join(projectDir, 'vm-image.yaml'))}`,
     });
   cpSync(template, join(dir, basename(template)));
-  writeFileSync(join(dir, SETTINGS_FILE), packerSettingsFile(opts.packerVersion));
+  writeFileSync(join(dir, SETTINGS_FILE), packerSettingsFile(packerVersion));
   const seedDir = join(dir, 'seed');
   mkdirSync(seedDir, { recursive: true });
   const seedFiles = ['user-data', 'meta-data'].map((name) => {
     const src = join(projectDir, def.seed, `${name}.hbs`);
     if (!existsSync(src)) throw new PharosError(`the cloud-init seed template ${name}.hbs is missing`, { file: relative(workspaceRoot, src) });
     const out = join(seedDir, name);
-    writeFileSync(out, Handlebars.compile(readFileSync(src, 'utf8'), { noEscape: true, strict: true })(opts.seed));
+    writeFileSync(out, Handlebars.compile(readFileSync(src, 'utf8'), { noEscape: true, strict: true })(seed));
     return out;
   });
   return {
@@ -148,4 +149,15 @@ export function templateVars(t: TemplateInputs): Record<string, string | number 
     cpus: t.def.cpus,
     memory: t.def.memory,
   };
+}
+
+/** Runs `work` in a fresh scratch folder under tmp/packer, removed afterwards, on failure and on Ctrl-C. */
+export async function inPackerScratch<T>(workspaceRoot: string, name: string, work: (dir: string) => Promise<T>): Promise<T> {
+  const dir = join(workspaceRoot, 'tmp', 'packer', `${name}-${randomUUID().slice(0, 8)}`);
+  const remove = onInterrupt(() => rm(dir, { recursive: true, force: true }));
+  try {
+    return await work(dir);
+  } finally {
+    await remove();
+  }
 }
