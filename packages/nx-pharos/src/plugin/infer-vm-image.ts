@@ -2,6 +2,7 @@ import type { ProjectConfiguration } from '@nx/devkit';
 import { dirname, posix } from 'node:path';
 import { withoutProjects, type VmImageDefinition } from '../definitions/vm-image';
 import { PharosError } from '../utils/errors';
+import { debTarget } from '../products/debs';
 import { asOutput, debsDir } from '../products/paths';
 import { baseDiskDir, vmImageDir, vmImageOutputs } from '../products/vm-image';
 import { buildTarget, DEBIAN_MIRROR_INPUT, executorInputs, PLUGIN, projectName } from './target-inputs';
@@ -50,7 +51,8 @@ export function inferVmImageProject(
     name,
     projectType: 'application',
     tags: ['packer', `suite:${def.suite}`],
-    implicitDependencies: [PLUGIN, ...(def.from ? [def.from] : []), ...packageProjects],
+    // A compute node's verify boots its controller's image too; `nx affected` sees only project edges.
+    implicitDependencies: [PLUGIN, ...(def.from ? [def.from] : []), ...packageProjects, ...(isComputeNode ? [def.cluster?.controller as string] : [])],
     targets: {
       ...(def.baseDisk
         ? {
@@ -80,7 +82,7 @@ export function inferVmImageProject(
           ...(debs.length ? { debs } : {}),
         },
         // The .debs of the image's suite, whatever the package projects' `deb` defaults to.
-        dependsOn: ['validate', base, ...packageProjects.map((p) => ({ projects: [p], target: `deb-${def.suite}` }))],
+        dependsOn: ['validate', base, ...packageProjects.map((p) => ({ projects: [p], target: debTarget(def.suite) }))],
         inputs: [
           // The project's files, the shared files it names, its base disk's digest and the digests of its .debs.
           '{projectRoot}/**/*',
