@@ -96,4 +96,10 @@ describe('source-build inference', () => {
     // A script only the tarball runs is not in the .deb build's key: editing it must not rebuild the packages.
     expect(inputs).not.toContain('{workspaceRoot}/packages/nx-pharos/src/lib/source-build/tarball-build.sh');
   });
+
+  it('gives a package without a verify executor of its own no verify targets, and tests it by building it', () => {
+    const hello = inferSourceBuildProject('third-party/hello/recipe.yaml', recipe('deb:\n  suites: [trixie]\n', 'hello'), true, SUITES);
+    expect(Object.keys(hello.targets ?? {}).sort()).toEqual(['build', 'deb', 'deb-trixie', 'fetch', 'tarball', 'test']);
+    expect(hello.targets?.test.dependsOn).toEqual([{ target: 'build', params: 'forward' }]);
+  });
 });

@@ -70,35 +70,38 @@ export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe
     outputs: [asOutput(tarballDir('{projectRoot}', release, '{options.suite}'))],
     cache: true,
   };
-  const verifyInputs = (manifest: string) => [{ dependentTasksOutputFiles: `**/${manifest}` }, suiteImageInputs, ...executorInputs(verifyExecutor)];
-  const verifyTargets: Record<string, TargetConfiguration> = {
-    ...Object.fromEntries(
-      built.map((s): [string, TargetConfiguration] => [
-        `verify-${debTarget(s)}`,
-        {
-          executor: `${PLUGIN}:${verifyExecutor}`,
-          options: { ...base, suite: s, products: ['deb'] },
-          // Forwarded, so `verify-deb --release=X` proves the packages of that version.
-          dependsOn: [forward(debTarget(s)), suiteImage(s)],
-          inputs: verifyInputs(DEBS_MANIFEST),
-          cache: true,
-        },
-      ]),
-    ),
-    'verify-deb': noop(built.map((s) => forward(`verify-${debTarget(s)}`))),
-    ...(withTarball
-      ? {
-          'verify-tarball': {
-            executor: `${PLUGIN}:${verifyExecutor}`,
-            options: { ...base, suite, products: ['tarball'] },
-            // Forwarded, so `verify-tarball --suite=bookworm --gpu` proves the product built with those options.
-            dependsOn: [forward('tarball'), ...built.map(suiteImage)],
-            inputs: verifyInputs(TARBALL_MANIFEST),
+  // Only a package with a verify executor of its own gets verify targets.
+  const verifyTargets = (executor: string): Record<string, TargetConfiguration> => {
+    const verifyInputs = (manifest: string) => [{ dependentTasksOutputFiles: `**/${manifest}` }, suiteImageInputs, ...executorInputs(executor)];
+    return {
+      ...Object.fromEntries(
+        built.map((s): [string, TargetConfiguration] => [
+          `verify-${debTarget(s)}`,
+          {
+            executor: `${PLUGIN}:${executor}`,
+            options: { ...base, suite: s, products: ['deb'] },
+            // Forwarded, so `verify-deb --release=X` proves the packages of that version.
+            dependsOn: [forward(debTarget(s)), suiteImage(s)],
+            inputs: verifyInputs(DEBS_MANIFEST),
             cache: true,
           },
-        }
-      : {}),
-    verify: noop([forward('verify-deb'), ...(withTarball ? [forward('verify-tarball')] : [])]),
+        ]),
+      ),
+      'verify-deb': noop(built.map((s) => forward(`verify-${debTarget(s)}`))),
+      ...(withTarball
+        ? {
+            'verify-tarball': {
+              executor: `${PLUGIN}:${executor}`,
+              options: { ...base, suite, products: ['tarball'] },
+              // Forwarded, so `verify-tarball --suite=bookworm --gpu` proves the product built with those options.
+              dependsOn: [forward('tarball'), ...built.map(suiteImage)],
+              inputs: verifyInputs(TARBALL_MANIFEST),
+              cache: true,
+            },
+          }
+        : {}),
+      verify: noop([forward('verify-deb'), ...(withTarball ? [forward('verify-tarball')] : [])]),
+    };
   };
   return {
     root,
@@ -118,7 +121,7 @@ export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe
       ...debTargets,
       deb: noop(built.map((s) => forward(debTarget(s)))),
       ...(withTarball ? { tarball } : {}),
-      ...(verifyExecutor ? verifyTargets : {}),
+      ...(verifyExecutor ? verifyTargets(verifyExecutor) : {}),
       // Every group forwards: Nx hands the command line's options to any forwarding edge below a group, so a group
       // that did not would send `--release` to some of its products and not others.
       build: noop([forward('deb'), ...(withTarball ? [forward('tarball')] : [])]),
