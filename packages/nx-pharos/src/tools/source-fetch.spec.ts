@@ -235,6 +235,28 @@ describe('a digest mismatch in the source cache', () => {
     expect(contents(mirror)).toEqual({ 'x.tar.gz': SHA });
   });
 
+  it('takes a kept copy back when a pin is set back, and keeps the copy it replaces', async () => {
+    const REROLLED = Buffer.from('upstream re-rolled the tarball\n');
+    const REROLLED_SHA = createHash('sha256').update(REROLLED).digest('hex');
+    pin(SHA);
+    await fetchSource(request(SHA, [`file://${mirror}`]));
+    // Upstream re-rolls the file and the pin follows: the first run keeps the old copy aside, the next downloads.
+    writeFileSync(join(mirror, 'x.tar.gz'), REROLLED);
+    pin(REROLLED_SHA);
+    await fetchError(request(REROLLED_SHA, [`file://${mirror}`]));
+    expect((await fetchSource(request(REROLLED_SHA, [`file://${mirror}`]))).from).toBe(`file://${mirror}/x.tar.gz`);
+
+    pin(SHA);
+    const logged: string[] = [];
+    const back = await fetchSource({ ...request(SHA), log: (t) => logged.push(t) });
+    expect(back.from).toBe('source cache');
+    expect(logged).toEqual([
+      `x.tar.gz does not match the pin: kept as ${cache}/x.tar.gz.sha256-${REROLLED_SHA}\n`,
+      `the pin of x.tar.gz names the copy kept as ${cache}/x.tar.gz.sha256-${SHA}: using it\n`,
+    ]);
+    expect(contents(cache)).toMatchObject({ 'x.tar.gz': SHA, [`x.tar.gz.sha256-${REROLLED_SHA}`]: REROLLED_SHA });
+  });
+
   it('keeps a corrupted file aside under its digest, blames it, and then fetches a good copy from a mirror', async () => {
     pin(SHA);
     writeFileSync(join(cache, 'x.tar.gz'), TRUNCATED);
