@@ -249,11 +249,16 @@ describe('source builds (fixture package)', () => {
     expect(existsSync(join(ws, 'dist/third-party/hello/9.9'))).toBe(false);
   });
 
-  it('refuses a tarball whose digest differs, naming the URL and both digests, and moves it aside', async () => {
+  it('refuses a tarball whose digest differs, naming the URL and both digests, and keeps it under its own digest', async () => {
     const run = await nx(['run', 'hello:fetch', '--release=1.1'], ws, env);
     expect(run.exitCode).not.toBe(0);
-    expect(run.output).toMatch(new RegExp(`file://${mirror}/hello-1.1.tar.gz gave sha256 [0-9a-f]{64}, the recipe pins [0-9a-f]{64}`));
-    expect(readdirSync(join(cache, 'sources')).filter((f) => f.startsWith('hello-1.1.tar.gz.bad-'))).toHaveLength(1);
+    expect(run.output).toMatch(
+      new RegExp(
+        `pharos: third-party/hello/recipe\\.yaml:\\d+: fetch hello 1\\.1: hello-1\\.1\\.tar\\.gz from file://${mirror}/hello-1\\.1\\.tar\\.gz does not match its pin: ` +
+          `the file is likely bad, e\\.g\\. a truncated or replaced download \\(its sha256 [0-9a-f]{64} never matched a pin in this cache; the pin says [0-9a-f]{64}\\)`,
+      ),
+    );
+    expect(readdirSync(join(cache, 'sources')).filter((f) => /^hello-1\.1\.tar\.gz\.sha256-[0-9a-f]{64}$/.test(f))).toHaveLength(1);
     expect(existsSync(join(cache, 'sources/hello-1.1.tar.gz'))).toBe(false);
   });
 

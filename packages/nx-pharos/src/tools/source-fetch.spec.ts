@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { PinnedSource } from '../definitions/source-recipe';
 import { PharosError } from '../utils/errors';
 import { configuredPins, fetchSource, poolPrefix, sourceCandidates, withSitePins } from './source-fetch';
@@ -70,12 +70,14 @@ describe('fetchSource', () => {
     expect(readFileSync(got.path).equals(BODY)).toBe(true);
   });
 
-  it('stops on a digest mismatch, naming the URL and both digests, and moves the file aside', async () => {
+  it('stops on a digest mismatch, naming the URL and both digests, and keeps the download under its own digest', async () => {
     const err = await fetchError({ what: 'x 1', sources: [source(`${base}/good/x.tar.gz`)], cacheDir: cache, mirrors: [`${base}/evil`] });
     const wrong = createHash('sha256').update('not the pinned file').digest('hex');
-    expect(err.message).toBe(`${base}/evil/x.tar.gz gave sha256 ${wrong}, the recipe pins ${SHA}`);
-    expect(existsSync(join(cache, 'x.tar.gz'))).toBe(false);
-    expect(readdirSync(cache).filter((f) => f.includes('.bad-'))).toHaveLength(1);
+    expect(err.message).toBe(
+      `x.tar.gz from ${base}/evil/x.tar.gz does not match its pin: the file is likely bad, e.g. a truncated or replaced download ` +
+        `(its sha256 ${wrong} never matched a pin in this cache; the pin says ${SHA})`,
+    );
+    expect(readdirSync(cache)).toEqual([`x.tar.gz.sha256-${wrong}`]);
   });
 
   it('lists everything it tried and how to supply a local copy when nothing answers', async () => {
@@ -112,7 +114,9 @@ describe('fetchSource', () => {
     expect(got.from).toBe('source cache');
     // A wrong local copy is still refused: the pin is checked like the recipe's.
     writeFileSync(join(cache, 'local.tar.gz'), 'tampered\n');
-    expect((await fetchError({ what: 'local 1', sources: pinned, cacheDir: cache, mirrors: [] })).message).toContain('the recipe pins');
+    expect((await fetchError({ what: 'local 1', sources: pinned, cacheDir: cache, mirrors: [] })).message).toContain(
+      'cached local.tar.gz does not match its pin: the file is likely bad',
+    );
     expect(() => withSitePins([{ ...unpinned, sha256: 'b'.repeat(64) }], configuredPins(env), env)).toThrow(
       `the sources config pins local.tar.gz to ${SHA}, but the recipe pins ${'b'.repeat(64)}`,
     );
@@ -127,6 +131,157 @@ describe('fetchSource', () => {
     const got = await fetchSource({ what: 'x 1', sources: [source('http://127.0.0.1:1/none')], cacheDir: cache, mirrors: [`file://${dir}`] });
     expect(got.from).toBe(`file://${dir}/x.tar.gz`);
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+/** Every file of a folder, with the sha256 of its content: what a fetch kept, renamed or (never) deleted. */
+function contents(dir: string): Record<string, string> {
+  return Object.fromEntries(
+    readdirSync(dir).map((f) => [
+      f,
+      createHash('sha256')
+        .update(readFileSync(join(dir, f)))
+        .digest('hex'),
+    ]),
+  );
+}
+
+describe('a digest mismatch in the source cache', () => {
+  const UNREACHABLE = 'http://127.0.0.1:1/x.tar.gz';
+  // One hex digit of the pin changed, as a typo would.
+  const TYPO = `${SHA.slice(0, 10)}${SHA[10] === '0' ? '1' : '0'}${SHA.slice(11)}`;
+  const TRUNCATED = BODY.subarray(0, 1000);
+  const TRUNCATED_SHA = createHash('sha256').update(TRUNCATED).digest('hex');
+  const verifiedOn = () => new Date('2025-03-04T05:06:07Z');
+  let dir: string;
+  let cache: string;
+  let mirror: string;
+  let recipe: string;
+  const pin = (sha256: string) =>
+    writeFileSync(recipe, `name: x\nversions:\n  "1":\n    sources:\n      - kind: url\n        url: ${UNREACHABLE}\n        sha256: ${sha256}\n`);
+  const request = (sha256: string, mirrors: string[] = []) => ({
+    what: 'x 1',
+    sources: [{ file: 'x.tar.gz', sha256, location: { kind: 'url' as const, url: UNREACHABLE } }],
+    cacheDir: cache,
+    mirrors,
+    recipeFile: recipe,
+    now: verifiedOn,
+  });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'pharos-mismatch-'));
+    [cache, mirror] = [join(dir, 'cache'), join(dir, 'mirror')];
+    mkdirSync(cache);
+    mkdirSync(mirror);
+    writeFileSync(join(mirror, 'x.tar.gz'), BODY);
+    recipe = join(dir, 'recipe.yaml');
+    // The machine's own sources config must not hold the pin the messages look for.
+    vi.stubEnv('PHAROS_SOURCES_CONFIG', join(dir, 'none.yaml'));
+    return () => {
+      vi.unstubAllEnvs();
+      rmSync(dir, { recursive: true, force: true });
+    };
+  });
+
+  it('keeps a file that matched before, blames a mistyped pin, and takes the file back offline once the pin is fixed', async () => {
+    pin(SHA);
+    expect((await fetchSource(request(SHA, [`file://${mirror}`]))).from).toBe(`file://${mirror}/x.tar.gz`);
+
+    pin(TYPO);
+    const err = await fetchError(request(TYPO));
+    expect(err.message).toBe(
+      `cached x.tar.gz does not match its pin: the pin is likely wrong (this file matched sha256 ${SHA} on 2025-03-04; the pin says ${TYPO})`,
+    );
+    expect(err.details).toEqual({
+      file: recipe,
+      line: 7,
+      step: 'fetch x 1',
+      next:
+        `if the pin was mistyped, set it back to ${SHA} at ${recipe}:7: this copy is kept as ${cache}/x.tar.gz.sha256-${SHA}, and fetch ` +
+        `takes it from there, offline, once the pin says ${SHA}. If the pin is right (upstream re-rolled the file), run the fetch again ` +
+        `to download a good copy, or, offline, put a good copy (sha256 ${TYPO}) at ${cache}/x.tar.gz or on a mirror in ` +
+        `PHAROS_SOURCE_MIRRORS (e.g. file:///srv/mirror holding x.tar.gz)`,
+    });
+    const kept = { [`x.tar.gz.sha256-${SHA}`]: SHA };
+    expect(contents(cache)).toMatchObject(kept);
+    expect(Object.keys(contents(cache)).sort()).toEqual([`x.tar.gz.sha256-${SHA}`, 'x.tar.gz.verified']);
+
+    // Run again without fixing the pin: offline, the final error still points at the kept copy and the pin.
+    const again = await fetchError(request(TYPO));
+    expect(again.message).toMatch(
+      new RegExp(
+        `^no source of x 1 could be fetched\\. Tried:\n    ${cache}/x\\.tar\\.gz\\.sha256-${SHA} \\(source cache\\): the pin is likely wrong ` +
+          `\\(this file matched sha256 ${SHA} on 2025-03-04; the pin says ${TYPO}\\)\n    ${UNREACHABLE} \\(upstream\\): .+$`,
+      ),
+    );
+    expect(again.details.next).toMatch(
+      new RegExp(
+        `^if the pin of x\\.tar\\.gz was mistyped, set it back to ${SHA} at ${recipe}:7 \\(the cache keeps the copy that matched it\\); otherwise place`,
+      ),
+    );
+    // Online, a download that matches neither does not touch the kept copy.
+    const evil = join(dir, 'evil');
+    mkdirSync(evil);
+    writeFileSync(join(evil, 'x.tar.gz'), TRUNCATED);
+    expect((await fetchError(request(TYPO, [`file://${evil}`]))).message).toBe(
+      `x.tar.gz from file://${evil}/x.tar.gz does not match its pin: the file is likely bad, e.g. a truncated or replaced download ` +
+        `(its sha256 ${TRUNCATED_SHA} never matched a pin in this cache; the pin says ${TYPO})`,
+    );
+    expect(contents(cache)).toMatchObject({ ...kept, [`x.tar.gz.sha256-${TRUNCATED_SHA}`]: TRUNCATED_SHA });
+
+    pin(SHA);
+    const fixed = await fetchSource(request(SHA));
+    expect(fixed).toEqual({ path: join(cache, 'x.tar.gz'), file: 'x.tar.gz', sha256: SHA, from: 'source cache' });
+    expect(Object.keys(contents(cache)).sort()).toEqual(['x.tar.gz', `x.tar.gz.sha256-${TRUNCATED_SHA}`, 'x.tar.gz.verified']);
+    expect(contents(mirror)).toEqual({ 'x.tar.gz': SHA });
+  });
+
+  it('takes a kept copy back when a pin is set back, and keeps the copy it replaces', async () => {
+    const REROLLED = Buffer.from('upstream re-rolled the tarball\n');
+    const REROLLED_SHA = createHash('sha256').update(REROLLED).digest('hex');
+    pin(SHA);
+    await fetchSource(request(SHA, [`file://${mirror}`]));
+    // Upstream re-rolls the file and the pin follows: the first run keeps the old copy aside, the next downloads.
+    writeFileSync(join(mirror, 'x.tar.gz'), REROLLED);
+    pin(REROLLED_SHA);
+    await fetchError(request(REROLLED_SHA, [`file://${mirror}`]));
+    expect((await fetchSource(request(REROLLED_SHA, [`file://${mirror}`]))).from).toBe(`file://${mirror}/x.tar.gz`);
+
+    pin(SHA);
+    const logged: string[] = [];
+    const back = await fetchSource({ ...request(SHA), log: (t) => logged.push(t) });
+    expect(back.from).toBe('source cache');
+    expect(logged).toEqual([
+      `x.tar.gz does not match the pin: kept as ${cache}/x.tar.gz.sha256-${REROLLED_SHA}\n`,
+      `the pin of x.tar.gz names the copy kept as ${cache}/x.tar.gz.sha256-${SHA}: using it\n`,
+    ]);
+    expect(contents(cache)).toMatchObject({ 'x.tar.gz': SHA, [`x.tar.gz.sha256-${REROLLED_SHA}`]: REROLLED_SHA });
+  });
+
+  it('keeps a corrupted file aside under its digest, blames it, and then fetches a good copy from a mirror', async () => {
+    pin(SHA);
+    writeFileSync(join(cache, 'x.tar.gz'), TRUNCATED);
+    const err = await fetchError(request(SHA));
+    expect(err.message).toBe(
+      `cached x.tar.gz does not match its pin: the file is likely bad, e.g. a truncated or replaced download ` +
+        `(its sha256 ${TRUNCATED_SHA} never matched a pin in this cache; the pin says ${SHA})`,
+    );
+    expect(err.details).toEqual({
+      file: recipe,
+      line: 7,
+      step: 'fetch x 1',
+      next:
+        `run the fetch again to download a good copy, or, offline, put a good copy (sha256 ${SHA}) at ${cache}/x.tar.gz or on a mirror in ` +
+        `PHAROS_SOURCE_MIRRORS (e.g. file:///srv/mirror holding x.tar.gz). This copy is kept as ${cache}/x.tar.gz.sha256-${TRUNCATED_SHA} ` +
+        `for inspection; if you checked it by your own means, the pin at ${recipe}:7 is what to fix`,
+    });
+    expect(contents(cache)).toEqual({ [`x.tar.gz.sha256-${TRUNCATED_SHA}`]: TRUNCATED_SHA });
+
+    const got = await fetchSource(request(SHA, [`file://${mirror}`]));
+    expect(got).toEqual({ path: join(cache, 'x.tar.gz'), file: 'x.tar.gz', sha256: SHA, from: `file://${mirror}/x.tar.gz` });
+    expect(contents(cache)).toMatchObject({ 'x.tar.gz': SHA, [`x.tar.gz.sha256-${TRUNCATED_SHA}`]: TRUNCATED_SHA });
+    expect(Object.keys(contents(cache)).sort()).toEqual(['x.tar.gz', `x.tar.gz.sha256-${TRUNCATED_SHA}`, 'x.tar.gz.verified']);
+    expect(contents(mirror)).toEqual({ 'x.tar.gz': SHA });
+    expect(JSON.parse(readFileSync(join(cache, 'x.tar.gz.verified'), 'utf8'))).toEqual({ file: 'x.tar.gz', matched: { [SHA]: '2025-03-04T05:06:07.000Z' } });
   });
 });
 

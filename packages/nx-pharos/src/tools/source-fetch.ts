@@ -1,7 +1,7 @@
 import { createWriteStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { copyFile, mkdir, rename } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseSiteSources, type SiteSources } from '../definitions/site-sources';
@@ -9,11 +9,12 @@ import type { PinnedSource } from '../definitions/source-recipe';
 import { sha256File } from '../utils/digest';
 import { PharosError } from '../utils/errors';
 import { pharosCacheDir } from '../utils/paths';
+import { keepAside, keptDigests, keptName, mismatchVerdict, pinLocation, recordVerified, verifiedDigests } from './source-cache';
 
 /**
  * The one way third-party sources reach a build: a source cache outside the repo, filled from (in order) the user's
  * mirrors, upstream, and Debian's orig tarball, every file checked against its pinned sha256 before anything uses it.
- * Downloads resume from a `.part` file; a file whose digest is wrong is moved aside, never used.
+ * Downloads resume from a `.part` file. A file whose digest is wrong is never used and never deleted: see source-cache.ts.
  */
 
 export const SOURCE_MIRRORS_ENV = 'PHAROS_SOURCE_MIRRORS';
@@ -81,13 +82,6 @@ export function sourceCacheDir(): string {
   return pharosCacheDir('sources');
 }
 
-/** Moves a file whose digest is wrong out of the way (named after `name`), keeping it for inspection. */
-async function moveAside(path: string, name = path): Promise<string> {
-  const aside = `${name}.bad-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-  await rename(path, aside);
-  return aside;
-}
-
 class Unreachable extends Error {}
 
 const IDLE_TIMEOUT_MS = 30_000;
@@ -141,42 +135,130 @@ export interface FetchRequest {
   cacheDir?: string;
   mirrors?: string[];
   debianMirror?: string;
+  /** The recipe that pins the sources, as shown to the user; read (from the working directory) for a pin's line. */
+  recipeFile?: string;
   log?: (t: string) => void;
+  /** The time a verification is recorded at (tests fix it). */
+  now?: () => Date;
+}
+
+type Pinned = PinnedSource & { sha256: string };
+
+interface FetchContext {
+  what: string;
+  cacheDir: string;
+  recipeFile?: string;
+  log: (t: string) => void;
+  now: () => Date;
+}
+
+interface Mismatch {
+  source: Pinned;
+  /** What did not match: "cached x.tar.gz", "x.tar.gz from <url>". */
+  subject: string;
+  actual: string;
+  /** Where the copy that did not match is kept. */
+  kept: string;
+  /** It came from a download just now (so downloading again is no advice). */
+  downloaded: boolean;
+}
+
+/** Where a person edits the pin of a source: the line of the recipe or sources config that holds the digest. */
+function pinWhere(source: Pinned, ctx: FetchContext): { file?: string; line?: number; shown: string } {
+  const at = pinLocation(source.file, source.sha256, [...(ctx.recipeFile ? [ctx.recipeFile] : []), sourcesConfigFile()]);
+  if (at) return { ...at, shown: `${at.file}:${at.line}` };
+  return { file: ctx.recipeFile, shown: ctx.recipeFile ?? `the recipe (or the sources config) that pins ${source.file}` };
+}
+
+/** Blames the pin or the file, and says how to go on without network. */
+function mismatchError(m: Mismatch, ctx: FetchContext): PharosError {
+  const { file, sha256: pin } = m.source;
+  const matchedAt = verifiedDigests(ctx.cacheDir, file)[m.actual];
+  const where = pinWhere(m.source, ctx);
+  const goodCopy = `put a good copy (sha256 ${pin}) at ${join(ctx.cacheDir, file)} or on a mirror in ${SOURCE_MIRRORS_ENV} (e.g. file:///srv/mirror holding ${file})`;
+  const getGood = m.downloaded ? goodCopy : `run the fetch again to download a good copy, or, offline, ${goodCopy}`;
+  const next = matchedAt
+    ? `if the pin was mistyped, set it back to ${m.actual} at ${where.shown}: this copy is kept as ${m.kept}, and fetch takes it from ` +
+      `there, offline, once the pin says ${m.actual}. If the pin is right (upstream re-rolled the file), ${getGood}`
+    : `${getGood}. This copy is kept as ${m.kept} for inspection; if you checked it by your own means, the pin at ${where.shown} is what to fix`;
+  return new PharosError(`${m.subject} does not match its pin: ${mismatchVerdict(m.actual, pin, matchedAt)}`, {
+    file: where.file,
+    line: where.line,
+    step: `fetch ${ctx.what}`,
+    next,
+  });
+}
+
+/**
+ * The pinned copy from the cache: `<file>`, or a copy kept under the pinned digest (a pin set back after a typo). A
+ * copy that does not match is kept aside under its own digest, and stops the fetch unless a kept copy matches.
+ */
+async function fromCache(source: Pinned, ctx: FetchContext): Promise<FetchedSource | undefined> {
+  const cached = join(ctx.cacheDir, source.file);
+  const mismatches: { path: string; actual: string }[] = [];
+  for (const path of [cached, join(ctx.cacheDir, keptName(source.file, source.sha256))]) {
+    if (!existsSync(path)) continue;
+    const actual = await sha256File(path);
+    if (actual !== source.sha256) {
+      mismatches.push({ path, actual });
+      continue;
+    }
+    for (const m of mismatches)
+      ctx.log(`${basename(m.path)} does not match the pin: kept as ${await keepAside(ctx.cacheDir, source.file, m.path, m.actual)}\n`);
+    if (path !== cached) {
+      await rename(path, cached);
+      ctx.log(`the pin of ${source.file} names the copy kept as ${path}: using it\n`);
+    }
+    await recordVerified(ctx.cacheDir, source.file, actual, ctx.now());
+    return { path: cached, file: source.file, sha256: actual, from: 'source cache' };
+  }
+  if (!mismatches.length) return undefined;
+  const kept: string[] = [];
+  for (const m of mismatches) kept.push(await keepAside(ctx.cacheDir, source.file, m.path, m.actual));
+  const [first] = mismatches;
+  throw mismatchError({ source, subject: `cached ${basename(first.path)}`, actual: first.actual, kept: kept[0], downloaded: false }, ctx);
+}
+
+/** Copies of the pinned files kept in the cache under other digests, each with its verdict, for the final error. */
+function keptCopies(pinned: Pinned[], ctx: FetchContext): { lines: string[]; mistyped?: { source: Pinned; sha256: string } } {
+  const lines: string[] = [];
+  let mistyped: { source: Pinned; sha256: string } | undefined;
+  for (const source of pinned) {
+    const verified = verifiedDigests(ctx.cacheDir, source.file);
+    for (const digest of keptDigests(ctx.cacheDir, source.file)) {
+      lines.push(`${join(ctx.cacheDir, keptName(source.file, digest))} (source cache): ${mismatchVerdict(digest, source.sha256, verified[digest])}`);
+      if (verified[digest]) mistyped ??= { source, sha256: digest };
+    }
+  }
+  return { lines, mistyped };
 }
 
 /**
  * Returns a verified source file from the cache, downloading it first when needed. Sources are tried in recipe
- * order; an unreachable one moves on to the next; a digest mismatch stops everything.
+ * order; an unreachable one moves on to the next; a digest mismatch stops everything, and never removes a copy.
  */
 export async function fetchSource(req: FetchRequest): Promise<FetchedSource> {
   const cacheDir = req.cacheDir ?? sourceCacheDir();
   const mirrors = req.mirrors ?? configuredMirrors();
-  const log = req.log ?? (() => undefined);
+  const ctx: FetchContext = { what: req.what, cacheDir, recipeFile: req.recipeFile, log: req.log ?? (() => undefined), now: req.now ?? (() => new Date()) };
   await mkdir(cacheDir, { recursive: true });
-  const pinned = req.sources.filter((s) => s.sha256);
+  const pinned = req.sources.filter((s): s is Pinned => !!s.sha256);
 
   for (const source of pinned) {
-    const cached = join(cacheDir, source.file);
-    if (!existsSync(cached)) continue;
-    const actual = await sha256File(cached);
-    if (actual === source.sha256) return { path: cached, file: source.file, sha256: actual, from: 'source cache' };
-    const aside = await moveAside(cached);
-    throw new PharosError(`cached ${source.file} has sha256 ${actual}, the recipe pins ${source.sha256}; moved aside to ${aside}`, {
-      file: cached,
-      step: `fetch ${req.what}`,
-      next: 'run the fetch again to download a good copy, or place a verified copy there',
-    });
+    const found = await fromCache(source, ctx);
+    if (found) return found;
   }
 
   const unpinned = req.sources.filter((s) => !s.sha256);
-  const tried: string[] = unpinned.map((s) => `${s.file}: skipped, no pinned sha256${s.note ? ` (${s.note})` : ''}`);
+  const kept = keptCopies(pinned, ctx);
+  const tried: string[] = [...unpinned.map((s) => `${s.file}: skipped, no pinned sha256${s.note ? ` (${s.note})` : ''}`), ...kept.lines];
   for (const source of pinned) {
     const dest = join(cacheDir, source.file);
     const part = `${dest}.part`;
     for (const candidate of sourceCandidates(source, mirrors, req.debianMirror)) {
-      log(`fetch ${source.file} from ${candidate.label}: ${candidate.url}\n`);
+      ctx.log(`fetch ${source.file} from ${candidate.label}: ${candidate.url}\n`);
       try {
-        await download(candidate.url, part, log);
+        await download(candidate.url, part, ctx.log);
       } catch (err) {
         if (!(err instanceof Unreachable)) throw err;
         tried.push(`${candidate.url} (${candidate.label}): ${err.message}`);
@@ -184,23 +266,25 @@ export async function fetchSource(req: FetchRequest): Promise<FetchedSource> {
       }
       const actual = await sha256File(part);
       if (actual !== source.sha256) {
-        const aside = await moveAside(part, dest);
-        throw new PharosError(`${candidate.url} gave sha256 ${actual}, the recipe pins ${source.sha256}`, {
-          step: `fetch ${req.what}`,
-          next: `the download is kept at ${aside} for inspection; if upstream re-rolled the file, verify it and update the recipe's sha256`,
-        });
+        const keptAs = await keepAside(cacheDir, source.file, part, actual);
+        throw mismatchError({ source, subject: `${source.file} from ${candidate.url}`, actual, kept: keptAs, downloaded: true }, ctx);
       }
       await rename(part, dest);
-      log(`verified ${source.file} (sha256 ${actual})\n`);
+      await recordVerified(cacheDir, source.file, actual, ctx.now());
+      ctx.log(`verified ${source.file} (sha256 ${actual})\n`);
       return { path: dest, file: source.file, sha256: actual, from: candidate.url };
     }
   }
 
   const first = pinned[0];
+  const setBack = kept.mistyped
+    ? `if the pin of ${kept.mistyped.source.file} was mistyped, set it back to ${kept.mistyped.sha256} at ` +
+      `${pinWhere(kept.mistyped.source, ctx).shown} (the cache keeps the copy that matched it); otherwise `
+    : '';
   throw new PharosError(`no source of ${req.what} could be fetched. Tried:\n    ${tried.join('\n    ')}`, {
     step: `fetch ${req.what}`,
     next: first
-      ? `place ${first.file} (sha256 ${first.sha256}) in ${cacheDir}/, or set ${SOURCE_MIRRORS_ENV}="<URL or file:///dir> …" ` +
+      ? `${setBack}place ${first.file} (sha256 ${first.sha256}) in ${cacheDir}/, or set ${SOURCE_MIRRORS_ENV}="<URL or file:///dir> …" ` +
         `to mirrors that hold it (or list them under "mirrors:" in ${sourcesConfigFile()})`
       : `no source of ${req.what} has a pinned sha256. Get ${unpinned.map((s) => s.file).join(' or ')} ` +
         `(${unpinned.map((s) => (s.location.kind === 'url' ? s.location.url : `Debian's orig of ${s.location.package}`)).join(', ')}), ` +

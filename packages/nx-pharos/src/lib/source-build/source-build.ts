@@ -17,10 +17,11 @@ export async function suiteEngine(context: ExecutorContext, suite: string): Prom
 }
 
 /** The version's source, verified, from the cache or the first source that serves the pinned digest. */
-export function fetchRecipeSource({ recipe, version }: Pick<SourceBuild, 'recipe' | 'version'>): Promise<FetchedSource> {
+export function fetchRecipeSource({ recipe, recipeFile, version }: Pick<SourceBuild, 'recipe' | 'recipeFile' | 'version'>): Promise<FetchedSource> {
   return fetchSource({
     what: `${recipe.name} ${version.version}`,
     sources: withSitePins(version.sources, configuredPins()),
+    recipeFile,
     debianMirror: optionalDebianMirror(),
     log: (t) => process.stdout.write(`pharos: ${t}`),
   });
