@@ -1,13 +1,11 @@
-import type { ExecutorContext } from '@nx/devkit';
 import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { delimiter, dirname, join, relative } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { onInterrupt } from './cleanup';
 import { PharosError } from './errors';
-import { taskLabel } from './executor';
 
 /**
  * One run at a time per product. Two runs of one target (two terminals, two CI jobs, `--skip-nx-cache` twice) would
@@ -54,6 +52,7 @@ export interface HeldLock {
 }
 
 export const LOCK_WAIT_ENV = 'PHAROS_LOCK_WAIT_MINUTES';
+export const LOCK_NO_WAIT_ENV = 'PHAROS_LOCK_NO_WAIT';
 const DEFAULT_WAIT_MS = 6 * 3600_000;
 const MAX_POLL_MS = 2000;
 const REPORT_EVERY_MS = 30_000;
@@ -319,20 +318,4 @@ export async function withLock<T>(path: string, options: LockOptions, body: () =
   } finally {
     await lock.release();
   }
-}
-
-/** The options of every executor that writes a product: `noWait`, or `wait: false` (what Nx makes of `--no-wait`). */
-export interface ProductLockOptions {
-  noWait?: boolean;
-  wait?: boolean;
-}
-
-/**
- * Runs an executor's body holding the lock on the product it writes (`product`: its folder or main file), for the
- * whole run, so removing the old product, building and publishing the new one are one run's work.
- */
-export function withProductLock<T>(context: ExecutorContext, product: string, options: ProductLockOptions, body: () => Promise<T>): Promise<T> {
-  const path = lockPathOf(product);
-  const step = taskLabel(context);
-  return withLock(path, { type: `nx-task ${step}`, noWait: options.noWait || options.wait === false, shown: relative(context.root, path), step }, body);
 }
