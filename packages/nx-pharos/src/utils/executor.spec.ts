@@ -1,7 +1,7 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { runExecutor } from './executor';
 
@@ -24,11 +24,13 @@ describe('runExecutor', () => {
     expect(result).toEqual({ success: false });
     expect(seen).toMatchObject({ type: 'nx-task slurm:deb-trixie', pid: process.pid });
     expect(existsSync(lock)).toBe(false);
+    expect(existsSync(join(root, 'dist'))).toBe(false); // a failed run leaves nothing in dist/, not even a folder
   });
 
   it('fails at once with --no-wait (wait: false) while another run holds the lock, naming it', async () => {
     // The test runner's parent process, alive on this node, stands in for the other run.
     const other = { type: 'nx-task slurm:deb-trixie', pid: process.ppid, node: hostname(), job_id: null, created_at: '2025-01-01T00:00:00.000Z' };
+    mkdirSync(dirname(lock), { recursive: true });
     writeFileSync(lock, JSON.stringify(other));
     const messages: string[] = [];
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((t) => messages.push(String(t)) > 0);

@@ -1,5 +1,5 @@
 import { execa, type ResultPromise } from 'execa';
-import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -169,6 +169,18 @@ describe('product lock', () => {
         `^pharos: gave up after waiting 0s for ${lock('stuck')}, held by other \\(pid ${process.ppid} on ${node}, .*\\)\n  next: if that run is stuck, stop it \\(kill ${process.ppid} on ${node}\\), then run again; PHAROS_LOCK_WAIT_MINUTES`,
       ),
     );
+  });
+
+  it('removes the folders it made for the lock when it releases it, if they are still empty', async () => {
+    const nested = join(dir, 'made/1.0/trixie');
+    const held = await acquireLock(lockPathOf(nested), options());
+    expect(existsSync(join(dir, 'made/1.0'))).toBe(true);
+    await held.release();
+    expect(existsSync(join(dir, 'made'))).toBe(false);
+    const kept = await acquireLock(lockPathOf(nested), options());
+    writeFileSync(join(dir, 'made/1.0/source.json'), '{}');
+    await kept.release();
+    expect(readdirSync(join(dir, 'made/1.0'))).toEqual(['source.json']);
   });
 
   it('releases only its own lock', async () => {

@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -178,14 +178,18 @@ async function judge(path: string, shown: string, node: string, jobState: (id: s
   };
 }
 
-/** Creates the lock with O_EXCL; false when it exists. */
-function tryCreate(path: string, holder: LockHolder): boolean {
-  mkdirSync(dirname(path), { recursive: true });
+/**
+ * Creates the lock with O_EXCL: false when it exists, else the first folder it had to create (removed again at release
+ * when still empty, so a run that failed leaves nothing in dist/).
+ */
+function tryCreate(path: string, holder: LockHolder): false | { madeDir?: string } {
+  const madeDir = mkdirSync(dirname(path), { recursive: true });
   let fd: number;
   try {
     fd = openSync(path, 'wx', 0o644);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    // ENOENT: a run releasing its lock removed the folder it had made; the next attempt makes it again.
+    if (['EEXIST', 'ENOENT'].includes((err as NodeJS.ErrnoException).code ?? '')) return false;
     throw err;
   }
   try {
@@ -196,7 +200,7 @@ function tryCreate(path: string, holder: LockHolder): boolean {
     throw err;
   }
   closeSync(fd);
-  return true;
+  return { madeDir };
 }
 
 /**
@@ -224,7 +228,7 @@ function reclaim(path: string, seen: Seen): void {
   unlinkSync(aside);
 }
 
-function removeIfOurs(path: string, holder: LockHolder): void {
+function removeIfOurs(path: string, holder: LockHolder, madeDir?: string): void {
   try {
     const current = parseHolder(readFileSync(path, 'utf8'));
     if (typeof current !== 'string' && current.pid === holder.pid && current.created_at === holder.created_at && current.node === holder.node) {
@@ -232,6 +236,13 @@ function removeIfOurs(path: string, holder: LockHolder): void {
     }
   } catch {
     // Gone already, or unreadable: not ours to remove.
+  }
+  for (let dir = dirname(path); madeDir && dir.startsWith(madeDir); dir = dirname(dir)) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      break; // not empty: the product, or another run's lock
+    }
   }
 }
 
@@ -260,9 +271,10 @@ export async function acquireLock(path: string, options: LockOptions): Promise<H
   let poll = options.pollMs ?? 100;
   for (;;) {
     const holder: LockHolder = { type: options.type, pid: process.pid, node, job_id: env.SLURM_JOB_ID || null, created_at: new Date().toISOString() };
-    if (tryCreate(path, holder)) {
+    const created = tryCreate(path, holder);
+    if (created) {
       if (reported) log(`pharos: took ${shown} after waiting ${formatDuration(Date.now() - started)}\n`);
-      const release = onInterrupt(() => removeIfOurs(path, holder));
+      const release = onInterrupt(() => removeIfOurs(path, holder, created.madeDir));
       return { path, holder, release };
     }
     const verdict = await judge(path, shown, node, jobState);
