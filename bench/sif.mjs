@@ -21,8 +21,10 @@ mkdirSync(dirname(rawSif), { recursive: true });
 await $({ cwd: root, env })`${nxBin} run ${project}:image --output-style=static`;
 await $({ cwd: root, env })`${nxBin} run dev-container:image --output-style=static`;
 const manifest = JSON.parse(readFileSync(join(dist, 'image.json'), 'utf8'));
-const inDaemon = (await $({ nothrow: true })`docker image inspect --format {{.Id}} ${manifest.tags[0]}`).stdout.trim();
-if (inDaemon !== manifest.id) await $`docker load -i ${join(dist, 'image.tar')}`;
+const inDaemon = (await $({ nothrow: true })`docker image inspect --format {{.Id}} ${manifest.id}`).exitCode === 0;
+if (!inDaemon) await $`docker load -i ${join(dist, 'image.tar')}`;
+// The archive is saved by image ID, without tags: point the tag at it, as ensureImage does.
+await $`docker tag ${manifest.id} ${manifest.tags[0]}`;
 
 const variants = {
   ours: () => $({ cwd: root, env })`${nxBin} run ${project}:sif --skip-nx-cache --exclude-task-dependencies --output-style=static`,

@@ -158,7 +158,7 @@ export async function buildImage(docker: Docker, req: BuildRequest): Promise<str
   return info.Id;
 }
 
-/** Writes `docker save` of `ref` to `dest`, hashing as it goes. */
+/** Writes `docker save` of `ref` to `dest`, hashing as it goes. An image ID as `ref` saves that image with no tags. */
 export async function saveImage(docker: Docker, ref: string, dest: string): Promise<{ sha256: string; bytes: number }> {
   const hash = createHash('sha256');
   let bytes = 0;

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +46,15 @@ describe('image store', () => {
   it('publishes the archive and a manifest naming it', () => {
     expect(manifest).toMatchObject({ schema: 1, project: 'tiny', tags: [tag], archive: 'image.tar', definedBy: 'test' });
     expect(manifest.archiveSha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('archives the image by ID, with no tag that another run could have moved', () => {
+    const [entry] = JSON.parse(execFileSync('tar', ['-xOf', products().archive, 'manifest.json'], { encoding: 'utf8' })) as Array<{
+      Config: string;
+      RepoTags?: string[] | null;
+    }>;
+    expect(entry.Config).toContain(manifest.id.replace(/^sha256:/, ''));
+    expect(entry.RepoTags ?? []).toEqual([]);
   });
 
   it('loads a missing image from its archive and points its tags at it', async () => {

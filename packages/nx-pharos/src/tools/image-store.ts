@@ -53,8 +53,8 @@ export interface PublishRequest {
 }
 
 /**
- * Writes the image's product: the archive first (through a temporary file), the manifest last, so a manifest on disk
- * always describes a complete archive.
+ * Writes the image's product: the archive of `imageId` first (through a temporary file), the manifest last, so a
+ * manifest on disk always describes a complete archive of the image it names.
  */
 export async function publishImage(docker: Docker, req: PublishRequest): Promise<ImageManifest> {
   const { archive, manifest: manifestFile } = imageProductPaths(req.outputDir);
@@ -64,7 +64,9 @@ export async function publishImage(docker: Docker, req: PublishRequest): Promise
     const current = await inspectImage(docker, tag);
     if (current?.Id !== req.imageId) await tagImage(docker, req.imageId, tag);
   }
-  const saved = await writeAtomically(archive, (tmp) => saveImage(docker, req.tags[0] ?? req.imageId, tmp));
+  // By ID, never by tag: a tag can move between the tagging above and the save (another run, another workspace on the
+  // same daemon). The archive then carries no tag; ensureImage points the manifest's tags at the image it loads.
+  const saved = await writeAtomically(archive, (tmp) => saveImage(docker, req.imageId, tmp));
   const manifest: ImageManifest = {
     schema: 1,
     project: req.project,

@@ -1,15 +1,48 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { formatError } from './errors';
+import { acquireLock, LOCK_NO_WAIT_ENV, lockPathOf, type HeldLock } from './product-lock';
 
-/** Runs an executor body and turns any failure into one readable message and `success: false`. */
-export async function runExecutor(body: () => Promise<void>): Promise<{ success: boolean }> {
+/**
+ * The options of every executor that writes a product: `noWait`, or `wait: false` (what Nx makes of `--no-wait`).
+ * Nx keys a task on its command-line options, so PHAROS_LOCK_NO_WAIT=1 says the same without changing the key.
+ */
+export interface ProductLockOptions {
+  noWait?: boolean;
+  wait?: boolean;
+}
+
+/** What an executor body holds until its run ends, however it ends. */
+export interface ExecutorRun {
+  /**
+   * Takes the lock on the product the task writes (`product`: its folder or main file) for the rest of the run, so
+   * removing the old product, building and publishing the new one are one run's work; call it before removing anything.
+   */
+  lockProduct(context: ExecutorContext, product: string, options: ProductLockOptions): Promise<void>;
+}
+
+/**
+ * Runs an executor body and turns any failure into one readable message and `success: false`. Locks the body took are
+ * released afterwards (and on Ctrl-C, by the lock itself).
+ */
+export async function runExecutor(body: (run: ExecutorRun) => Promise<void>): Promise<{ success: boolean }> {
+  const held: HeldLock[] = [];
+  const run: ExecutorRun = {
+    async lockProduct(context, product, options) {
+      const path = lockPathOf(product);
+      const step = taskLabel(context);
+      const noWait = options.noWait || options.wait === false || process.env[LOCK_NO_WAIT_ENV] === '1';
+      held.push(await acquireLock(path, { type: `nx-task ${step}`, noWait, shown: relative(context.root, path), step }));
+    },
+  };
   try {
-    await body();
+    await body(run);
     return { success: true };
   } catch (err) {
     process.stderr.write(`\n${formatError(err)}\n`);
     return { success: false };
+  } finally {
+    for (const lock of held.reverse()) await lock.release();
   }
 }
 

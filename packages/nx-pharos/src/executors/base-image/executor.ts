@@ -23,9 +23,10 @@ const KNOWN_SUITES = ['bookworm', 'trixie', 'forky', 'sid'];
 const log = (t: string) => process.stdout.write(t);
 
 export default async function baseImageExecutor(options: BaseImageExecutorOptions, context: ExecutorContext) {
-  return runExecutor(async () => {
+  return runExecutor(async (run) => {
     const o = normalizeBaseImageOptions(options, context);
     const def = parseBaseImageDefinition(await readFile(o.definitionFile, 'utf8'), o.shownDefinition);
+    await run.lockProduct(context, o.products.archive, options);
     await removeProducts([o.products.manifest, o.products.archive]);
 
     const docker = dockerClient();

@@ -9,19 +9,20 @@ import { DPKG_BUILD_SCRIPT, dpkgBuildEnv, parseBuiltDebs } from '../../tools/dpk
 import { removeProducts, writeAtomically } from '../../utils/atomic-file';
 import { sha256File } from '../../utils/digest';
 import { PharosError } from '../../utils/errors';
-import { runExecutor } from '../../utils/executor';
+import { runExecutor, type ProductLockOptions } from '../../utils/executor';
 
-export interface DebExecutorOptions extends Pick<SourceBuildOptions, 'recipe' | 'release' | 'jobs' | 'outputPath'> {
+export interface DebExecutorOptions extends Pick<SourceBuildOptions, 'recipe' | 'release' | 'jobs' | 'outputPath'>, ProductLockOptions {
   suite: string;
   debugSymbols?: boolean;
 }
 
 /** The .debs of one version for one suite, built in a clean container of the suite, and their debs.json. */
 export default async function debExecutor(options: DebExecutorOptions, context: ExecutorContext) {
-  return runExecutor(async () => {
+  return runExecutor(async (run) => {
     const build = normalizeOptions(options, context, 'deb');
     const { recipe, version, release, suite, label } = build;
     const outputDir = build.debsDir;
+    await run.lockProduct(context, outputDir, options);
     await removeProducts([outputDir]);
     const { deb } = recipe;
 

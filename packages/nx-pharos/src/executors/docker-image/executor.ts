@@ -16,8 +16,9 @@ export type { DockerImageExecutorOptions };
 const log = (t: string) => process.stdout.write(t);
 
 export default async function dockerImageExecutor(options: DockerImageExecutorOptions, context: ExecutorContext) {
-  return runExecutor(async () => {
+  return runExecutor(async (run) => {
     const o = normalizeDockerImageOptions(options, context);
+    await run.lockProduct(context, o.products.archive, options);
     await removeProducts([o.products.manifest, o.products.archive]);
 
     const parsed = parseDockerfile(

@@ -5,9 +5,9 @@ import { normalizeOptions, type SourceBuildOptions } from '../../lib/source-buil
 import { writeManifest } from '../../products/manifest';
 import { SOURCE_RECORD, type SourceRecord } from '../../products/source';
 import { removeProducts } from '../../utils/atomic-file';
-import { runExecutor } from '../../utils/executor';
+import { runExecutor, type ProductLockOptions } from '../../utils/executor';
 
-export type FetchExecutorOptions = Pick<SourceBuildOptions, 'recipe' | 'release' | 'outputPath'>;
+export type FetchExecutorOptions = Pick<SourceBuildOptions, 'recipe' | 'release' | 'outputPath'> & ProductLockOptions;
 
 /**
  * Puts the version's source into the source cache (outside the repo), verified. Its Nx product is `source.json`
@@ -15,9 +15,10 @@ export type FetchExecutorOptions = Pick<SourceBuildOptions, 'recipe' | 'release'
  * same code if this machine's source cache lacks the file.
  */
 export default async function fetchExecutor(options: FetchExecutorOptions, context: ExecutorContext) {
-  return runExecutor(async () => {
+  return runExecutor(async (run) => {
     const build = normalizeOptions(options, context, 'fetch');
     const out = join(build.releaseDir, SOURCE_RECORD);
+    await run.lockProduct(context, out, options);
     await removeProducts([out]);
     const fetched = await fetchRecipeSource(build);
     const record: SourceRecord = { schema: 1, name: build.recipe.name, version: build.release, file: fetched.file, sha256: fetched.sha256, from: fetched.from };

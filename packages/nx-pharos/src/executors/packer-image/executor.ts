@@ -12,9 +12,9 @@ import { detectAccelerator, qemuVersion } from '../../tools/qemu';
 import { workspaceKeypair } from '../../tools/ssh-key';
 import { removeProducts } from '../../utils/atomic-file';
 import { buildLog, buildLogFile } from '../../utils/build-log';
-import { runExecutor } from '../../utils/executor';
+import { runExecutor, type ProductLockOptions } from '../../utils/executor';
 
-export type PackerImageOptions = VmImageOptions;
+export type PackerImageOptions = VmImageOptions & ProductLockOptions;
 
 /**
  * `packer build` of the project's template from its base disk, under the accelerator that really works here, with the
@@ -22,12 +22,13 @@ export type PackerImageOptions = VmImageOptions;
  * manifest, a sha256 file and vm-image.json, renamed into dist/ only when the whole build succeeded.
  */
 export default async function packerImageExecutor(options: PackerImageOptions, context: ExecutorContext) {
-  return runExecutor(async () => {
+  return runExecutor(async (run) => {
     const { name, label, projectDir, def, without, outputDir, ...o } = normalizeVmImageOptions(options, context);
     if (without.length)
       process.stdout.write(
         `pharos: ${name} is built WITHOUT ${without.join(', ')} (imagesWithout in nx.json): their packages and the scripts that need them are left out\n`,
       );
+    await run.lockProduct(context, join(outputDir, `${name}.qcow2`), options);
     await removeProducts(vmImageFiles(name).map((f) => join(outputDir, f)));
     const base = await readVerifiedDisk<{ file: string; sha256: string }>(o.base, context.root, 'base disk');
 

@@ -16,8 +16,9 @@ import { SIF_SIGNING } from './signing-key';
 export type { SifExecutorOptions };
 
 export default async function sifExecutor(options: SifExecutorOptions, context: ExecutorContext) {
-  return runExecutor(async () => {
+  return runExecutor(async (run) => {
     const o = normalizeSifOptions(options, context);
+    await run.lockProduct(context, o.products.sif, options);
     await removeProducts([o.products.manifest, o.products.sif, o.products.publicKey]);
     const squashfs = squashfsArgsOf(o);
 

@@ -12,10 +12,10 @@ import { parseLdconfig, RELOCATE_SCRIPT } from '../../tools/relocatable';
 import { removeProducts, writeAtomically } from '../../utils/atomic-file';
 import { sha256File } from '../../utils/digest';
 import { PharosError } from '../../utils/errors';
-import { runExecutor, workspacePath } from '../../utils/executor';
+import { runExecutor, workspacePath, type ProductLockOptions } from '../../utils/executor';
 import { signingMaterial, type SigningMaterial } from '../../utils/signing-material';
 
-export interface TarballOptions extends SourceBuildOptions {
+export interface TarballOptions extends SourceBuildOptions, ProductLockOptions {
   /** Write a detached, armored GPG signature `<tarball>.asc` and the signer's public key. */
   sign?: boolean;
   /** Path of the OpenPGP secret key; default from PHAROS_GPG_KEY_FILE. */
@@ -25,9 +25,10 @@ export interface TarballOptions extends SourceBuildOptions {
 }
 
 export default async function tarballExecutor(options: TarballOptions, context: ExecutorContext) {
-  return runExecutor(async () => {
+  return runExecutor(async (run) => {
     const build = normalizeOptions(options, context, 'tarball');
     const outputDir = build.tarballDir;
+    await run.lockProduct(context, outputDir, options);
     await removeProducts([outputDir]);
     // Signing material and the dev container first: a missing key must not cost a whole build.
     let signing: SigningMaterial | undefined;

@@ -11,10 +11,10 @@ import { buildLog, buildLogFile } from '../../utils/build-log';
 import { onInterrupt } from '../../utils/cleanup';
 import { sha256File } from '../../utils/digest';
 import { PharosError } from '../../utils/errors';
-import { runExecutor } from '../../utils/executor';
+import { runExecutor, type ProductLockOptions } from '../../utils/executor';
 import { pharosCacheDir } from '../../utils/paths';
 
-export type VmBaseDiskOptions = Pick<VmImageOptions, 'definition' | 'outputPath'>;
+export type VmBaseDiskOptions = Pick<VmImageOptions, 'definition' | 'outputPath'> & ProductLockOptions;
 
 /**
  * The first disk of an image chain, from the Debian archive alone: the project's base-disk script (debootstrap, then
@@ -22,12 +22,13 @@ export type VmBaseDiskOptions = Pick<VmImageOptions, 'definition' | 'outputPath'
  * base.qcow2 + base.json (sha256, suite, mirror). The script's whole output goes to a log; its phases to the terminal.
  */
 export default async function vmBaseDiskExecutor(options: VmBaseDiskOptions, context: ExecutorContext) {
-  return runExecutor(async () => {
+  return runExecutor(async (run) => {
     const { name, label, projectDir, definitionFile, def, outputDir } = normalizeVmImageOptions(options, context, 'base-disk');
     if (!def.baseDisk) throw new PharosError('the definition has no "baseDisk"', { file: definitionFile });
     if (process.getuid?.() !== 0)
       throw new PharosError('building a base disk needs root (debootstrap and chroot)', { step: label, next: 'run it as root (the README commands do)' });
     const { script: scriptName, size } = def.baseDisk;
+    await run.lockProduct(context, outputDir, options);
     await removeProducts([outputDir]);
     const script = join(projectDir, scriptName);
     const mirror = resolveDebianMirror();

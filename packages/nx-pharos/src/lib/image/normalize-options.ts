@@ -12,7 +12,7 @@ import {
 import { DEV_CONTAINER_PROJECT, imageDir, imageManifestPath, imageProductPaths } from '../../products/image';
 import { sifProductPaths, type SifFiles } from '../../products/sif';
 import { PharosError } from '../../utils/errors';
-import { taskLabel, workspacePath } from '../../utils/executor';
+import { taskLabel, workspacePath, type ProductLockOptions } from '../../utils/executor';
 
 /**
  * The options of the image family's executors, resolved once: each value has one name and one default here, so no
@@ -40,7 +40,7 @@ export function shownPath(task: ImageTask, path: string): string {
 const defaultOutputDir = imageDir('{projectRoot}');
 const defaultImageManifest = imageManifestPath('{projectRoot}');
 
-export interface BaseImageExecutorOptions {
+export interface BaseImageExecutorOptions extends ProductLockOptions {
   definition: string;
   outputPath?: string;
   source?: 'auto' | 'pull' | 'debootstrap';
@@ -81,7 +81,7 @@ export function normalizeBaseImageOptions(
   };
 }
 
-export interface DockerImageExecutorOptions {
+export interface DockerImageExecutorOptions extends ProductLockOptions {
   dockerfile?: string;
   context?: string;
   tag: string;
@@ -173,7 +173,7 @@ export function normalizeImageTestOptions(options: ImageTestOptions, context: Ex
   };
 }
 
-export interface SifExecutorOptions {
+export interface SifExecutorOptions extends ProductLockOptions {
   manifest?: string;
   outputPath?: string;
   name?: string;
