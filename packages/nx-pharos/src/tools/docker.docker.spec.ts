@@ -84,7 +84,7 @@ describe('docker tool', () => {
     const out = outputCollector();
     const running = runContainer(
       docker,
-      { image: 'debian:trixie', cmd: ['sleep', '100000'], network: 'none', what: 'the sleeper', timeLimit: 3000 },
+      { image: 'debian:trixie', cmd: ['sleep', '100000'], network: 'none', what: 'the sleeper', timeLimit: 5000 },
       { stdout: out.stream, stderr: out.stream },
     );
     const failed = running.catch((e: PharosError) => e);
@@ -97,7 +97,7 @@ describe('docker tool', () => {
     expect(labels).toMatchObject({ 'org.pharos.workspace': self.workspace, 'org.pharos.task': self.task, 'org.pharos.node': self.node });
     const err = await failed;
     expect(err).toBeInstanceOf(PharosError);
-    expect((err as PharosError).message).toBe('the sleeper did not finish within 3s; its container was stopped and removed');
+    expect((err as PharosError).message).toBe('the sleeper did not finish within 5s; its container was stopped and removed');
     expect((err as PharosError).format()).toContain('next: find out why it hangs');
     expect(await containerIds()).toEqual(before);
   });
