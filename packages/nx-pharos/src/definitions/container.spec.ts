@@ -34,6 +34,14 @@ describe('container.yaml', () => {
     expect(def.test.checks[0]).toEqual({ command: 'mpirun -n 2 hello', expectOutputContains: ['rank 0', 'rank 1'], runtimes: ['apptainer'] });
   });
 
+  it("reads a check's time limit, and names the line of one that is not a duration", () => {
+    const def = parseContainerDefinition('test:\n  checks:\n    - command: sleep 5\n      timeout: 90s\n', FILE);
+    expect(def.test.checks[0]).toEqual({ command: 'sleep 5', timeout: '90s' });
+    const err = errorOf('test:\n  checks:\n    - command: sleep 5\n      timeout: 2 hours\n');
+    expect(err.details).toMatchObject({ file: FILE, line: 4 });
+    expect(err.message).toBe('"test.checks[0].timeout" must be a duration such as 90s, 10m or 1h30m, got "2 hours"');
+  });
+
   it('names the file, the line and the full key of an unknown option', () => {
     const err = errorOf('test:\n  checks:\n    - command: "true"\n      expectOuput: x\n');
     expect(err.details).toMatchObject({ file: FILE, line: 4 });

@@ -30,7 +30,12 @@ export interface SifSettings {
 
 export interface ContainerCheck extends ImageCheck {
   runtimes?: Runtime[];
+  /** How long the check may run in each runtime before its container is stopped (`90s`, `10m`); DEFAULT_CHECK_TIMEOUT. */
+  timeout?: string;
 }
+
+/** A check that has not finished after this long hangs: its container is stopped and removed, and the test fails. */
+export const DEFAULT_CHECK_TIMEOUT = '10m';
 
 export interface ContainerDefinition {
   buildArgs: Record<string, string>;
@@ -56,6 +61,7 @@ const CHECK: Shape = {
     expectOutputContains: { kind: 'list', of: { kind: 'string' }, orSingle: true },
     expectExitCode: { kind: 'number', integer: true, min: 0, max: 255 },
     runtimes: { kind: 'list', of: { kind: 'enum', values: RUNTIMES } },
+    timeout: { kind: 'duration' },
   },
 };
 

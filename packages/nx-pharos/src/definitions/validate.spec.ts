@@ -26,6 +26,7 @@ const SHAPE: Shape = {
     size: { kind: 'number', integer: true, min: 1 },
     nested: { kind: 'map', fields: { nodes: { kind: 'list', of: { kind: 'string' }, nonEmpty: true }, flag: { kind: 'boolean' } } },
     tags: { kind: 'dict', of: { kind: 'enum', values: ['a', 'b'] } },
+    limit: { kind: 'duration' },
   },
 };
 const parse = (text: string, file: string) => parseYamlFile(text, file, SHAPE).data;
@@ -49,6 +50,14 @@ describe('the declarative validator', () => {
     expect(parseError(parse, 'name: x\nnested: { flag: yes please }\n', 'f.yaml').details.line).toBe(2);
     expect(parseError(parse, 'size: 2\n', 'f.yaml').format()).toBe('pharos: f.yaml:1: the file lacks "name"');
     expect(parseError(parse, '- a\n', 'f.yaml').format()).toBe('pharos: f.yaml:1: the file must be a mapping');
+  });
+
+  it('reads a duration as written, and names the line of one that is not', () => {
+    expect(parse('name: x\nlimit: 1h30m\n', 'f.yaml')).toEqual({ name: 'x', limit: '1h30m' });
+    expect(parseError(parse, 'name: x\nlimit: 10 minutes\n', 'f.yaml').format()).toBe(
+      'pharos: f.yaml:2: "limit" must be a duration such as 90s, 10m or 1h30m, got "10 minutes"',
+    );
+    expect(parseError(parse, 'name: x\nlimit: 90\n', 'f.yaml').format()).toBe('pharos: f.yaml:2: "limit" must be a duration such as 90s, 10m or 1h30m, got 90');
   });
 
   it('reads an empty value as absent, and an empty file as an empty mapping', () => {

@@ -1,4 +1,5 @@
 import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { DURATION_EXAMPLES, parseDuration } from '../utils/duration';
 import { PharosError } from '../utils/errors';
 
 /**
@@ -13,6 +14,8 @@ export type Shape =
   | { kind: 'string'; pattern?: RegExp; expect?: string; /** Numbers are read as their text (versions, `1.26`). */ fromNumber?: boolean }
   | { kind: 'number'; integer?: boolean; min?: number; max?: number; expect?: string }
   | { kind: 'boolean' }
+  /** A time limit as text (`90s`, `10m`, `1h30m`), kept as written; `parseDuration` gives its milliseconds. */
+  | { kind: 'duration' }
   | { kind: 'enum'; values: readonly string[] }
   | { kind: 'list'; of: Shape; orSingle?: boolean; nonEmpty?: boolean; expect?: string }
   | { kind: 'map'; fields: Record<string, Shape>; required?: string[] }
@@ -80,6 +83,9 @@ class Validator {
         }
         return n;
       }
+      case 'duration':
+        if (!isScalar(node) || typeof node.value !== 'string' || parseDuration(node.value) === undefined) wrong(`be ${DURATION_EXAMPLES}`);
+        return (node as { value: string }).value;
       case 'boolean':
         if (!isScalar(node) || typeof node.value !== 'boolean') wrong('be true or false');
         return (node as { value: boolean }).value;

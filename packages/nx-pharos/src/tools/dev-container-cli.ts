@@ -101,7 +101,8 @@ export async function runInDevContainerCli(argv: string[]): Promise<number> {
   );
   if (tty) process.stdin.setRawMode?.(true);
   try {
-    return await runContainer(docker, spec, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin });
+    // A person at the terminal (or their own script) decides how long this runs: no time limit.
+    return await runContainer(docker, { ...spec, timeLimit: Infinity }, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin });
   } finally {
     if (tty) process.stdin.setRawMode?.(false);
     process.stdin.pause();

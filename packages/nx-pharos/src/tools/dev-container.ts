@@ -126,6 +126,10 @@ export interface DevCommand {
   readOnlyFiles?: string[];
   /** Stream the command's output as it comes, besides capturing it. */
   echo?: NodeJS.WritableStream;
+  /** As in ContainerSpec: what the command is, its time limit and how to raise it. */
+  what?: string;
+  timeLimit?: number;
+  raiseLimit?: string;
 }
 
 export type DevCommandResult = CapturedRun;
@@ -152,6 +156,6 @@ export class DevContainerRunner {
       },
       hostFacts(),
     );
-    return runContainerCaptured(this.docker, spec, call.echo);
+    return runContainerCaptured(this.docker, { ...spec, what: call.what, timeLimit: call.timeLimit, raiseLimit: call.raiseLimit }, call.echo);
   }
 }

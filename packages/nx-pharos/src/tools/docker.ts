@@ -4,8 +4,19 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { onInterrupt } from '../utils/cleanup';
+import { interruptSignal, onInterrupt } from '../utils/cleanup';
 import { PharosError } from '../utils/errors';
+import { currentOwner, ownerLabels, reapOrphans, type ContainerOwner } from './container-owner';
+import {
+  blame,
+  buildStepExitCode,
+  containerTimeLimit,
+  describeCommand,
+  notTheStepError,
+  raiseContainerLimit,
+  timeLimitError,
+  withinTimeLimit,
+} from './docker-outcome';
 
 /**
  * The one module that talks to the Docker engine. Everything goes through the engine API (dockerode), so there is
@@ -30,6 +41,46 @@ export async function assertDaemon(docker: Docker): Promise<void> {
       next: 'run `npm run setup` (tools/setup-host.mjs) to install and start the engine, or point DOCKER_HOST at a running one',
     });
   }
+}
+
+/** Whether the engine answers a ping within a few seconds; `settle` asks twice, a second apart (a stopping engine may still answer once). */
+async function engineAnswers(docker: Docker, settle = false): Promise<boolean> {
+  const ping = async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 5000)));
+    const answered = await Promise.race([
+      docker.ping().then(
+        () => true,
+        () => false,
+      ),
+      late,
+    ]);
+    clearTimeout(timer);
+    return answered;
+  };
+  if (!(await ping())) return false;
+  if (!settle) return true;
+  await new Promise((r) => setTimeout(r, 1000));
+  return ping();
+}
+
+/** `err` as is when the step is to blame; else the error that blames the engine or the signal. */
+async function blamed(docker: Docker, err: Error, during: string, exitCode?: number): Promise<Error> {
+  const signal = interruptSignal();
+  const culprit = blame({ text: err.message, exitCode, engineAnswers: await engineAnswers(docker, exitCode !== undefined && exitCode >= 128), signal });
+  return culprit === 'step' ? err : notTheStepError(culprit, during, err.message, signal);
+}
+
+let owner: ContainerOwner | undefined;
+let reaping: Promise<unknown> | undefined;
+
+/** The labels that say which workspace, task and process own a container; and, once per process, the dead runs' containers removed. */
+async function claimContainers(docker: Docker): Promise<Record<string, string>> {
+  owner ??= currentOwner();
+  const self = owner;
+  reaping ??= reapOrphans(docker, self, (line) => process.stderr.write(`${line}\n`));
+  await reaping;
+  return ownerLabels(self);
 }
 
 export type ImageInfo = Docker.ImageInspectInfo;
@@ -84,6 +135,8 @@ export interface BuildRequest {
   target?: string;
   labels?: Record<string, string>;
   onOutput: (text: string) => void;
+  /** How long the build may take, in ms; default containerTimeLimit() (PHAROS_CONTAINER_TIMEOUT, else 4h). */
+  timeLimit?: number;
 }
 
 /** Where a build stopped: the builder's step counter and the daemon's message. */
@@ -100,21 +153,31 @@ export class BuildStepError extends Error {
 const TAIL_LINES = 15;
 
 export async function buildImage(docker: Docker, req: BuildRequest): Promise<string> {
+  // A build's step containers are the daemon's (unlabelled): a dead client's connection drops and the daemon cancels them.
+  await claimContainers(docker);
+  const limit = req.timeLimit ?? containerTimeLimit();
   const src = await readdir(req.contextDir);
   const abort = new AbortController();
   let runningContainer: string | undefined;
   // An aborted request makes the daemon cancel the build; removing the step container is the belt to those braces.
-  const cancel = onInterrupt(async () => {
+  const stop = async () => {
     abort.abort();
     if (runningContainer)
       await docker
         .getContainer(runningContainer)
         .remove({ force: true })
         .catch(() => undefined);
-  });
+  };
+  const cancel = onInterrupt(stop);
   let step: { index: number; total: number; text: string } | undefined;
   const tail: string[] = [];
   let imageId: string | undefined;
+  const during = () => (step ? `during step ${step.index}/${step.total} (\`${step.text}\`)` : `during the build of ${req.tag}`);
+  /** A failure of the step is the Dockerfile's (BuildStepError); a lost engine or a signal is not. */
+  const failure = async (err: Error) => {
+    const culprit = await blamed(docker, err, during(), buildStepExitCode(err.message));
+    return culprit === err ? new BuildStepError(err.message, step, tail.slice()) : culprit;
+  };
   try {
     const stream = await docker.buildImage({ context: req.contextDir, src }, {
       t: req.tag,
@@ -127,7 +190,7 @@ export async function buildImage(docker: Docker, req: BuildRequest): Promise<str
       pull: false,
       abortSignal: abort.signal,
     } as Docker.ImageBuildOptions);
-    await followProgress(docker, stream, (e) => {
+    const progress = followProgress(docker, stream, (e) => {
       if (e.stream) {
         req.onOutput(e.stream);
         for (const line of e.stream.split('\n')) {
@@ -141,17 +204,20 @@ export async function buildImage(docker: Docker, req: BuildRequest): Promise<str
         }
       }
       if (e.aux?.ID) imageId = e.aux.ID;
-    }).catch((err: Error) => {
-      throw new BuildStepError(err.message, step, tail.slice());
     });
+    if ((await withinTimeLimit(progress, limit, stop)).timedOut) {
+      throw timeLimitError(`the build of ${req.tag} (${during()})`, limit, raiseContainerLimit(limit));
+    }
   } catch (err) {
-    if (err instanceof BuildStepError) throw err;
-    throw new BuildStepError((err as Error).message, step, tail.slice());
+    if (err instanceof PharosError) throw err;
+    throw await failure(err as Error);
   } finally {
     runningContainer = undefined;
     await cancel();
   }
-  const info = await inspectImage(docker, req.tag);
+  const info = await inspectImage(docker, req.tag).catch(async (err: Error) => {
+    throw await failure(err);
+  });
   if (!info || (imageId && info.Id !== imageId)) {
     throw new BuildStepError(`the build finished but ${req.tag} does not name the image it built`, step, tail);
   }
@@ -222,6 +288,12 @@ export interface ContainerSpec {
   interactive?: boolean;
   network?: string;
   hostname?: string;
+  /** What the container does, for messages (`check "slow"`); default: its command. */
+  what?: string;
+  /** How long it may run, in ms; default containerTimeLimit() (PHAROS_CONTAINER_TIMEOUT, else 4h); Infinity for none. */
+  timeLimit?: number;
+  /** How a user raises `timeLimit`, shown when it expires. */
+  raiseLimit?: string;
 }
 
 export interface ContainerIO {
@@ -232,34 +304,46 @@ export interface ContainerIO {
 
 /**
  * Runs a container to completion like `docker run --rm --init`, streaming its output. The container is removed on
- * exit, on error and on Ctrl-C, so nothing is left running.
+ * exit, on error, on Ctrl-C and when its time limit expires, so nothing is left running; it carries its owner's labels
+ * so that even a kill -9 of this process leaves nothing the next run does not remove. Answers the exit code; throws
+ * when the time limit expired, the engine went away or a signal stopped the run, each saying so.
  */
 export async function runContainer(docker: Docker, spec: ContainerSpec, io: ContainerIO): Promise<number> {
-  const container = await docker.createContainer({
-    Image: spec.image,
-    Cmd: spec.cmd,
-    Entrypoint: spec.entrypoint,
-    Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
-    WorkingDir: spec.workingDir,
-    Hostname: spec.hostname,
-    User: spec.user,
-    Labels: spec.labels,
-    Tty: !!spec.tty,
-    OpenStdin: !!spec.interactive,
-    StdinOnce: !!spec.interactive,
-    AttachStdin: !!spec.interactive,
-    AttachStdout: true,
-    AttachStderr: true,
-    HostConfig: {
-      Init: true,
-      Binds: spec.binds,
-      Devices: (spec.devices ?? []).map((d) => ({ PathOnHost: d, PathInContainer: d, CgroupPermissions: 'rwm' })),
-      SecurityOpt: spec.securityOpt,
-      GroupAdd: spec.groupAdd,
-      NetworkMode: spec.network,
-    },
-  });
-  const remove = onInterrupt(() => container.remove({ force: true }).catch(() => undefined));
+  const owned = await claimContainers(docker);
+  const what = spec.what ?? describeCommand([...(spec.entrypoint ?? []), ...(spec.cmd ?? [])]);
+  const limit = spec.timeLimit ?? containerTimeLimit();
+  const during = `while ${what} ran`;
+  const container = await docker
+    .createContainer({
+      Image: spec.image,
+      Cmd: spec.cmd,
+      Entrypoint: spec.entrypoint,
+      Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      WorkingDir: spec.workingDir,
+      Hostname: spec.hostname,
+      User: spec.user,
+      Labels: { ...spec.labels, ...owned },
+      Tty: !!spec.tty,
+      OpenStdin: !!spec.interactive,
+      StdinOnce: !!spec.interactive,
+      AttachStdin: !!spec.interactive,
+      AttachStdout: true,
+      AttachStderr: true,
+      HostConfig: {
+        Init: true,
+        Binds: spec.binds,
+        Devices: (spec.devices ?? []).map((d) => ({ PathOnHost: d, PathInContainer: d, CgroupPermissions: 'rwm' })),
+        SecurityOpt: spec.securityOpt,
+        GroupAdd: spec.groupAdd,
+        NetworkMode: spec.network,
+      },
+    })
+    .catch(async (err: Error) => {
+      throw await blamed(docker, err, during);
+    });
+  const forceRemove = () => container.remove({ force: true }).catch(() => undefined);
+  const remove = onInterrupt(forceRemove);
+  let stopResizing = () => undefined as void;
   try {
     const stream = await container.attach({ stream: true, stdout: true, stderr: true, stdin: !!spec.interactive, hijack: !!spec.interactive });
     const ended = new Promise<void>((resolve) =>
@@ -272,12 +356,22 @@ export async function runContainer(docker: Docker, spec: ContainerSpec, io: Cont
     else docker.modem.demuxStream(stream, io.stdout, io.stderr);
     if (spec.interactive && io.stdin) io.stdin.pipe(stream);
     await container.start();
-    const stopResizing = spec.tty ? followTerminalSize(container, io.stdout) : () => undefined;
-    const result = (await container.wait()) as { StatusCode: number };
-    stopResizing();
+    stopResizing = spec.tty ? followTerminalSize(container, io.stdout) : () => undefined;
+    const waited = await withinTimeLimit(container.wait() as Promise<{ StatusCode: number }>, limit, forceRemove);
+    if (waited.timedOut) throw timeLimitError(what, limit, spec.raiseLimit ?? raiseContainerLimit(limit));
     await ended;
-    return result.StatusCode;
+    const code = waited.value.StatusCode;
+    // Killed (128+): by the engine going down or by our own Ctrl-C cleanup, rather than by the command's own failure?
+    if (code >= 128 || interruptSignal()) {
+      const culprit = await blamed(docker, new Error(''), during, code);
+      if (culprit instanceof PharosError) throw culprit;
+    }
+    return code;
+  } catch (err) {
+    if (err instanceof PharosError) throw err;
+    throw await blamed(docker, err as Error, during);
   } finally {
+    stopResizing();
     if (spec.interactive && io.stdin) io.stdin.unpipe();
     await remove();
   }

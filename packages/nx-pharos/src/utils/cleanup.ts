@@ -7,7 +7,7 @@ type Cleanup = () => void | Promise<void>;
 
 const pending = new Set<Cleanup>();
 let installed = false;
-let interrupted = false; // a second signal while cleaning up must not start a second cleanup
+let received: NodeJS.Signals | undefined; // a second signal while cleaning up must not start a second cleanup
 let cleaning: Promise<void> | undefined;
 
 function install(): void {
@@ -15,8 +15,8 @@ function install(): void {
   installed = true;
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
-      if (interrupted) return;
-      interrupted = true;
+      if (received) return;
+      received = signal;
       process.stderr.write(`\npharos: ${signal} received, cleaning up…\n`);
       cleaning = runAll();
       void cleaning.finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
@@ -34,6 +34,11 @@ async function runAll(): Promise<void> {
       // Best effort: one failed cleanup must not stop the others.
     }
   }
+}
+
+/** The signal that interrupted this process, if one did: work that fails after it was stopped, not broken. */
+export function interruptSignal(): NodeJS.Signals | undefined {
+  return received;
 }
 
 /**

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureOutput, containerIds, executorContext, realProduct, removeDir } from '../../../e2e/harness';
-import type { ImageCheck } from '../../definitions/image-check';
+import type { ContainerCheck } from '../../definitions/container';
 import imageTestExecutor from './executor';
 
 // Real Docker engine, on a copy of the debian-trixie product the global setup built.
@@ -17,7 +17,7 @@ describe('image-test executor', () => {
     for (const f of ['image.json', 'image.tar']) copyFileSync(join(realProduct('containers/debian-trixie'), f), join(ws, 'dist/containers/t', f));
   });
   afterAll(() => removeDir(ws));
-  const run = (checks: ImageCheck[]) => captureOutput(() => imageTestExecutor({ checks }, executorContext(ws, 't', 'test', projects)));
+  const run = (checks: ContainerCheck[]) => captureOutput(() => imageTestExecutor({ checks }, executorContext(ws, 't', 'test', projects)));
 
   it('passes real checks and reports a failing one with command, runtime, expected and actual', async () => {
     const before = await containerIds();
@@ -27,6 +27,17 @@ describe('image-test executor', () => {
     const bad = await run([{ command: 'echo 41', expectOutput: '42' }]);
     expect(bad.result.success).toBe(false);
     expect(bad.stderr).toContain('check "echo 41" in docker: `echo 41`: expected output "42", got "41"');
+    expect(await containerIds()).toEqual(before);
+  });
+
+  it('stops a check that hangs at its timeout, names it and its limit, and leaves no container', async () => {
+    const before = await containerIds();
+    const started = Date.now();
+    const { result, stderr } = await run([{ name: 'sleepy', command: 'sleep 100000', timeout: '2s' }]);
+    expect(result.success).toBe(false);
+    expect(stderr).toContain('check "sleepy" did not finish within 2s; its container was stopped and removed');
+    expect(stderr).toContain('raise its limit: set "timeout:" on the check in the "checks" option of');
+    expect(Date.now() - started).toBeLessThan(60_000);
     expect(await containerIds()).toEqual(before);
   });
 

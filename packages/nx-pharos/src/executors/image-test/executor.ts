@@ -8,6 +8,7 @@ import { assertDaemon, dockerClient, runContainerCaptured } from '../../tools/do
 import { ensureImage } from '../../tools/image-store';
 import { PharosError } from '../../utils/errors';
 import { runExecutor } from '../../utils/executor';
+import { checkTimeLimit } from './check-limits';
 import { judge, Report, stripApptainerInfo } from './report';
 import { testSif } from './sif-checks';
 
@@ -27,7 +28,11 @@ export default async function imageTestExecutor(options: ImageTestOptions, conte
     report.ok(`image ${manifest.id.slice(0, 19)} is in the daemon${loaded ? ' (loaded from the archive)' : ''}`);
 
     const runsIn = (check: ContainerCheck, runtime: Runtime) => (check.runtimes ?? o.runtimes).includes(runtime);
+    const declaredIn = (check: ContainerCheck) => (options.checks?.includes(check) ? `the "checks" option of ${o.label}` : (o.shownDefinition ?? o.label));
+    const limitOf = (check: ContainerCheck, runtime: Runtime) => checkTimeLimit(check, runtime, declaredIn(check));
+    o.checks.forEach((check) => limitOf(check, 'docker')); // a bad limit is refused before any check runs
     for (const check of o.checks.filter((c) => runsIn(c, 'docker'))) {
+      const limit = limitOf(check, 'docker');
       // The check's command is the user's own shell, run as container.yaml spells it.
       const result = await runContainerCaptured(docker, {
         image: manifest.id,
@@ -35,6 +40,9 @@ export default async function imageTestExecutor(options: ImageTestOptions, conte
         cmd: [check.command],
         labels: { 'org.pharos.image-test': o.label },
         network: 'none',
+        what: limit.what,
+        timeLimit: limit.ms,
+        raiseLimit: limit.raise,
       });
       judge(report, check, 'docker', result);
     }
@@ -43,7 +51,9 @@ export default async function imageTestExecutor(options: ImageTestOptions, conte
       const apptainer = await apptainerForTask(docker, context, o.devContainer);
       const sifFile = await testSif(apptainer, docker, manifest, { ...o, sifManifest: o.sifManifest }, report);
       for (const check of o.checks.filter((c) => runsIn(c, 'apptainer'))) {
-        const r = await apptainer.run({ argv: execArgv(sifFile, ['/bin/sh', '-c', check.command]), fuse: true });
+        const limit = limitOf(check, 'apptainer');
+        const argv = execArgv(sifFile, ['/bin/sh', '-c', check.command]);
+        const r = await apptainer.run({ argv, fuse: true, what: limit.what, timeLimit: limit.ms, raiseLimit: limit.raise });
         judge(report, check, 'apptainer', { exitCode: r.exitCode, stdout: r.stdout, stderr: stripApptainerInfo(r.stderr) });
       }
     }

@@ -1,5 +1,6 @@
 import type { ContainerCheck, Runtime } from '../../definitions/container';
 import { judgeCheck } from '../../definitions/image-check';
+import { checkName } from './check-limits';
 
 const TAIL_LINES = 10;
 export const tailOf = (text: string) => text.trim().split('\n').filter(Boolean).slice(-TAIL_LINES);
@@ -17,14 +18,11 @@ export class Report {
 }
 
 export function judge(report: Report, check: ContainerCheck, runtime: Runtime, outcome: { exitCode: number; stdout: string; stderr: string }): void {
-  const name = `${check.name ?? check.command} [${runtime}]`;
+  const name = `${checkName(check)} [${runtime}]`;
   const verdict = judgeCheck(check, outcome);
   if (!verdict) return report.ok(name);
   const stderr = tailOf(outcome.stderr);
-  report.fail(
-    `check "${check.name ?? check.command}" in ${runtime}`,
-    `\`${check.command}\`: ${verdict}${stderr.length ? `; stderr: ${stderr.join(' | ')}` : ''}`,
-  );
+  report.fail(`check "${checkName(check)}" in ${runtime}`, `\`${check.command}\`: ${verdict}${stderr.length ? `; stderr: ${stderr.join(' | ')}` : ''}`);
 }
 
 /** Apptainer's INFO lines about optional helpers it did not find are noise in a failure message. */
