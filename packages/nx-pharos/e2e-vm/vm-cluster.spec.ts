@@ -54,7 +54,7 @@ describe('VM images (Packer + QEMU)', () => {
 
   it('is all cache hits with no change, and rebuilds only hpc-compute when its provisioning script changes', async () => {
     const again = await nx(['run-many', '-t', 'build', '--projects=tag:packer'], ws);
-    expect(again.exitCode).toBe(0);
+    expect(again.exitCode, again.output).toBe(0);
     expect(ranTasks(again.tasks)).toEqual([]);
     appendFileSync(script(), '# an edit\n');
     const edited = await nx(['run-many', '-t', 'build', '--projects=tag:packer'], ws);

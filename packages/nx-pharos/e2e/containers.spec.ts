@@ -41,7 +41,7 @@ describe('application containers', () => {
     expect(first.output).toContain('ok   mpirun -n 2 runs both ranks [apptainer]');
     expect(first.output).toContain('ok   scipy determinant [apptainer]');
     const again = await nx(['run-many', '-t', 'test', '--projects=tag:container']);
-    expect(again.exitCode).toBe(0);
+    expect(again.exitCode, again.output).toBe(0);
     expect(again.tasks.size).toBeGreaterThanOrEqual(9);
     expect(ranTasks(again.tasks)).toEqual([]);
   });
@@ -89,12 +89,12 @@ describe('a copy of the workspace with containers', () => {
 
   it("re-runs only that project's test when only the test section of container.yaml changes", async () => {
     const warm = await nx(['run-many', '-t', 'test', '--projects=tag:container'], ws);
-    expect(warm.exitCode).toBe(0);
+    expect(warm.exitCode, warm.output).toBe(0);
     expect(ranTasks(warm.tasks)).toEqual([]);
     const file = join(ws, 'containers/python-science/container.yaml');
     writeFileSync(file, readFileSync(file, 'utf8').replace('name: scipy determinant', 'name: the scipy determinant'));
     const run = await nx(['run-many', '-t', 'test', '--projects=tag:container'], ws);
-    expect(run.exitCode).toBe(0);
+    expect(run.exitCode, run.output).toBe(0);
     expect(ranTasks(run.tasks)).toEqual(['python-science:test']);
     expect(run.output).toContain('ok   the scipy determinant [apptainer]');
   });

@@ -133,7 +133,7 @@ describe('source builds (fixture package)', () => {
     expect(listing.stdout).toContain('./usr/bin/pharos-fixture-hello');
 
     const again = await nx(['run', 'hello:build'], ws, env);
-    expect(again.exitCode).toBe(0);
+    expect(again.exitCode, again.output).toBe(0);
     expect(ranTasks(again.tasks)).toEqual([]);
   });
 

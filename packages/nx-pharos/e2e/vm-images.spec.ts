@@ -52,7 +52,7 @@ describe('VM images (fast targets)', () => {
       expect(check.exitCode).not.toBe(0);
       expect(check.output).toContain('pharos: packer/cloud-base/cloud-base.pkr.hcl: the template is not formatted');
       const fmt = await nx(['run', 'cloud-base:fmt'], ws);
-      expect(fmt.exitCode).toBe(0);
+      expect(fmt.exitCode, fmt.output).toBe(0);
       expect(readFileSync(template(), 'utf8')).toBe(good);
       expect(filesIn(dist)).toEqual(['cloud-base.qcow2']);
       expect(statSync(join(dist, 'cloud-base.qcow2')).mtimeMs).toBe(before);

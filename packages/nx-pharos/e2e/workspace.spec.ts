@@ -16,7 +16,7 @@ const ranTasks = (tasks: Map<string, string>) =>
 describe('the main job', () => {
   it('is all cache hits the second time, over every project', async () => {
     const run = await nx(MAIN_JOB);
-    expect(run.exitCode).toBe(0);
+    expect(run.exitCode, run.output).toBe(0);
     expect(run.tasks.size).toBeGreaterThanOrEqual(6);
     expect(ranTasks(run.tasks)).toEqual([]);
   });
@@ -43,7 +43,7 @@ describe('a copy of the workspace with the Nx cache', () => {
     appendFileSync(join(ws, 'README.md'), '\nAn unrelated edit.\n');
     writeFileSync(join(ws, 'docs/unrelated.md'), '# unrelated\n');
     const run = await nx(MAIN_JOB, ws);
-    expect(run.exitCode).toBe(0);
+    expect(run.exitCode, run.output).toBe(0);
     expect(ranTasks(run.tasks)).toEqual([]);
     expect(filesIn(join(ws, imageDir('tools/dev-container'))).sort()).toEqual(['image.json', 'image.tar']);
   });
@@ -75,10 +75,10 @@ describe('a copy of the workspace with the Nx cache', () => {
 
   it('rebuilds the dev container and what runs in it when its Dockerfile changes, and nothing else', async () => {
     const warm = await nx(['run-many', '-t', 'build,test', '--exclude=tag:third-party,tag:packer'], ws); // the main job ran no test target yet
-    expect(warm.exitCode).toBe(0);
+    expect(warm.exitCode, warm.output).toBe(0);
     appendFileSync(join(ws, 'tools/dev-container/Dockerfile'), `\nLABEL org.pharos.test-edit="${Date.now()}"\n`);
     const run = await nx(['run-many', '-t', 'build,test', '--exclude=tag:third-party,tag:packer'], ws);
-    expect(run.exitCode).toBe(0);
+    expect(run.exitCode, run.output).toBe(0);
     // (Nx prints no line for a non-cached nx:noop task, so dev-container:build does not show here.) The SIFs are made
     // and tested with the dev container's Apptainer, so they follow it; the images they convert do not.
     const containers = ['base-tools', 'openmpi', 'python-science'].flatMap((p) => [`${p}:sif`, `${p}:test`]);
@@ -99,7 +99,7 @@ describe('a copy of the workspace with the Nx cache', () => {
       }),
     );
     const run = await nx(['run', 'consumer:probe'], ws);
-    expect(run.exitCode).toBe(0);
+    expect(run.exitCode, run.output).toBe(0);
     expect(run.tasks.get('dev-container:image')).toBe('cache');
     expect(run.output).toContain('loading dev-container image from');
     expect(run.output).toMatch(new RegExp(`consumer-\\d+\\n${process.getuid?.()}\\n${ws}/tools/consumer`));

@@ -38,7 +38,9 @@ describe('base-image executor', () => {
   it('names the file and key of an unknown option', async () => {
     const { result, stderr } = await run('debian-typo', 'suite: trixie\nvairant: minbase\n');
     expect(result.success).toBe(false);
-    expect(stderr).toContain('pharos: containers/debian-typo/base-image.yaml: unknown key "vairant"');
+    expect(stderr).toContain(
+      'pharos: containers/debian-typo/base-image.yaml:2: unknown key "vairant" (known here: distribution, suite, variant, tag, include)',
+    );
   });
 
   it('fails clearly when told to pull and no registry answers', async () => {
