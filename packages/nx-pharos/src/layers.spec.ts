@@ -2,6 +2,7 @@ import { execa } from 'execa';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -67,26 +68,30 @@ describe('layer check (dependency-cruiser with the repo config)', () => {
       {
         cwd: root,
         reject: false,
-        env: { NO_COLOR: '1' },
+        // Nx sets FORCE_COLOR for its tasks, and it beats NO_COLOR: turn colour off both ways.
+        env: { NO_COLOR: '1', FORCE_COLOR: '0' },
       },
     );
   }, 30_000);
 
+  /** depcruise's report as text (colour codes stripped: a terminal or Nx may still ask for them). */
+  const stdout = () => stripVTControlCharacters(run.stdout);
+
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it('fails each backwards import with the name of the rule it breaks, and explains the rule', () => {
-    const violations = run.stdout
+    const violations = stdout()
       .split('\n')
       .map((l) => /^\s*error (.*)$/.exec(l)?.[1])
       .filter(Boolean);
     expect(violations.sort()).toEqual([...backwards].sort());
     expect(run.exitCode).toBe(backwards.length);
-    expect(run.stdout).toContain('a tools/ module must not import lib/, executors/, plugin/');
+    expect(stdout()).toContain('a tools/ module must not import lib/, executors/, plugin/');
   });
 
   it('lets the legal imports through: down the layers, within one executor, and specs to e2e/harness.ts', () => {
     for (const legal of ['src/products/paths.ts → src/utils', 'src/lib/family/shared.ts →', 'src/executors/build/executor.ts →', 'executor.spec.ts →']) {
-      expect(run.stdout).not.toContain(legal);
+      expect(stdout()).not.toContain(legal);
     }
   });
 });
