@@ -19,8 +19,6 @@ export default async function dockerImageExecutor(options: DockerImageExecutorOp
   return runExecutor(async (run) => {
     const o = normalizeDockerImageOptions(options, context);
     await run.lockProduct(context, o.products.archive, options);
-    await removeProducts([o.products.manifest, o.products.archive]);
-
     const parsed = parseDockerfile(
       await readFile(o.dockerfile, 'utf8').catch(() => {
         throw new PharosError('Dockerfile not found', { file: o.shownDockerfile });
@@ -35,6 +33,8 @@ export default async function dockerImageExecutor(options: DockerImageExecutorOp
       });
     }
 
+    // Only a Dockerfile that parses costs the old product: a typo must leave dist/ as it was.
+    await removeProducts([o.products.manifest, o.products.archive]);
     const docker = dockerClient();
     await assertDaemon(docker);
     const base = await prepareBaseImages(docker, parsed, o.buildArgs, context, o.shownDockerfile);

@@ -2,10 +2,19 @@ import type { ExecutorContext } from '@nx/devkit';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
-import { parseSourceRecipe, recipeVariants, recipeVersion, type BuildVariant, type RecipeVersion, type SourceRecipe } from '../../definitions/source-recipe';
+import {
+  parseSourceRecipe,
+  recipeVariants,
+  recipeVersion,
+  type BuildVariant,
+  type PinnedSource,
+  type RecipeVersion,
+  type SourceRecipe,
+} from '../../definitions/source-recipe';
 import { debTarget } from '../../products/debs';
 import { debsDir, releaseDir, tarballDir } from '../../products/paths';
 import { defaultSuite } from '../../products/source';
+import { configuredMirrors, configuredPins, withSitePins } from '../../tools/source-fetch';
 import { PharosError } from '../../utils/errors';
 import { projectRootOf, taskLabel, workspacePath } from '../../utils/executor';
 
@@ -39,6 +48,10 @@ export interface SourceBuild {
   /** The recipe's path relative to the workspace, for messages. */
   recipeFile: string;
   version: RecipeVersion;
+  /** The version's sources with the site's pins applied, and the site's mirrors: read here, so a bad sources.yaml
+   * fails before any product is touched. */
+  sources: PinnedSource[];
+  mirrors: string[];
   release: string;
   variants: BuildVariant[];
   variantNames: string[];
@@ -83,6 +96,8 @@ export function normalizeOptions(options: SourceBuildOptions, context: ExecutorC
     recipe,
     recipeFile,
     version,
+    sources: withSitePins(version.sources, configuredPins()),
+    mirrors: configuredMirrors(),
     release,
     variants,
     variantNames: variants.map((v) => v.name),

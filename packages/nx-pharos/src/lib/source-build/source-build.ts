@@ -4,7 +4,7 @@ import { relative } from 'node:path';
 import { optionalDebianMirror } from '../../tools/debian-mirror';
 import { assertDaemon, dockerClient, runContainer } from '../../tools/docker';
 import { suiteImage, type SuiteImage } from '../../tools/suite-image';
-import { configuredPins, fetchSource, withSitePins, type FetchedSource } from '../../tools/source-fetch';
+import { fetchSource, type FetchedSource } from '../../tools/source-fetch';
 import { buildFailure, buildLog, buildLogFile } from '../../utils/build-log';
 import type { SourceBuild } from './normalize-options';
 import { containerScript } from './scripts';
@@ -17,10 +17,17 @@ export async function suiteEngine(context: ExecutorContext, suite: string): Prom
 }
 
 /** The version's source, verified, from the cache or the first source that serves the pinned digest. */
-export function fetchRecipeSource({ recipe, recipeFile, version }: Pick<SourceBuild, 'recipe' | 'recipeFile' | 'version'>): Promise<FetchedSource> {
+export function fetchRecipeSource({
+  recipe,
+  recipeFile,
+  version,
+  sources,
+  mirrors,
+}: Pick<SourceBuild, 'recipe' | 'recipeFile' | 'version' | 'sources' | 'mirrors'>): Promise<FetchedSource> {
   return fetchSource({
     what: `${recipe.name} ${version.version}`,
-    sources: withSitePins(version.sources, configuredPins()),
+    sources,
+    mirrors,
     recipeFile,
     debianMirror: optionalDebianMirror(),
     log: (t) => process.stdout.write(`pharos: ${t}`),
