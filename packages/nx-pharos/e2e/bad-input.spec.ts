@@ -8,7 +8,7 @@ import { copyWorkspace, nx, removeDir, type NxRun } from './harness';
  * The bad-input corpus: a typo in every file the tree holds, in nx.json's plugin options, in the sources config and on
  * the command line, each run through the real Nx CLI by the smallest command that surfaces it. Every case must fail
  * with a non-zero exit and the exact message (file:line, what is wrong, what to do next), and must leave dist/ and
- * the source cache as they were (a row marked `removesProducts` is a known defect). No case reaches a container: the
+ * the source cache as they were. No case reaches a container: the
  * graph (`nx show projects`) or an executor's checks before any work stop each one, so the file takes about as long
  * as its Nx start-ups.
  *
@@ -33,11 +33,6 @@ interface BadInput {
    * file where `text` starts, so a case does not break when the good file grows.
    */
   says: (line: (text: string) => number) => string[];
-  /**
-   * A known defect: the message is right, but the run removes these products (dist/ paths) before it reads the bad
-   * input. The row checks that exactly they go, so fixing the defect fails it until the mark is dropped.
-   */
-  removesProducts?: { why: string; files: string[] };
 }
 
 /** An edit that fails loudly once the good text no longer holds what it replaces, rather than testing nothing. */
@@ -70,12 +65,6 @@ const unknownKey = (file: string, line: number, path: string, known: string) => 
 ];
 const CHECK_KEYS = 'name, command, expectOutput, expectOutputContains, expectExitCode, runtimes, timeout';
 const DOCKERFILE_NEXT = 'next: fix the instruction on that line';
-
-const REMOVES_IMAGE = {
-  why: 'the image executor removes the old image before it checks the Dockerfile',
-  files: ['containers/base-tools/image.json', 'containers/base-tools/image.tar'],
-};
-const REMOVES_SOURCE = { why: 'fetch removes the old source.json before it reads the sources config', files: ['third-party/slurm/24.11.5/source.json'] };
 
 const CASES: BadInput[] = [
   // base-image.yaml
@@ -169,7 +158,6 @@ const CASES: BadInput[] = [
     file: DOCKERFILE,
     edit: append('COPPY x /y'),
     run: task('base-tools:image'),
-    removesProducts: REMOVES_IMAGE,
     says: (line) => [`pharos: ${DOCKERFILE}:${line('COPPY')}: Dockerfile syntax error: unknown instruction: COPPY`, DOCKERFILE_NEXT],
   },
   {
@@ -177,7 +165,6 @@ const CASES: BadInput[] = [
     file: DOCKERFILE,
     edit: (good) => `RUN true\n${good}`,
     run: task('base-tools:image'),
-    removesProducts: REMOVES_IMAGE,
     says: () => [`pharos: ${DOCKERFILE}:1: Dockerfile syntax error: the first instruction must be FROM (or ARG), found RUN`, DOCKERFILE_NEXT],
   },
 
@@ -296,7 +283,6 @@ const CASES: BadInput[] = [
     file: SOURCES_CONFIG,
     edit: () => 'mirrors:\n  - file:///srv/mirror\n pins: {}\n',
     run: task('slurm:fetch'),
-    removesProducts: REMOVES_SOURCE,
     says: () => [`pharos: ${SOURCES_CONFIG}:3: invalid YAML: All mapping items must start at the same column`],
   },
   {
@@ -304,7 +290,6 @@ const CASES: BadInput[] = [
     file: SOURCES_CONFIG,
     edit: () => `pins:\n  beegfs-7.4.7.tar.gz: ${PIN.toUpperCase()}\n`,
     run: task('slurm:fetch'),
-    removesProducts: REMOVES_SOURCE,
     says: () => [`pharos: ${SOURCES_CONFIG}:2: "pins.beegfs-7.4.7.tar.gz" must be a sha256 digest (64 lower-case hex digits), got "${PIN.toUpperCase()}"`],
   },
   {
@@ -312,7 +297,6 @@ const CASES: BadInput[] = [
     file: SOURCES_CONFIG,
     edit: () => 'mirror: file:///srv/mirror\n',
     run: task('slurm:fetch'),
-    removesProducts: REMOVES_SOURCE,
     says: () => unknownKey(SOURCES_CONFIG, 1, 'mirror', 'mirrors, pins'),
   },
   {
@@ -320,7 +304,6 @@ const CASES: BadInput[] = [
     file: SOURCES_CONFIG,
     edit: () => `pins:\n  slurm-wlm_24.11.5.orig.tar.gz: ${OTHER_DIGEST}\n`,
     run: task('slurm:fetch'),
-    removesProducts: REMOVES_SOURCE,
     says: () => [
       `pharos: ${SOURCES_CONFIG}: the sources config pins slurm-wlm_24.11.5.orig.tar.gz to ${OTHER_DIGEST}, but the recipe pins ${PIN}`,
       "next: remove the pin of slurm-wlm_24.11.5.orig.tar.gz: the recipe's digest is the one that is checked",
@@ -456,9 +439,7 @@ describe('bad input', () => {
     expect(says.length).toBeGreaterThan(0);
     const lines = outputLines(run.output);
     for (const line of says) expect(lines, run.output).toContain(line);
-    const removed = c.removesProducts?.files ?? [];
-    const kept = Object.fromEntries(Object.entries(dist).filter(([file]) => !removed.includes(file)));
-    expect(snapshot(join(ws, 'dist')), c.removesProducts ? `known defect (${c.removesProducts.why}) fixed? drop the mark` : 'dist/').toEqual(kept);
+    expect(snapshot(join(ws, 'dist')), 'dist/').toEqual(dist);
     expect(snapshot(cache), 'the source cache').toEqual(sources);
   });
 });
