@@ -89,9 +89,12 @@ describe('hardening: a hung check, a killed run and two runs of one target', () 
   const started: Nx[] = [];
   const dist = () => join(ws, imageDir(ROOT));
   const containerYaml = (check: string) => writeFileSync(join(ws, ROOT, 'container.yaml'), `test:\n  runtimes: [docker]\n  checks:\n${check}`);
-  const run = (args: string[]) => {
+  /** nx in its own process group, killed (kill -9 of its tree) if it runs longer than `limitMs`, and in afterAll. */
+  const run = (args: string[], limitMs = 5 * 60_000) => {
     const child = startNx(args, ws) as Nx;
     started.push(child);
+    const timer = setTimeout(() => void killRun(child.pid as number), limitMs);
+    void child.finally(() => clearTimeout(timer));
     return child;
   };
   const ownContainers = async (task?: string) =>
@@ -110,7 +113,7 @@ describe('hardening: a hung check, a killed run and two runs of one target', () 
     // The image and its SIF once, and the base images restored, before any trial races on them.
     const warm = await nx(['run', `${NAME}:sif`], ws);
     expect(warm.exitCode, warm.output.slice(-3000)).toBe(0);
-  });
+  }, 15 * 60_000);
 
   afterAll(async () => {
     for (const child of started) {
@@ -132,51 +135,61 @@ describe('hardening: a hung check, a killed run and two runs of one target', () 
     if (ws) removeDir(ws);
   });
 
-  it('stops a hanging check at its timeout, names it, and leaves no container', async () => {
-    containerYaml('    - name: hangs forever\n      command: sleep 100000\n      timeout: 3s\n');
-    const began = Date.now();
-    const r = await nx(['run', TEST_TASK], ws);
-    const seconds = (Date.now() - began) / 1000;
-    expect(r.exitCode, r.output.slice(-3000)).not.toBe(0);
-    expect(r.output).toContain('pharos: check "hangs forever" did not finish within 3s; its container was stopped and removed');
-    expect(r.output).toContain('raise its limit: set "timeout:" on the check in containers/hardening-probe/container.yaml (now 3s');
-    expect(seconds, `nx run ${TEST_TASK} took ${seconds} s`).toBeLessThan(60);
-    expect(await ownContainers()).toEqual([]);
-  });
+  it(
+    'stops a hanging check at its timeout, names it, and leaves no container',
+    async () => {
+      containerYaml('    - name: hangs forever\n      command: sleep 100000\n      timeout: 3s\n');
+      const began = Date.now();
+      const r = await run(['run', TEST_TASK], 120_000);
+      const seconds = (Date.now() - began) / 1000;
+      const output = r.all ?? '';
+      expect(r.signal, `nx run ${TEST_TASK} was still running after 120 s:\n${output.slice(-3000)}`).toBeUndefined();
+      expect(r.exitCode, output.slice(-3000)).not.toBe(0);
+      expect(output).toContain('pharos: check "hangs forever" did not finish within 3s; its container was stopped and removed');
+      expect(output).toContain('raise its limit: set "timeout:" on the check in containers/hardening-probe/container.yaml (now 3s');
+      expect(seconds, `nx run ${TEST_TASK} took ${seconds} s`).toBeLessThan(60);
+      expect(await ownContainers()).toEqual([]);
+    },
+    3 * 60_000,
+  );
 
-  it('leaves a running check behind after a kill -9 of the run, and the next run removes it', async () => {
-    containerYaml('    - name: sleeps ten minutes\n      command: sleep 600\n      timeout: 15m\n');
-    const child = run(['run', TEST_TASK]);
-    let output = '';
-    child.all?.on('data', (d: Buffer) => (output += d.toString()));
-    const deadline = Date.now() + 120_000;
-    let check = (await ownContainers(TEST_TASK)).find((c) => c.State === 'running');
-    while (!check && Date.now() < deadline && child.exitCode === null) {
-      await sleep(500);
-      check = (await ownContainers(TEST_TASK)).find((c) => c.State === 'running');
-    }
-    expect(check, `no running check container of ${TEST_TASK}:\n${output.slice(-3000)}`).toBeDefined();
-    const orphan = check as NonNullable<typeof check>;
-    const owner = Number(orphan.Labels[OWNER_LABEL.pid]);
+  it(
+    'leaves a running check behind after a kill -9 of the run, and the next run removes it',
+    async () => {
+      containerYaml('    - name: sleeps ten minutes\n      command: sleep 600\n      timeout: 15m\n');
+      const child = run(['run', TEST_TASK]);
+      let output = '';
+      child.all?.on('data', (d: Buffer) => (output += d.toString()));
+      const deadline = Date.now() + 120_000;
+      let check = (await ownContainers(TEST_TASK)).find((c) => c.State === 'running');
+      while (!check && Date.now() < deadline && child.exitCode === null) {
+        await sleep(500);
+        check = (await ownContainers(TEST_TASK)).find((c) => c.State === 'running');
+      }
+      expect(check, `no running check container of ${TEST_TASK}:\n${output.slice(-3000)}`).toBeDefined();
+      const orphan = check as NonNullable<typeof check>;
+      const owner = Number(orphan.Labels[OWNER_LABEL.pid]);
 
-    const killed = await killRun(child.pid as number);
-    await child.catch(() => undefined);
-    expect(killed).toContain(owner); // the executor's forked process was part of the run
-    for (const until = Date.now() + 10_000; killed.some(isAlive) && Date.now() < until;) await sleep(200);
-    expect(killed.filter(isAlive)).toEqual([]);
-    // A kill -9 runs no cleanup: the check container outlives its run. This is what the next run must notice.
-    expect((await docker.getContainer(orphan.Id).inspect()).State.Running).toBe(true);
+      const killed = await killRun(child.pid as number);
+      await child.catch(() => undefined);
+      expect(killed).toContain(owner); // the executor's forked process was part of the run
+      for (const until = Date.now() + 10_000; killed.some(isAlive) && Date.now() < until;) await sleep(200);
+      expect(killed.filter(isAlive)).toEqual([]);
+      // A kill -9 runs no cleanup: the check container outlives its run. This is what the next run must notice.
+      expect((await docker.getContainer(orphan.Id).inspect()).State.Running).toBe(true);
 
-    containerYaml('    - name: says hello\n      command: echo hello\n      expectOutput: hello\n');
-    const next = await nx(['run', TEST_TASK], ws);
-    expect(next.exitCode, next.output.slice(-3000)).toBe(0);
-    const name = orphan.Names[0].replace(/^\//, '');
-    expect(next.output).toContain(
-      `pharos: removed container ${name} (${orphan.Id.slice(0, 12)}), left behind by ${TEST_TASK} whose run (pid ${owner}) has ended`,
-    );
-    await expect(docker.getContainer(orphan.Id).inspect()).rejects.toMatchObject({ statusCode: 404 });
-    expect(await ownContainers()).toEqual([]);
-  });
+      containerYaml('    - name: says hello\n      command: echo hello\n      expectOutput: hello\n');
+      const next = await nx(['run', TEST_TASK], ws);
+      expect(next.exitCode, next.output.slice(-3000)).toBe(0);
+      const name = orphan.Names[0].replace(/^\//, '');
+      expect(next.output).toContain(
+        `pharos: removed container ${name} (${orphan.Id.slice(0, 12)}), left behind by ${TEST_TASK} whose run (pid ${owner}) has ended`,
+      );
+      await expect(docker.getContainer(orphan.Id).inspect()).rejects.toMatchObject({ statusCode: 404 });
+      expect(await ownContainers()).toEqual([]);
+    },
+    5 * 60_000,
+  );
 
   /** Two runs of `args` at once; both outputs, and whether one of them waited for `lock`. */
   async function concurrently(args: [string[], string[]], lock: string, task: string) {
@@ -208,50 +221,62 @@ describe('hardening: a hung check, a killed run and two runs of one target', () 
 
   let lastTrialStamps: string[] = [];
 
-  it('ends two concurrent image runs with one consistent image, five times', async () => {
-    let waits = 0;
-    for (let trial = 1; trial <= 5; trial++) {
-      const stamps = [`t${trial}-a-${Date.now()}`, `t${trial}-b-${Date.now()}`];
-      lastTrialStamps = stamps;
-      const args = stamps.map((s) => ['run', `${NAME}:image`, '--skip-nx-cache', '--exclude-task-dependencies', `--buildArgs.STAMP=${s}`]);
-      const { waited } = await concurrently(args as [string[], string[]], 'image.tar.lock', `${NAME}:image`);
-      if (waited) waits++;
-      const manifest = await consistentImage();
-      // The product is one of the two runs' images, whole: not an older one, not a blend.
-      expect(stamps).toContain(await stampOf(manifest.id));
-    }
-    // Had the runs never overlapped, the trials would have tested nothing.
-    expect(waits, 'no trial had one run wait for the other').toBeGreaterThan(0);
-  });
+  it(
+    'ends two concurrent image runs with one consistent image, five times',
+    async () => {
+      let waits = 0;
+      for (let trial = 1; trial <= 5; trial++) {
+        const stamps = [`t${trial}-a-${Date.now()}`, `t${trial}-b-${Date.now()}`];
+        lastTrialStamps = stamps;
+        const args = stamps.map((s) => ['run', `${NAME}:image`, '--skip-nx-cache', '--exclude-task-dependencies', `--buildArgs.STAMP=${s}`]);
+        const { waited } = await concurrently(args as [string[], string[]], 'image.tar.lock', `${NAME}:image`);
+        if (waited) waits++;
+        const manifest = await consistentImage();
+        // The product is one of the two runs' images, whole: not an older one, not a blend.
+        expect(stamps).toContain(await stampOf(manifest.id));
+      }
+      // Had the runs never overlapped, the trials would have tested nothing.
+      expect(waits, 'no trial had one run wait for the other').toBeGreaterThan(0);
+    },
+    10 * 60_000,
+  );
 
   // Nx copies a task's outputs into its cache after the task ends, when the other run may already hold the lock and be
   // rewriting them: each run's cache entry must still be its own product, whole.
-  it('keeps each concurrent run its own product in the Nx cache', async () => {
-    expect(lastTrialStamps).toHaveLength(2);
-    for (const stamp of lastTrialStamps) {
-      const r = await nx(['run', `${NAME}:image`, '--exclude-task-dependencies', `--buildArgs.STAMP=${stamp}`], ws);
-      expect(r.exitCode, r.output.slice(-3000)).toBe(0);
-      expect(r.tasks.get(`${NAME}:image`)).toBe('cache');
-      const manifest = await consistentImage(false);
-      expect(await stampOf(manifest.id)).toBe(stamp);
-    }
-  });
+  it(
+    'keeps each concurrent run its own product in the Nx cache',
+    async () => {
+      expect(lastTrialStamps).toHaveLength(2);
+      for (const stamp of lastTrialStamps) {
+        const r = await nx(['run', `${NAME}:image`, '--exclude-task-dependencies', `--buildArgs.STAMP=${stamp}`], ws);
+        expect(r.exitCode, r.output.slice(-3000)).toBe(0);
+        expect(r.tasks.get(`${NAME}:image`)).toBe('cache');
+        const manifest = await consistentImage(false);
+        expect(await stampOf(manifest.id)).toBe(stamp);
+      }
+    },
+    3 * 60_000,
+  );
 
-  it('ends two concurrent SIF runs with a SIF whose manifest names the image of image.json, twice', async () => {
-    // Two trials, not five: each is two SIF conversions one after the other (the lock), about a minute.
-    let waits = 0;
-    const files = sifFileNames(NAME);
-    for (let trial = 1; trial <= 2; trial++) {
-      const args = ['run', `${NAME}:sif`, '--skip-nx-cache', '--exclude-task-dependencies'];
-      const { waited } = await concurrently([args, args], `${files.sif}.lock`, `${NAME}:sif`);
-      if (waited) waits++;
-      const image = await consistentImage(false); // a SIF run reads the archive and leaves the tag alone
-      const sif = JSON.parse(readFileSync(join(dist(), files.manifest), 'utf8')) as SifManifest;
-      expect(sif.image).toEqual({ id: image.id, archiveSha256: image.archiveSha256 });
-      expect(await sha256sum(join(dist(), sif.sif))).toBe(sif.sha256);
-      expect(statSync(join(dist(), sif.sif)).size).toBe(sif.bytes);
-      expect(existsSync(join(dist(), files.publicKey))).toBe(false);
-    }
-    expect(waits, 'no trial had one run wait for the other').toBeGreaterThan(0);
-  });
+  it(
+    'ends two concurrent SIF runs with a SIF whose manifest names the image of image.json, twice',
+    async () => {
+      // Two trials, not five: each is two SIF conversions one after the other (the lock), about a minute.
+      let waits = 0;
+      const files = sifFileNames(NAME);
+      for (let trial = 1; trial <= 2; trial++) {
+        const args = ['run', `${NAME}:sif`, '--skip-nx-cache', '--exclude-task-dependencies'];
+        const { waited } = await concurrently([args, args], `${files.sif}.lock`, `${NAME}:sif`);
+        if (waited) waits++;
+        const image = await consistentImage(false); // a SIF run reads the archive and leaves the tag alone
+        const sif = JSON.parse(readFileSync(join(dist(), files.manifest), 'utf8')) as SifManifest;
+        expect(sif.image).toEqual({ id: image.id, archiveSha256: image.archiveSha256 });
+        expect(await sha256sum(join(dist(), sif.sif))).toBe(sif.sha256);
+        expect(statSync(join(dist(), sif.sif)).size).toBe(sif.bytes);
+        expect(existsSync(join(dist(), files.publicKey))).toBe(false);
+      }
+      expect(waits, 'no trial had one run wait for the other').toBeGreaterThan(0);
+    },
+    10 * 60_000,
+  );
 });
