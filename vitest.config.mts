@@ -14,6 +14,9 @@ export default defineConfig({
           name: 'unit',
           include: ['packages/*/src/**/*.spec.ts'],
           exclude: ['**/*.docker.spec.ts', '**/node_modules/**'],
+          // One module graph per worker instead of one per file: most of the unit run was re-importing the same
+          // modules 57 times (32 s → 12 s on 2 cores). The specs keep no state a neighbour could see.
+          isolate: false,
         },
       },
       {
