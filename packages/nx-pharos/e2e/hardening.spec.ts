@@ -6,6 +6,7 @@ import { imageDir, imageManifestPath, type ImageManifest } from '../src/products
 import { sifFileNames, type SifManifest } from '../src/products/sif';
 import { OWNER_LABEL, workspaceId } from '../src/tools/container-owner';
 import { copyWorkspace, docker, filesIn, nx, removeDir, startNx } from './harness';
+import { pidIsAlive } from '../src/utils/pid';
 
 /**
  * Issue 13's acceptance through the real Nx CLI and Docker engine: a hanging check stops at its limit and names
@@ -24,15 +25,6 @@ const TEST_TASK = `${NAME}:test`;
 type Nx = ResultPromise<{ all: true; reject: false; detached: true; stdin: 'ignore' }>;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
 
 /** `root`, every process of its group and every descendant, as `ps` sees them now. */
 async function processTree(root: number): Promise<number[]> {
@@ -173,8 +165,8 @@ describe('hardening: a hung check, a killed run and two runs of one target', () 
       const killed = await killRun(child.pid as number);
       await child.catch(() => undefined);
       expect(killed).toContain(owner); // the executor's forked process was part of the run
-      for (const until = Date.now() + 10_000; killed.some(isAlive) && Date.now() < until;) await sleep(200);
-      expect(killed.filter(isAlive)).toEqual([]);
+      for (const until = Date.now() + 10_000; killed.some(pidIsAlive) && Date.now() < until;) await sleep(200);
+      expect(killed.filter(pidIsAlive)).toEqual([]);
       // A kill -9 runs no cleanup: the check container outlives its run. This is what the next run must notice.
       expect((await docker.getContainer(orphan.Id).inspect()).State.Running).toBe(true);
 

@@ -1,15 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import {
-  currentOwner,
-  orphansToReap,
-  ownerLabels,
-  pidIsAlive,
-  reapedMessage,
-  workspaceId,
-  type ContainerOwner,
-  type LabelledContainer,
-} from './container-owner';
+import { currentOwner, orphansToReap, ownerLabels, reapedMessage, workspaceId, type ContainerOwner, type LabelledContainer } from './container-owner';
+import { pidIsAlive } from '../utils/pid';
 
 const SELF: ContainerOwner = { workspace: 'aaaaaaaaaaaa', task: 'base-tools:test', pid: 100, node: 'ws1', boot: 'boot-1', pidNamespace: 'pid:[1]' };
 const DEAD = new Set([200, 300]);

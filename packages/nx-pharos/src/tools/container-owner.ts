@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { pidIsAlive } from '../utils/pid';
 
 /**
  * Who started a container: the workspace, the task, and the process that owns it. Every container Pharos creates
@@ -82,16 +83,6 @@ export interface Orphan {
   name: string;
   task: string;
   pid: number;
-}
-
-/** True unless the pid is known to have ended: a pid we may not signal (EPERM) still belongs to a live process. */
-export function pidIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
 }
 
 /**

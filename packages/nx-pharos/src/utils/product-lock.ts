@@ -6,6 +6,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { onInterrupt } from './cleanup';
 import { PharosError } from './errors';
+import { pidIsAlive } from './pid';
 
 /**
  * One run at a time per product. Two runs of one target (two terminals, two CI jobs, `--skip-nx-cache` twice) would
@@ -92,16 +93,6 @@ export function formatDuration(ms: number): string {
   return parts.filter(Boolean).join('') || `${s}s`;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: alive, but another user's.
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
-
 const ENDED_JOB_STATES = new Set(['COMPLETED', 'CANCELLED', 'FAILED', 'TIMEOUT', 'NODE_FAIL', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE', 'OUT_OF_MEMORY']);
 
 /**
@@ -156,7 +147,7 @@ async function judge(path: string, shown: string, node: string, jobState: (id: s
   }
   const who = describeHolder(holder);
   if (holder.node === node) {
-    return pidAlive(holder.pid) ? { state: 'held', holder } : { state: 'stale', seen, why: `its holder ${who} has ended` };
+    return pidIsAlive(holder.pid) ? { state: 'held', holder } : { state: 'stale', seen, why: `its holder ${who} has ended` };
   }
   const remove = `then remove ${shown} and run again`;
   if (!holder.job_id) {
