@@ -1,7 +1,7 @@
 import type { ExecutorContext, ProjectConfiguration } from '@nx/devkit';
 import Docker from 'dockerode';
 import { execa, execaSync } from 'execa';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { vi } from 'vitest';
@@ -71,13 +71,26 @@ export function copyWorkspace(): string {
     mkdirSync(dirname(join(dir, f)), { recursive: true });
     cpSync(join(WORKSPACE, f), join(dir, f));
   }
-  symlinkSync(join(WORKSPACE, 'node_modules'), join(dir, 'node_modules'));
+  linkNodeModules(dir);
   mkdirSync(join(dir, '.nx/workspace-data'), { recursive: true });
   for (const f of readdirSync(join(WORKSPACE, '.nx/workspace-data')).filter((n) => n.endsWith('.db'))) {
     cpSync(join(WORKSPACE, '.nx/workspace-data', f), join(dir, '.nx/workspace-data', f));
   }
   execaSync('cp', ['-al', join(WORKSPACE, '.nx/cache'), join(dir, '.nx/cache')]);
   return dir;
+}
+
+/**
+ * The copy's node_modules: every package is a link into the real workspace's, except the plugin itself, which is the
+ * copy's own source. A link to the whole folder would make Nx load the real tree's plugin (node_modules/@pharos is a
+ * relative link), so a test run from a worktree, or after an edit to the copy, would test other code than it copied.
+ */
+function linkNodeModules(dir: string): void {
+  const real = realpathSync(join(WORKSPACE, 'node_modules'));
+  const ours = join(dir, 'node_modules');
+  mkdirSync(join(ours, '@pharos'), { recursive: true });
+  for (const entry of readdirSync(real).filter((e) => e !== '@pharos')) symlinkSync(join(real, entry), join(ours, entry));
+  symlinkSync(join(dir, 'packages/nx-pharos'), join(ours, '@pharos/nx-plugin'));
 }
 
 export function removeDir(dir: string): void {
