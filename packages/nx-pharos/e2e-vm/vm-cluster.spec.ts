@@ -2,7 +2,7 @@ import { execa } from 'execa';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyWorkspace, filesIn, interruptNx, nx, removeDir } from '../e2e/harness';
+import { copyWorkspace, filesIn, interruptNx, nx, removeDir, startNx } from '../e2e/harness';
 
 /**
  * The VM images end to end with real Packer and QEMU (TCG here): cloud-base from the Debian archive, hpc-controller
@@ -100,6 +100,31 @@ describe('VM images (Packer + QEMU)', () => {
       );
     } finally {
       writeFileSync(seed, good);
+    }
+  });
+
+  it('blames QEMU, not the guest, when QEMU is killed while Packer waits for SSH, and stops at once', async () => {
+    const run = startNx(['run', 'hpc-compute:image', '--skip-nx-cache', '--exclude-task-dependencies'], ws);
+    let output = '';
+    run.all?.on('data', (d: Buffer) => (output += d.toString()));
+    try {
+      for (let i = 0; i < 600 && !/Waiting for SSH to become available/.test(output); i++) await new Promise((r) => setTimeout(r, 200));
+      expect(output).toMatch(/Waiting for SSH to become available/);
+      // What the OOM killer does: SIGKILL to QEMU alone. Packer would wait out its SSH timeout (many minutes) for it.
+      await execa('pkill', ['-KILL', 'qemu-system']);
+      const killed = Date.now();
+      const r = await run;
+      expect(r.exitCode).not.toBe(0);
+      expect(Date.now() - killed, 'the build did not stop soon after QEMU ended').toBeLessThan(120_000);
+      expect(r.all).toContain(
+        'QEMU ended while Packer was at "Waiting for SSH to become available", without Packer stopping it: it was killed, ran out of memory or crashed',
+      );
+      expect(r.all).toContain('tmp/logs/hpc-compute-image-serial.log');
+      expect(filesIn(join(ws, 'dist/packer/hpc-compute'))).toEqual([]);
+      expect(await qemuProcesses()).toBe('0');
+    } finally {
+      if (run.exitCode === null) process.kill(-(run.pid as number), 'SIGKILL');
+      await run.catch(() => undefined);
     }
   });
 

@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { constants, existsSync, readFileSync } from 'node:fs';
+import { constants, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -212,4 +212,28 @@ export async function waitListening(port: number, timeoutMs: number): Promise<bo
     await new Promise((r) => setTimeout(r, 200));
   }
   return false;
+}
+
+/**
+ * Whether a QEMU runs in process group `pgid` (a Packer build's), from /proc: no tool to start every few seconds, and
+ * a process we cannot read is not one of ours.
+ */
+export function qemuInProcessGroup(pgid: number): boolean {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return false;
+  }
+  return pids.some((pid) => {
+    try {
+      // /proc/<pid>/stat: "pid (comm) state ppid pgrp ..."; comm may hold spaces and parentheses, so split after the last ')'.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      return pgrp === pgid && comm.startsWith('qemu-system');
+    } catch {
+      return false;
+    }
+  });
 }
