@@ -1,12 +1,13 @@
 import { execa } from 'execa';
 import { constants, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { writeAtomically } from '../utils/atomic-file';
 import { onInterrupt } from '../utils/cleanup';
 import { pharosCacheDir } from '../utils/paths';
+import { ownedName } from '../utils/leftovers';
 
 /**
  * The one module that owns how QEMU is called: its version, and which accelerator really works here. KVM is used
@@ -48,7 +49,8 @@ export async function detectAccelerator(disk: string, log: (t: string) => void, 
   const known = existsSync(cacheFile) ? (JSON.parse(readFileSync(cacheFile, 'utf8')) as Record<string, Accelerator>) : {};
   if (known[key]) return known[key];
   log(`probing KVM: booting the base disk for up to ${timeoutMs / 1000} s\n`);
-  const dir = await mkdtemp(join(tmpdir(), 'pharos-kvm-probe-'));
+  const dir = join(tmpdir(), ownedName('pharos-kvm-probe'));
+  await mkdir(dir);
   const serial = join(dir, 'serial.log');
   const vm = execa(
     'qemu-system-x86_64',

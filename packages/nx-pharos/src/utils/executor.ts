@@ -1,6 +1,7 @@
-import type { ExecutorContext } from '@nx/devkit';
+import { workspaceRoot, type ExecutorContext } from '@nx/devkit';
 import { isAbsolute, join, relative } from 'node:path';
 import { formatError } from './errors';
+import { markOwner, reapLeftovers } from './leftovers';
 import { handLocksToNxRun } from './nx-run-locks';
 import { acquireLock, LOCK_NO_WAIT_ENV, lockPathOf, type HeldLock } from './product-lock';
 
@@ -28,6 +29,7 @@ export interface ExecutorRun {
  * has stored the outputs in its cache (see nx-run-locks.ts).
  */
 export async function runExecutor(body: (run: ExecutorRun) => Promise<void>): Promise<{ success: boolean }> {
+  if (process.env.NX_TASK_TARGET_PROJECT) takeOverWorkspace(process.env.NX_WORKSPACE_ROOT || workspaceRoot);
   const held: HeldLock[] = [];
   let task: { step: string; root: string } | undefined;
   const run: ExecutorRun = {
@@ -57,6 +59,19 @@ export async function runExecutor(body: (run: ExecutorRun) => Promise<void>): Pr
     for (const lock of held.reverse()) await lock.release();
   }
   return { success };
+}
+
+/**
+ * Under Nx: marks every process this task starts as its own, and first removes what killed runs of the workspace
+ * left behind (their processes, scratch trees, half-written products), one line each.
+ */
+function takeOverWorkspace(root: string): void {
+  markOwner(root);
+  try {
+    for (const line of reapLeftovers(root)) process.stderr.write(`${line}\n`);
+  } catch (err) {
+    process.stderr.write(`pharos: warning: could not look for what killed runs left behind: ${(err as Error).message}\n`);
+  }
 }
 
 export function projectRootOf(context: ExecutorContext): string {
