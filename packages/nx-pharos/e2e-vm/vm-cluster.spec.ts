@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyWorkspace, filesIn, interruptNx, nx, removeDir, startNx } from '../e2e/harness';
@@ -126,6 +126,31 @@ describe('VM images (Packer + QEMU)', () => {
       if (run.exitCode === null) process.kill(-(run.pid as number), 'SIGKILL');
       await run.catch(() => undefined);
     }
+  });
+
+  it('leaves Packer and QEMU running after a kill -9 of the run, and the next run of any target removes them and their scratch', async () => {
+    const run = startNx(['run', 'hpc-compute:image', '--skip-nx-cache', '--exclude-task-dependencies'], ws);
+    let output = '';
+    run.all?.on('data', (d: Buffer) => (output += d.toString()));
+    for (let i = 0; i < 600 && !/Waiting for SSH to become available/.test(output); i++) await new Promise((r) => setTimeout(r, 200));
+    expect(output).toMatch(/Waiting for SSH to become available/);
+    // What a CI job timeout does: SIGKILL to the run's process group. Packer runs in a group of its own, so it survives.
+    process.kill(-(run.pid as number), 'SIGKILL');
+    await run.catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await qemuProcesses()).toBe('1');
+    const scratch = readdirSync(join(ws, 'tmp/packer'));
+    expect(scratch).toHaveLength(1);
+
+    const next = await nx(['run', 'slurm:fetch', '--skip-nx-cache'], ws);
+    expect(next.exitCode, next.output.slice(-3000)).toBe(0);
+    expect(next.output).toMatch(/pharos: removed process \d+ \(\/usr\/bin\/qemu-system-x86_64 [^\n]*\), left behind by a run \(pid \d+\) that has ended/);
+    expect(next.output).toMatch(/pharos: removed process \d+ \(packer build [^\n]*\), left behind by a run \(pid \d+\) that has ended/);
+    expect(next.output).toContain(`pharos: removed tmp/packer/${scratch[0]}, left behind by a run`);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await qemuProcesses()).toBe('0');
+    expect(readdirSync(join(ws, 'tmp/packer'))).toEqual([]);
+    expect(filesIn(join(ws, 'dist/packer/hpc-compute'))).toEqual([]);
   });
 
   it('stops Packer and its VM on Ctrl-C, leaving no image', async () => {

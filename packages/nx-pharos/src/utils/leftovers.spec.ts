@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { nodeTag, OWNER_ENV, ownedName, processOwner, reapLeftovers, treeOwner, workspaceId } from './leftovers';
@@ -39,6 +39,11 @@ describe('what killed runs leave behind', () => {
     const liveTemp = tree(`dist/containers/x/.image.tar.tmp-p${process.ppid}@${tag}-a1b2c3`);
     const otherNode = tree(`tmp/packer/y-p${dead}@${nodeTag('another-node')}-a1b2c3`);
     const product = tree('dist/containers/x/image.tar');
+    const holder = (pid: number) => JSON.stringify({ type: 'nx-task x:image', pid, node: hostname(), job_id: null, created_at: '2026-01-01T00:00:00.000Z' });
+    const deadLock = tree('dist/containers/x/image.tar.lock');
+    writeFileSync(deadLock, holder(dead));
+    const liveLock = tree('dist/containers/z/image.tar.lock');
+    writeFileSync(liveLock, holder(process.ppid));
     // Stand-ins for a Packer and a QEMU that a killed run left running: real processes, with the owner mark.
     const start = (owner: string) =>
       execa('sleep', ['60'], { detached: true, reject: false, env: { [OWNER_ENV]: owner }, extendEnv: true, cleanup: true, stdin: 'ignore' });
@@ -52,6 +57,10 @@ describe('what killed runs leave behind', () => {
       expect(messages).toContain(`pharos: removed tmp/packer/hpc-compute-p${dead}@${tag}-a1b2c3, left behind by a run (pid ${dead}) that has ended`);
       expect(messages).toContain(`pharos: removed dist/containers/x/.image.tar.tmp-p${dead}@${tag}-a1b2c3, left behind by a run (pid ${dead}) that has ended`);
       expect(messages.filter((m) => m.includes('sleep'))).toHaveLength(1); // not the live owner's, not the other workspace's
+      expect(messages).toContain(
+        `pharos: removed the lock dist/containers/x/image.tar.lock of nx-task x:image (pid ${dead} on ${hostname()}, since 2026-01-01T00:00:00.000Z), which has ended`,
+      );
+      expect([existsSync(deadLock), existsSync(liveLock)]).toEqual([false, true]);
       expect((await orphan).signal).toBe('SIGKILL');
       expect([existsSync(deadScratch), existsSync(deadTemp)]).toEqual([false, false]);
       expect([existsSync(liveTemp), existsSync(otherNode), existsSync(product)]).toEqual([true, true, true]);

@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { pidIsAlive } from './pid';
+import { removeLockOfEndedRun } from './product-lock';
 
 /**
  * What a run killed with SIGKILL (a CI job timeout, the OOM killer) leaves behind, and how the next run finds it:
@@ -117,8 +118,11 @@ function removeTree(path: string): boolean {
   return true;
 }
 
-/** Owned trees directly in each of `parents` (and, with `depth`, in their subfolders) whose owner has ended. */
-function reapTrees(parents: string[], depth: number, isAlive: (pid: number) => boolean, shown: (p: string) => string): Reaped[] {
+/**
+ * Owned trees directly in each of `parents` (and, with `depth`, in their subfolders) whose owner has ended; with
+ * `locks`, also the product locks of ended runs.
+ */
+function reapTrees(parents: string[], depth: number, isAlive: (pid: number) => boolean, shown: (p: string) => string, locks = false): Reaped[] {
   const reaped: Reaped[] = [];
   const visit = (dir: string, left: number) => {
     let entries: import('node:fs').Dirent[];
@@ -129,6 +133,11 @@ function reapTrees(parents: string[], depth: number, isAlive: (pid: number) => b
     }
     for (const e of entries) {
       const path = join(dir, e.name);
+      if (locks && e.isFile() && e.name.endsWith('.lock')) {
+        const holder = removeLockOfEndedRun(path, isAlive);
+        if (holder) reaped.push({ what: `the lock ${shown(path)} of ${holder}`, owner: -1 });
+        continue;
+      }
       const owner = treeOwner(e.name);
       if (owner !== undefined && owner !== process.pid && !isAlive(owner)) {
         if (removeTree(path)) reaped.push({ what: shown(path), owner });
@@ -141,7 +150,7 @@ function reapTrees(parents: string[], depth: number, isAlive: (pid: number) => b
 
 /**
  * Reaps what ended runs of this workspace left on this node: their processes, their scratch trees under tmp/ and the
- * system's temporary folder, and half-written products in dist/. Returns one message per thing removed.
+ * system's temporary folder, half-written products and product locks in dist/. Returns one message per thing removed.
  */
 export function reapLeftovers(workspaceRoot: string, isAlive: (pid: number) => boolean = pidIsAlive): string[] {
   const shown = (p: string) => (p.startsWith(`${workspaceRoot}/`) ? relative(workspaceRoot, p) : p);
@@ -150,7 +159,9 @@ export function reapLeftovers(workspaceRoot: string, isAlive: (pid: number) => b
   const trees = [
     ...reapTrees(existsSync(tmp) ? [tmp] : [], 1, isAlive, shown),
     ...reapTrees([tmpdir()], 0, isAlive, shown),
-    ...reapTrees([join(workspaceRoot, 'dist')], 6, isAlive, shown),
+    ...reapTrees([join(workspaceRoot, 'dist')], 6, isAlive, shown, true),
   ];
-  return [...processes, ...trees].map((r) => `pharos: removed ${r.what}, left behind by a run (pid ${r.owner}) that has ended`);
+  return [...processes, ...trees].map((r) =>
+    r.owner < 0 ? `pharos: removed ${r.what}, which has ended` : `pharos: removed ${r.what}, left behind by a run (pid ${r.owner}) that has ended`,
+  );
 }

@@ -257,6 +257,25 @@ export function removeLockIfUnchanged(path: string, text: string): boolean {
   }
 }
 
+/**
+ * Removes the lock at `path` if its holder ran on this node and has ended, the way a waiting run reclaims it; returns
+ * the holder's description then. For the leftovers sweep: a killed run's lock would otherwise wait for the next run of
+ * its own target.
+ */
+export function removeLockOfEndedRun(path: string, isAlive: (pid: number) => boolean = pidIsAlive): string | undefined {
+  let seen: Seen;
+  try {
+    const st = statSync(path);
+    seen = { text: readFileSync(path, 'utf8'), ino: st.ino, mtimeMs: st.mtimeMs };
+  } catch {
+    return undefined;
+  }
+  const holder = parseHolder(seen.text);
+  if (typeof holder === 'string' || holder.node !== hostname() || holder.pid === process.pid || isAlive(holder.pid)) return undefined;
+  reclaim(path, seen);
+  return describeHolder(holder);
+}
+
 function removeIfOurs(path: string, holder: LockHolder, madeDir?: string): void {
   if (isHeldBy(path, holder)) {
     try {
