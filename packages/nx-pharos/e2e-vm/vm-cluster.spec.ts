@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { execa, execaSync } from 'execa';
 import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +29,10 @@ describe('VM images (Packer + QEMU)', () => {
       writeFileSync(join(ws, 'nx.json'), `${JSON.stringify(nxJson, null, 2)}\n`);
       process.stdout.write('vm tests: BeeGFS source not available here, so the images are built with imagesWithout: [beegfs]\n');
     }
+    // To run one failure case alone (vitest -t) without building the whole chain first: the dist/ of an earlier run,
+    // hard-linked in. The failure cases build with --exclude-task-dependencies, so they only read its products.
+    const seed = process.env.PHAROS_E2E_SEED_DIST;
+    if (seed) execaSync('cp', ['-al', seed, join(ws, 'dist')]);
   });
   afterAll(() => removeDir(ws));
 
