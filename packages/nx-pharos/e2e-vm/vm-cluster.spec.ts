@@ -1,8 +1,8 @@
-import { execa } from 'execa';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { execa, execaSync } from 'execa';
+import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyWorkspace, filesIn, interruptNx, nx, removeDir } from '../e2e/harness';
+import { copyWorkspace, filesIn, interruptNx, nx, removeDir, startNx } from '../e2e/harness';
 
 /**
  * The VM images end to end with real Packer and QEMU (TCG here): cloud-base from the Debian archive, hpc-controller
@@ -29,6 +29,10 @@ describe('VM images (Packer + QEMU)', () => {
       writeFileSync(join(ws, 'nx.json'), `${JSON.stringify(nxJson, null, 2)}\n`);
       process.stdout.write('vm tests: BeeGFS source not available here, so the images are built with imagesWithout: [beegfs]\n');
     }
+    // To run one failure case alone (vitest -t) without building the whole chain first: the dist/ of an earlier run,
+    // hard-linked in. The failure cases build with --exclude-task-dependencies, so they only read its products.
+    const seed = process.env.PHAROS_E2E_SEED_DIST;
+    if (seed) execaSync('cp', ['-al', seed, join(ws, 'dist')]);
   });
   afterAll(() => removeDir(ws));
 
@@ -82,9 +86,9 @@ describe('VM images (Packer + QEMU)', () => {
   it('reports an SSH timeout, and a refused key, with the serial log, leaving no image and no VM', async () => {
     const seed = join(ws, 'packer/cloud-base/seed/user-data.hbs');
     const good = readFileSync(seed, 'utf8');
-    const run = async (userData: string) => {
+    const run = async (userData: string, sshTimeoutMinutes: number) => {
       writeFileSync(seed, userData);
-      const r = await nx(['run', 'hpc-compute:image', '--exclude-task-dependencies', '--sshTimeoutMinutes=3'], ws);
+      const r = await nx(['run', 'hpc-compute:image', '--exclude-task-dependencies', `--sshTimeoutMinutes=${sshTimeoutMinutes}`], ws);
       expect(r.exitCode).not.toBe(0);
       expect(r.output).toContain('tmp/logs/hpc-compute-image-serial.log');
       expect(filesIn(join(ws, 'dist/packer/hpc-compute'))).toEqual([]);
@@ -93,14 +97,65 @@ describe('VM images (Packer + QEMU)', () => {
     };
     try {
       // sshd never starts: Packer waits out its SSH timeout.
-      expect(await run(`${good}bootcmd:\n  - [ systemctl, mask, --now, ssh.service ]\n`)).toContain('the VM never answered SSH');
-      // sshd runs, but the key is not the workspace's.
-      expect(await run(good.replace('{{sshPublicKey}}', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHBoYXJvcy10ZXN0LW5vdC1hLXJlYWwta2V5LXh4eHg= wrong'))).toContain(
-        'the VM refused the workspace SSH key',
-      );
+      expect(await run(`${good}bootcmd:\n  - [ systemctl, mask, --now, ssh.service ]\n`, 3)).toContain('the VM never answered SSH');
+      // sshd runs, but the key is not the workspace's. Packer gives up after a few refused handshakes, so a long limit
+      // costs nothing, and a loaded machine under TCG can take more than 3 minutes to start sshd.
+      expect(
+        await run(good.replace('{{sshPublicKey}}', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHBoYXJvcy10ZXN0LW5vdC1hLXJlYWwta2V5LXh4eHg= wrong'), 12),
+      ).toContain('the VM refused the workspace SSH key');
     } finally {
       writeFileSync(seed, good);
     }
+  });
+
+  it('blames QEMU, not the guest, when QEMU is killed while Packer waits for SSH, and stops at once', async () => {
+    const run = startNx(['run', 'hpc-compute:image', '--skip-nx-cache', '--exclude-task-dependencies'], ws);
+    let output = '';
+    run.all?.on('data', (d: Buffer) => (output += d.toString()));
+    try {
+      for (let i = 0; i < 600 && !/Waiting for SSH to become available/.test(output); i++) await new Promise((r) => setTimeout(r, 200));
+      expect(output).toMatch(/Waiting for SSH to become available/);
+      // What the OOM killer does: SIGKILL to QEMU alone. Packer would wait out its SSH timeout (many minutes) for it.
+      await execa('pkill', ['-KILL', 'qemu-system']);
+      const killed = Date.now();
+      const r = await run;
+      expect(r.exitCode).not.toBe(0);
+      expect(Date.now() - killed, 'the build did not stop soon after QEMU ended').toBeLessThan(120_000);
+      expect(r.all).toContain(
+        'QEMU ended while Packer was at "Waiting for SSH to become available", without Packer stopping it: it was killed, ran out of memory or crashed',
+      );
+      expect(r.all).toContain('tmp/logs/hpc-compute-image-serial.log');
+      expect(filesIn(join(ws, 'dist/packer/hpc-compute'))).toEqual([]);
+      expect(await qemuProcesses()).toBe('0');
+    } finally {
+      if (run.exitCode === null) process.kill(-(run.pid as number), 'SIGKILL');
+      await run.catch(() => undefined);
+    }
+  });
+
+  it('leaves Packer and QEMU running after a kill -9 of the run, and the next run of any target removes them and their scratch', async () => {
+    const run = startNx(['run', 'hpc-compute:image', '--skip-nx-cache', '--exclude-task-dependencies'], ws);
+    let output = '';
+    run.all?.on('data', (d: Buffer) => (output += d.toString()));
+    for (let i = 0; i < 600 && !/Waiting for SSH to become available/.test(output); i++) await new Promise((r) => setTimeout(r, 200));
+    expect(output).toMatch(/Waiting for SSH to become available/);
+    // What a CI job timeout does: SIGKILL to the run's process group. Packer runs in a group of its own, so it survives.
+    process.kill(-(run.pid as number), 'SIGKILL');
+    await run.catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await qemuProcesses()).toBe('1');
+    const scratch = readdirSync(join(ws, 'tmp/packer'));
+    expect(scratch).toHaveLength(1);
+
+    const next = await nx(['run', 'slurm:fetch', '--skip-nx-cache'], ws);
+    expect(next.exitCode, next.output.slice(-3000)).toBe(0);
+    expect(next.output).toMatch(/pharos: removed process \d+ \(\/usr\/bin\/qemu-system-x86_64 [^\n]*\), left behind by a run \(pid \d+\) that has ended/);
+    expect(next.output).toMatch(/pharos: removed process \d+ \(packer build [^\n]*\), left behind by a run \(pid \d+\) that has ended/);
+    expect(next.output).toContain(`pharos: removed tmp/packer/${scratch[0]}, left behind by a run`);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await qemuProcesses()).toBe('0');
+    expect(readdirSync(join(ws, 'tmp/packer'))).toEqual([]);
+    expect(filesIn(join(ws, 'dist/packer/hpc-compute'))).toEqual([]);
   });
 
   it('stops Packer and its VM on Ctrl-C, leaving no image', async () => {

@@ -143,6 +143,24 @@ const CASES: BadInput[] = [
     says: (line) => [`pharos: ${CONTAINER}:${line('podman')}: "test.runtimes[0]" must be one of docker, apptainer, got "podman"`],
   },
   {
+    name: 'container.yaml: an artifact of a project that does not exist',
+    file: CONTAINER,
+    edit: append('artifacts:\n  - project: slurn\n    files: [dist/x]'),
+    says: (line) => [
+      `pharos: ${CONTAINER}:${line('project: slurn')}: "artifacts[0].project" names no project: "slurn"`,
+      'next: name a project of this workspace (npx nx show projects lists them)',
+    ],
+  },
+  {
+    name: 'container.yaml: an artifact of a target the project does not have',
+    file: CONTAINER,
+    edit: append('artifacts:\n  - project: slurm\n    target: debz\n    files: [dist/x]'),
+    says: (line) => [
+      `pharos: ${CONTAINER}:${line('target: debz')}: "artifacts[0].target": project slurm has no target "debz"`,
+      'next: name one of its targets: build, deb, deb-bookworm, deb-trixie, fetch, tarball, test, verify, verify-deb, verify-deb-bookworm, verify-deb-trixie, verify-tarball',
+    ],
+  },
+  {
     name: 'container.yaml: without a Dockerfile',
     file: 'containers/debian-trixie/container.yaml',
     edit: () => 'sif:\n  compression: zstd\n',

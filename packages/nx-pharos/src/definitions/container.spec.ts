@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseError } from '../testing/parse-error';
-import { parseContainerDefinition } from './container';
+import { checkArtifactSources, parseContainerDefinition } from './container';
 
 const FILE = 'containers/x/container.yaml';
 
@@ -55,5 +55,22 @@ describe('container.yaml', () => {
     expect(errorOf('test:\n  checks:\n    - name: no command\n').message).toBe('"test.checks[0]" lacks "command"');
     expect(errorOf('buildArgs: [a]\n').message).toBe('"buildArgs" must be a mapping');
     expect(errorOf('test: [\n').message).toMatch(/^invalid YAML/);
+  });
+
+  it('refuses an artifact of a project or target the graph does not have, at its line', () => {
+    const projects = { slurm: { targets: { build: {}, tarball: {} } }, empty: {} };
+    const text = (artifact: string) => `buildArgs:\n  A: b\nartifacts:\n  - files: [dist/x]\n${artifact}`;
+    const check = (t: string) => parseError((x, f) => checkArtifactSources(x, f, projects), text(t), FILE);
+    expect(() => checkArtifactSources(text('    project: slurm\n    target: tarball\n'), FILE, projects)).not.toThrow();
+    expect(() => checkArtifactSources(text('    project: slurm\n'), FILE, projects)).not.toThrow();
+    const noProject = check('    project: slurn\n');
+    expect(noProject.details).toMatchObject({ file: FILE, line: 5, next: 'name a project of this workspace (npx nx show projects lists them)' });
+    expect(noProject.message).toBe('"artifacts[0].project" names no project: "slurn"');
+    const noTarget = check('    project: slurm\n    target: debs\n');
+    expect(noTarget.details).toMatchObject({ line: 6, next: 'name one of its targets: build, tarball' });
+    expect(noTarget.message).toBe('"artifacts[0].target": project slurm has no target "debs"');
+    const noDefault = check('    project: empty\n');
+    expect(noDefault.details).toMatchObject({ line: 5, next: 'name one of its targets: (it has none)' });
+    expect(noDefault.message).toBe('"artifacts[0].target": project empty has no target "build" (the default)');
   });
 });

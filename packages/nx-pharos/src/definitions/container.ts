@@ -100,6 +100,35 @@ const CONTAINER_YAML: Shape = {
   },
 };
 
+/** What the graph knows of a project, for checking the artifacts a container.yaml names. */
+export interface KnownProject {
+  targets?: Record<string, unknown>;
+}
+
+/**
+ * Refuses an artifact of a project or target that does not exist: Nx would drop the dependency without a word, and
+ * the build would then fail later, on a pattern that matched no file, or take a stale file from an old run.
+ */
+export function checkArtifactSources(text: string, file: string, projects: Record<string, KnownProject>): void {
+  const parsed = parseYamlFile<{ artifacts?: Array<{ project: string; target?: string }> }>(text, file, CONTAINER_YAML);
+  (parsed.data.artifacts ?? []).forEach((a, i) => {
+    const at = `artifacts[${i}]`;
+    const project = projects[a.project];
+    if (!project) {
+      parsed.fail(`${at}.project`, `"${at}.project" names no project: "${a.project}"`, `name a project of this workspace (npx nx show projects lists them)`);
+    }
+    const target = a.target ?? 'build';
+    if (!project.targets?.[target]) {
+      const known = Object.keys(project.targets ?? {}).sort();
+      parsed.fail(
+        `${at}.${a.target ? 'target' : 'project'}`,
+        `"${at}.target": project ${a.project} has no target "${target}"${a.target ? '' : ' (the default)'}`,
+        `name one of its targets: ${known.join(', ') || '(it has none)'}`,
+      );
+    }
+  });
+}
+
 export function parseContainerDefinition(text: string, file: string): ContainerDefinition {
   const raw = parseYamlFile<{
     buildArgs?: Record<string, string>;

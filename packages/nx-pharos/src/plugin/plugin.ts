@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { PharosError } from '../utils/errors';
 import { parseBaseImageDefinition } from '../definitions/base-image';
-import { EMPTY_CONTAINER_DEFINITION, parseContainerDefinition, type ContainerDefinition } from '../definitions/container';
+import { checkArtifactSources, EMPTY_CONTAINER_DEFINITION, parseContainerDefinition, type ContainerDefinition } from '../definitions/container';
 import { baseImages, normalizeImageRef, parseDockerfile } from '../definitions/dockerfile';
 import { parseSourceRecipe } from '../definitions/source-recipe';
 import { parseVmImageDefinition } from '../definitions/vm-image';
@@ -119,7 +119,11 @@ export const createDependencies: CreateDependencies<PharosPluginOptions> = (_opt
     }
     if (!isApplicationContainer(dockerfile)) continue;
     const definitionFile = join(project.root, 'container.yaml');
-    for (const artifact of readContainerDefinition(context.workspaceRoot, definitionFile).artifacts) {
+    const definitionPath = join(context.workspaceRoot, definitionFile);
+    if (!existsSync(definitionPath)) continue;
+    const definitionText = readFileSync(definitionPath, 'utf8');
+    reported(() => checkArtifactSources(definitionText, definitionFile, context.projects));
+    for (const artifact of parseContainerDefinition(definitionText, definitionFile).artifacts) {
       if (artifact.project !== project.name) {
         deps.push({ source: project.name, target: artifact.project, type: DependencyType.static, sourceFile: definitionFile });
       }

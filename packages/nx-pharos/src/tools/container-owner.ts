@@ -1,9 +1,8 @@
 import type Docker from 'dockerode';
 import { workspaceRoot } from '@nx/devkit';
-import { createHash } from 'node:crypto';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { workspaceId } from '../utils/leftovers';
 import { pidIsAlive } from '../utils/pid';
 
 /**
@@ -35,9 +34,7 @@ export interface ContainerOwner {
   pidNamespace?: string;
 }
 
-export function workspaceId(root: string): string {
-  return createHash('sha256').update(resolve(root)).digest('hex').slice(0, 12);
-}
+export { workspaceId } from '../utils/leftovers';
 
 const readOr = (read: () => string): string | undefined => {
   try {

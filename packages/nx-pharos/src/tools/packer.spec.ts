@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { diagnosePackerBuild, needsQemuPlugin, packerSettingsFile, packerVarArgs, parsePackerErrors, parsePackerVersion } from './packer';
+import {
+  diagnosePackerBuild,
+  needsQemuPlugin,
+  packerPhase,
+  packerSettingsFile,
+  packerStoppingVm,
+  packerVarArgs,
+  parsePackerErrors,
+  parsePackerVersion,
+} from './packer';
 
 describe('packer', () => {
   it('declares the qemu plugin only for Packer versions that have required_plugins', () => {
@@ -47,5 +56,22 @@ An argument named "x" is not expected here.
       kind: 'ssh-auth',
     });
     expect(diagnosePackerBuild('something else')).toEqual({ kind: 'other' });
+  });
+
+  it("tells Packer's own halting of the VM from a QEMU that ended under it, and names the step it was at", () => {
+    const waiting = `2026-11-29T00:44:01Z: ==> qemu.image: Starting VM, booting disk image
+2026-11-29T00:44:03Z: ==> qemu.image: Waiting for SSH to become available...
+`;
+    expect(packerStoppingVm(waiting)).toBe(false);
+    expect(packerPhase(waiting)).toBe('Waiting for SSH to become available');
+    expect(packerPhase('')).toBe('the start of the build');
+    for (const end of [
+      '==> qemu.image: Gracefully halting virtual machine...',
+      '==> qemu.image: Script exited with non-zero exit status: 3.Allowed exit codes are: [0]',
+      '==> qemu.image: Error waiting for SSH: Packer experienced an authentication error',
+      "Build 'qemu.image' errored after 3 minutes: Timeout waiting for SSH.",
+    ]) {
+      expect(packerStoppingVm(`${waiting}${end}\n`), end).toBe(true);
+    }
   });
 });

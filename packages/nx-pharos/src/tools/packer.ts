@@ -2,6 +2,7 @@ import { execa, type ResultPromise } from 'execa';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { onInterrupt } from '../utils/cleanup';
+import { qemuInProcessGroup } from './qemu';
 import { PharosError } from '../utils/errors';
 
 /**
@@ -130,7 +131,18 @@ export interface PackerBuild {
  * `packer build -force` in its own process group; on Ctrl-C or timeout the whole group (Packer and its QEMU) is
  * killed. Resolves with the exit code and the whole output.
  */
-export async function packerBuild(build: PackerBuild): Promise<{ exitCode: number; output: string; timedOut: boolean }> {
+export interface PackerBuildResult {
+  exitCode: number;
+  output: string;
+  timedOut: boolean;
+  /** Set when QEMU ended before Packer stopped the VM: what Packer was doing then (see packerPhase). */
+  qemuLost?: string;
+}
+
+/** How often the build looks whether its QEMU still runs. */
+const QEMU_WATCH_MS = 2000;
+
+export async function packerBuild(build: PackerBuild): Promise<PackerBuildResult> {
   // Packer 1.6 leaves its cd_files staging (packer_to_cdrom*) in TMPDIR and packer_cache/ in the working directory:
   // both go to the build's own folder, which the caller removes.
   const tmp = join(build.dir, 'tmp');
@@ -156,21 +168,40 @@ export async function packerBuild(build: PackerBuild): Promise<{ exitCode: numbe
     }
   };
   let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
+  let stopping = false;
+  const stop = () => {
+    stopping = true;
     killGroup('SIGINT');
     setTimeout(() => killGroup('SIGKILL'), 20_000).unref();
+  };
+  const timer = setTimeout(() => {
+    timedOut = true;
+    stop();
   }, build.timeoutMs);
+  // A QEMU killed from outside (the OOM killer, a person) leaves Packer waiting for SSH until its timeout, then
+  // blaming the guest. So the build watches its QEMU and stops Packer when the VM ends before Packer halts it.
+  let qemuSeen = false;
+  let qemuLost: string | undefined;
+  const watch = setInterval(() => {
+    if (stopping) return;
+    if (qemuInProcessGroup(child.pid as number)) qemuSeen = true;
+    else if (qemuSeen && !packerStoppingVm(output)) {
+      qemuLost = packerPhase(output);
+      stop();
+    }
+  }, QEMU_WATCH_MS);
   const release = onInterrupt(async () => {
+    stopping = true;
     killGroup('SIGINT');
     await Promise.race([child, new Promise((r) => setTimeout(r, 15_000))]);
     killGroup('SIGKILL');
   });
   try {
     const result = await child;
-    return { exitCode: result.exitCode ?? 1, output, timedOut };
+    return { exitCode: qemuLost ? (result.exitCode ?? 1) || 1 : (result.exitCode ?? 1), output, timedOut, ...(qemuLost ? { qemuLost } : {}) };
   } finally {
     clearTimeout(timer);
+    clearInterval(watch);
     // QEMU must never outlive the build: kill what is left of the group and wait until it is gone.
     killGroup('SIGKILL');
     await release();
@@ -189,6 +220,22 @@ async function groupGone(pgid: number, timeoutMs: number): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * Packer has begun to stop the VM itself: halting it at the end, or cleaning up after an error it reports. From here
+ * on, QEMU ending is Packer's doing, not a loss.
+ */
+export function packerStoppingVm(output: string): boolean {
+  return /Gracefully halting virtual machine|Halting the virtual machine|Converting hard drive|Script exited with non-zero exit status|Provisioning step had errors|==> [\w.-]+: Error|Build '[^']+' (errored|finished)/.test(
+    output,
+  );
+}
+
+/** What Packer was doing last, from its last `==> <build>: <step>` line, for messages: "Waiting for SSH to become available". */
+export function packerPhase(output: string): string {
+  const steps = [...output.matchAll(/==> [\w.-]+: (.+?)\.*\s*$/gm)].map((m) => m[1].trim());
+  return steps.at(-1) ?? 'the start of the build';
 }
 
 export type BuildFailure = { kind: 'provisioner'; script: string; exitCode: number } | { kind: 'ssh-timeout' } | { kind: 'ssh-auth' } | { kind: 'other' };

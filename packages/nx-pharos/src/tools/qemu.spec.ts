@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { isListening, probeBooted, vmArgs } from './qemu';
+import { execa } from 'execa';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isListening, probeBooted, qemuInProcessGroup, vmArgs } from './qemu';
 
 describe('qemu', () => {
   it('forwards SSH on loopback only, joins the cluster over a loopback socket, and never writes the image', () => {
@@ -28,5 +32,25 @@ describe('qemu', () => {
     const proc = '  sl  local_address rem_address   st\n   0: 0100007F:9C42 00000000:0000 0A 00000000\n   1: 0100007F:9C43 0100007F:9C42 01 00000000\n';
     expect(isListening(proc, 0x9c42)).toBe(true);
     expect(isListening(proc, 0x9c43)).toBe(false);
+  });
+
+  it('finds a QEMU in a process group from /proc, and no longer once it has ended', async () => {
+    // A copy of sleep named like QEMU stands in for it: a real VM takes a minute to boot and needs an image.
+    const dir = mkdtempSync(join(tmpdir(), 'pharos-qemu-'));
+    const fake = join(dir, 'qemu-system-x86_64');
+    copyFileSync('/bin/sleep', fake);
+    const vm = execa(fake, ['60'], { detached: true, reject: false });
+    try {
+      const pgid = vm.pid as number;
+      for (let i = 0; i < 50 && !qemuInProcessGroup(pgid); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(qemuInProcessGroup(pgid)).toBe(true);
+      expect(qemuInProcessGroup(process.pid)).toBe(false);
+      vm.kill('SIGKILL');
+      await vm;
+      expect(qemuInProcessGroup(pgid)).toBe(false);
+    } finally {
+      vm.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

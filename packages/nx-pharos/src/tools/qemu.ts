@@ -1,12 +1,13 @@
 import { execa } from 'execa';
-import { constants, existsSync, readFileSync } from 'node:fs';
-import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { constants, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { writeAtomically } from '../utils/atomic-file';
 import { onInterrupt } from '../utils/cleanup';
 import { pharosCacheDir } from '../utils/paths';
+import { ownedName } from '../utils/leftovers';
 
 /**
  * The one module that owns how QEMU is called: its version, and which accelerator really works here. KVM is used
@@ -48,7 +49,8 @@ export async function detectAccelerator(disk: string, log: (t: string) => void, 
   const known = existsSync(cacheFile) ? (JSON.parse(readFileSync(cacheFile, 'utf8')) as Record<string, Accelerator>) : {};
   if (known[key]) return known[key];
   log(`probing KVM: booting the base disk for up to ${timeoutMs / 1000} s\n`);
-  const dir = await mkdtemp(join(tmpdir(), 'pharos-kvm-probe-'));
+  const dir = join(tmpdir(), ownedName('pharos-kvm-probe'));
+  await mkdir(dir);
   const serial = join(dir, 'serial.log');
   const vm = execa(
     'qemu-system-x86_64',
@@ -212,4 +214,28 @@ export async function waitListening(port: number, timeoutMs: number): Promise<bo
     await new Promise((r) => setTimeout(r, 200));
   }
   return false;
+}
+
+/**
+ * Whether a QEMU runs in process group `pgid` (a Packer build's), from /proc: no tool to start every few seconds, and
+ * a process we cannot read is not one of ours.
+ */
+export function qemuInProcessGroup(pgid: number): boolean {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return false;
+  }
+  return pids.some((pid) => {
+    try {
+      // /proc/<pid>/stat: "pid (comm) state ppid pgrp ..."; comm may hold spaces and parentheses, so split after the last ')'.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      return pgrp === pgid && comm.startsWith('qemu-system');
+    } catch {
+      return false;
+    }
+  });
 }

@@ -2,10 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { onInterrupt } from './cleanup';
+import { ownerTag } from './leftovers';
 
-/** A sibling temporary path: same directory, so the final rename is atomic on one filesystem. */
+/**
+ * A sibling temporary path: same directory, so the final rename is atomic on one filesystem. Its name holds its owner,
+ * so the next run removes it if this one is killed (utils/leftovers.ts).
+ */
 export function temporarySibling(dest: string): string {
-  return join(dirname(dest), `.${basename(dest)}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`);
+  return join(dirname(dest), `.${basename(dest)}.tmp-${ownerTag()}-${randomBytes(3).toString('hex')}`);
 }
 
 /**

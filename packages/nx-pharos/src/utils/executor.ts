@@ -1,6 +1,8 @@
-import type { ExecutorContext } from '@nx/devkit';
+import { workspaceRoot, type ExecutorContext } from '@nx/devkit';
 import { isAbsolute, join, relative } from 'node:path';
 import { formatError } from './errors';
+import { markOwner, reapLeftovers } from './leftovers';
+import { handLocksToNxRun } from './nx-run-locks';
 import { acquireLock, LOCK_NO_WAIT_ENV, lockPathOf, type HeldLock } from './product-lock';
 
 /**
@@ -23,26 +25,52 @@ export interface ExecutorRun {
 
 /**
  * Runs an executor body and turns any failure into one readable message and `success: false`. Locks the body took are
- * released afterwards (and on Ctrl-C, by the lock itself).
+ * released afterwards (and on Ctrl-C, by the lock itself); after a success, under Nx, they pass to the Nx run until it
+ * has stored the outputs in its cache (see nx-run-locks.ts).
  */
 export async function runExecutor(body: (run: ExecutorRun) => Promise<void>): Promise<{ success: boolean }> {
+  if (process.env.NX_TASK_TARGET_PROJECT) takeOverWorkspace(process.env.NX_WORKSPACE_ROOT || workspaceRoot);
   const held: HeldLock[] = [];
+  let task: { step: string; root: string } | undefined;
   const run: ExecutorRun = {
     async lockProduct(context, product, options) {
       const path = lockPathOf(product);
       const step = taskLabel(context);
+      task = { step, root: context.root };
       const noWait = options.noWait || options.wait === false || process.env[LOCK_NO_WAIT_ENV] === '1';
       held.push(await acquireLock(path, { type: `nx-task ${step}`, noWait, shown: relative(context.root, path), step }));
     },
   };
+  let success = false;
   try {
     await body(run);
-    return { success: true };
+    success = true;
   } catch (err) {
     process.stderr.write(`\n${formatError(err)}\n`);
-    return { success: false };
   } finally {
+    // A failed task leaves nothing for Nx to cache, so its locks end with it.
+    if (success && task) {
+      try {
+        handLocksToNxRun(held, task.step, task.root);
+      } catch (err) {
+        process.stderr.write(`pharos: warning: ${task.step}: could not hand its product locks to the Nx run (${(err as Error).message}); they end now\n`);
+      }
+    }
     for (const lock of held.reverse()) await lock.release();
+  }
+  return { success };
+}
+
+/**
+ * Under Nx: marks every process this task starts as its own, and first removes what killed runs of the workspace
+ * left behind (their processes, scratch trees, half-written products), one line each.
+ */
+function takeOverWorkspace(root: string): void {
+  markOwner(root);
+  try {
+    for (const line of reapLeftovers(root)) process.stderr.write(`${line}\n`);
+  } catch (err) {
+    process.stderr.write(`pharos: warning: could not look for what killed runs left behind: ${(err as Error).message}\n`);
   }
 }
 

@@ -6,7 +6,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stubDir } from '../testing/sh-stubs';
 import { PharosError } from './errors';
-import { acquireLock, formatDuration, lockPathOf, squeueJobState, type LockHolder, type LockOptions } from './product-lock';
+import {
+  acquireLock,
+  formatDuration,
+  lockPathOf,
+  NX_RUN_HOLDER,
+  removeLockIfUnchanged,
+  squeueJobState,
+  type LockHolder,
+  type LockOptions,
+} from './product-lock';
 
 const node = hostname();
 
@@ -194,6 +203,30 @@ describe('product lock', () => {
     const held = await acquireLock(lock('twice'), options());
     expect(await failure(acquireLock(lock('twice'), options()))).toMatch(`${lock('twice')} is already held by this process`);
     await held.release();
+  });
+
+  it('hands a held lock to another live process with no gap: waiters then wait for it, and release leaves it alone', async () => {
+    const held = await acquireLock(lock('handed'), options());
+    // The test runner's parent process, alive on this node, stands in for the Nx run.
+    const text = held.handOver({ pid: process.ppid, type: 'the Nx run' });
+    expect(JSON.parse(text ?? '')).toMatchObject({ type: 'the Nx run', pid: process.ppid, node, job_id: null });
+    expect(readFileSync(lock('handed'), 'utf8')).toBe(text);
+    expect(await failure(acquireLock(lock('handed'), options({ noWait: true })))).toMatch(
+      `another run holds ${lock('handed')}: the Nx run (pid ${process.ppid}`,
+    );
+    await held.release();
+    expect(readFileSync(lock('handed'), 'utf8')).toBe(text);
+    expect(held.handOver({ pid: process.ppid, type: 'again' })).toBeUndefined(); // no longer ours
+    expect(removeLockIfUnchanged(lock('handed'), 'other text')).toBe(false);
+    expect(removeLockIfUnchanged(lock('handed'), text ?? '')).toBe(true);
+    expect(existsSync(lock('handed'))).toBe(false);
+  });
+
+  it('refuses to wait for the Nx run this task belongs to, which cannot end before the task', async () => {
+    writeHolder(lock('own-run'), { type: `${NX_RUN_HOLDER}p:other`, pid: process.ppid });
+    expect(await failure(acquireLock(lock('own-run'), options({ step: 'p:t' })))).toMatch(
+      `pharos: p:t: ${lock('own-run')} is held by the Nx run this task belongs to: ${NX_RUN_HOLDER}p:other (pid ${process.ppid}`,
+    );
   });
 
   it('asks squeue about a job, and calls it unknown without squeue or without an answer', async () => {

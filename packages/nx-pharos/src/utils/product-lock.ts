@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -48,11 +48,19 @@ export interface LockOptions {
 export interface HeldLock {
   path: string;
   holder: LockHolder;
-  /** Removes the lock if it is still ours; also runs on Ctrl-C. */
+  /** Removes the lock if it is still ours; also runs on Ctrl-C. After a hand-over it leaves the lock to its new holder. */
   release: () => Promise<void>;
+  /**
+   * Passes the lock to another live process on this node, with no moment in which it is free, and returns the lock
+   * file's new text; undefined when the lock is no longer ours. For the Nx run that stores the product in its cache
+   * after the executor has returned: another run writing the product then would put its files in this run's entry.
+   */
+  handOver: (to: { pid: number; type: string }) => string | undefined;
 }
 
 export const LOCK_WAIT_ENV = 'PHAROS_LOCK_WAIT_MINUTES';
+/** The type of a lock handed to an Nx run (utils/nx-run-locks.ts). */
+export const NX_RUN_HOLDER = 'nx-run ';
 export const LOCK_NO_WAIT_ENV = 'PHAROS_LOCK_NO_WAIT';
 const DEFAULT_WAIT_MS = 6 * 3600_000;
 const MAX_POLL_MS = 2000;
@@ -219,14 +227,62 @@ function reclaim(path: string, seen: Seen): void {
   unlinkSync(aside);
 }
 
-function removeIfOurs(path: string, holder: LockHolder, madeDir?: string): void {
+function isHeldBy(path: string, holder: LockHolder): boolean {
   try {
     const current = parseHolder(readFileSync(path, 'utf8'));
-    if (typeof current !== 'string' && current.pid === holder.pid && current.created_at === holder.created_at && current.node === holder.node) {
-      unlinkSync(path);
-    }
+    return typeof current !== 'string' && current.pid === holder.pid && current.created_at === holder.created_at && current.node === holder.node;
   } catch {
-    // Gone already, or unreadable: not ours to remove.
+    return false;
+  }
+}
+
+/** Replaces our lock file's text by rename, so a waiter sees the old holder or the new one, never no lock. */
+function handOver(path: string, from: LockHolder, to: LockHolder): string | undefined {
+  if (!isHeldBy(path, from)) return undefined;
+  const text = `${JSON.stringify(to)}\n`;
+  const next = `${path}.handover-${process.pid}-${randomBytes(3).toString('hex')}`;
+  writeFileSync(next, text, { mode: 0o644 });
+  renameSync(next, path);
+  return text;
+}
+
+/** Removes a handed-over lock if it still holds `text` (nobody reclaimed and retook it in between). */
+export function removeLockIfUnchanged(path: string, text: string): boolean {
+  try {
+    if (readFileSync(path, 'utf8') !== text) return false;
+    unlinkSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes the lock at `path` if its holder ran on this node and has ended, the way a waiting run reclaims it; returns
+ * the holder's description then. For the leftovers sweep: a killed run's lock would otherwise wait for the next run of
+ * its own target.
+ */
+export function removeLockOfEndedRun(path: string, isAlive: (pid: number) => boolean = pidIsAlive): string | undefined {
+  let seen: Seen;
+  try {
+    const st = statSync(path);
+    seen = { text: readFileSync(path, 'utf8'), ino: st.ino, mtimeMs: st.mtimeMs };
+  } catch {
+    return undefined;
+  }
+  const holder = parseHolder(seen.text);
+  if (typeof holder === 'string' || holder.node !== hostname() || holder.pid === process.pid || isAlive(holder.pid)) return undefined;
+  reclaim(path, seen);
+  return describeHolder(holder);
+}
+
+function removeIfOurs(path: string, holder: LockHolder, madeDir?: string): void {
+  if (isHeldBy(path, holder)) {
+    try {
+      unlinkSync(path);
+    } catch {
+      // Gone already: not ours to remove.
+    }
   }
   for (let dir = dirname(path); madeDir && dir.startsWith(madeDir); dir = dirname(dir)) {
     try {
@@ -265,8 +321,20 @@ export async function acquireLock(path: string, options: LockOptions): Promise<H
     const created = tryCreate(path, holder);
     if (created) {
       if (reported) log(`pharos: took ${shown} after waiting ${formatDuration(Date.now() - started)}\n`);
-      const release = onInterrupt(() => removeIfOurs(path, holder, created.madeDir));
-      return { path, holder, release };
+      let handedOver = false;
+      const removeOnInterrupt = onInterrupt(() => {
+        if (!handedOver) removeIfOurs(path, holder, created.madeDir);
+      });
+      return {
+        path,
+        holder,
+        release: removeOnInterrupt,
+        handOver(to) {
+          const text = handOver(path, holder, { ...holder, ...to, created_at: new Date().toISOString() });
+          if (text) handedOver = true;
+          return text;
+        },
+      };
     }
     const verdict = await judge(path, shown, node, jobState);
     if (verdict.state === 'gone') continue;
@@ -298,6 +366,13 @@ function assertMayWait(holder: LockHolder, at: { shown: string; options: LockOpt
   const who = describeHolder(holder);
   if (holder.pid === process.pid && holder.node === at.node) {
     throw new PharosError(`${shown} is already held by this process: ${who}`, { step: options.step, next: 'a task took its product lock twice; report it' });
+  }
+  if (holder.pid === process.ppid && holder.node === at.node && holder.type.startsWith(NX_RUN_HOLDER)) {
+    // Handed to the Nx run this task belongs to: it ends only after this task, so waiting would never end.
+    throw new PharosError(`${shown} is held by the Nx run this task belongs to: ${who}`, {
+      step: options.step,
+      next: 'two tasks of one run write one product; report it',
+    });
   }
   if (options.noWait) {
     throw new PharosError(`another run holds ${shown}: ${who}`, {

@@ -1,9 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { onInterrupt } from './cleanup';
 import { PharosError } from './errors';
+import { ownedName } from './leftovers';
 
 /**
  * Where a signing key and its passphrase come from. Either can be a file path or the secret itself in an environment
@@ -61,7 +62,10 @@ export async function signingMaterial(
     if (dir) await rm(dir, { recursive: true, force: true });
   });
   const privateFile = async (name: string, text: string) => {
-    dir ??= await mkdtemp(join(tmpdir(), 'pharos-signing-'));
+    if (!dir) {
+      dir = join(tmpdir(), ownedName('pharos-signing'));
+      await mkdir(dir, { mode: 0o700 });
+    }
     await chmod(dir, 0o700);
     const file = join(dir, name);
     await writeFile(file, text, { mode: 0o600 });

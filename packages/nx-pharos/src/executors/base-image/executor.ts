@@ -1,6 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
 import type Docker from 'dockerode';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseBaseImageDefinition, type BaseImageDefinition } from '../../definitions/base-image';
@@ -16,6 +16,7 @@ import { PharosError } from '../../utils/errors';
 import { runExecutor } from '../../utils/executor';
 import { removeChroot } from '../../utils/mounts';
 import { pharosCacheDir } from '../../utils/paths';
+import { ownedName } from '../../utils/leftovers';
 
 export type { BaseImageExecutorOptions };
 
@@ -69,7 +70,8 @@ async function bootstrapImage(docker: Docker, def: BaseImageDefinition): Promise
   assertDebootstrapUsable(def.suite);
   const cacheDir = pharosCacheDir('debootstrap', def.suite);
   await mkdir(cacheDir, { recursive: true });
-  const rootfs = await mkdtemp(join(tmpdir(), `pharos-rootfs-${def.suite}-`));
+  const rootfs = join(tmpdir(), ownedName(`pharos-rootfs-${def.suite}`));
+  await mkdir(rootfs, { mode: 0o700 });
   const removeRootfs = onInterrupt(() => removeChroot(rootfs));
   try {
     await debootstrap({ ...def, mirror, target: rootfs, cacheDir, onOutput: log });

@@ -1,10 +1,11 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { copyFile, cp, link, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, cp, link, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { ContainerArtifact } from '../../definitions/container';
 import { onInterrupt } from '../../utils/cleanup';
 import { PharosError } from '../../utils/errors';
+import { ownedName } from '../../utils/leftovers';
 
 /** `*` and `?` in the last path segment, the subset that means the same to us and to Nx's output globs. */
 export function matchesSegment(pattern: string, name: string): boolean {
@@ -54,7 +55,8 @@ export async function buildContextWithArtifacts(
   workspaceRoot: string,
   log: (t: string) => void,
 ): Promise<{ dir: string; dispose: () => Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'pharos-context-'));
+  const dir = join(tmpdir(), ownedName('pharos-context'));
+  await mkdir(dir);
   const dispose = onInterrupt(() => rm(dir, { recursive: true, force: true }));
   try {
     await cp(projectDir, dir, { recursive: true });

@@ -69,7 +69,13 @@ export default async function packerImageExecutor(options: PackerImageOptions, c
         log.close(),
       );
       if (built.exitCode !== 0)
-        throw packerBuildError(built.output, built.timedOut, o.timeoutMinutes, { label, serialLog, buildLog: buildLogPath, workspaceRoot: context.root });
+        throw packerBuildError(
+          built.output,
+          built.timedOut,
+          o.timeoutMinutes,
+          { label, serialLog, buildLog: buildLogPath, workspaceRoot: context.root },
+          built.qemuLost,
+        );
 
       const image = await publishImage(join(scratch, 'out'), outputDir, {
         project: name,

@@ -13,6 +13,7 @@ import { sha256File } from '../../utils/digest';
 import { PharosError } from '../../utils/errors';
 import { runExecutor, type ProductLockOptions } from '../../utils/executor';
 import { pharosCacheDir } from '../../utils/paths';
+import { ownedName } from '../../utils/leftovers';
 
 export type VmBaseDiskOptions = Pick<VmImageOptions, 'definition' | 'outputPath'> & ProductLockOptions;
 
@@ -33,7 +34,7 @@ export default async function vmBaseDiskExecutor(options: VmBaseDiskOptions, con
     const script = join(projectDir, scriptName);
     const mirror = resolveDebianMirror();
     const logFile = await buildLogFile(context, 'base-disk');
-    const work = join(context.root, 'tmp', 'base-disk', `${name}-${process.pid}`);
+    const work = join(context.root, 'tmp', 'base-disk', ownedName(name));
     process.stdout.write(`pharos: base disk for ${def.suite} from ${mirror}; full log: ${relative(context.root, logFile)}\n`);
     await writeAtomically(outputDir, async (tmp) => {
       await mkdir(tmp, { recursive: true });

@@ -1,5 +1,4 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { normalizeVmClusterOptions, type VmClusterOptions } from '../../lib/vm-image/normalize-options';
@@ -13,6 +12,7 @@ import { PharosError } from '../../utils/errors';
 import { runExecutor } from '../../utils/executor';
 import { bootCluster } from './boot-cluster';
 import { beegfsChecks, jobCompletes, jobIdOf, runClusterCheck, slurmChecks, SUBMIT_JOB, type ClusterCheck } from './cluster-checks';
+import { ownedName } from '../../utils/leftovers';
 
 export type VmClusterVerifyOptions = VmClusterOptions;
 
@@ -30,7 +30,7 @@ export default async function vmClusterVerifyExecutor(options: VmClusterVerifyOp
     const withBeegfs = disks.every((d) => !(d.manifest.without ?? []).includes('beegfs'));
     const accelerator = await detectAccelerator(disks[0].disk, (t) => process.stdout.write(`pharos: ${t}`));
     const key = await workspaceKeypair(context.root);
-    const scratch = join(context.root, 'tmp', 'vm-verify', `${context.projectName}-${randomUUID().slice(0, 8)}`);
+    const scratch = join(context.root, 'tmp', 'vm-verify', ownedName(context.projectName ?? 'cluster'));
     const serialLogs = await Promise.all(names.map((n) => buildLogFile(context, `verify-${n}-serial`)));
     const shownLogs = serialLogs.map((l) => relative(context.root, l)).join(', ');
     await mkdir(scratch, { recursive: true, mode: 0o700 });

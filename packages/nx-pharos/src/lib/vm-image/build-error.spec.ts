@@ -11,4 +11,16 @@ describe('packer build errors', () => {
     expect(packerBuildError('anything', true, 7, at).message).toBe('packer build did not finish in 7 minutes; it and its VM were stopped');
     expect(packerBuildError('anything', false, 60, at).details.next).toBe('read tmp/logs/b.log and the serial console log tmp/logs/s.log');
   });
+
+  it('blames QEMU when it ended before Packer stopped it, unless Packer reported the failure itself', () => {
+    const lost = packerBuildError('Timeout waiting for SSH', false, 60, at, 'Waiting for SSH to become available');
+    expect(lost.message).toBe(
+      'QEMU ended while Packer was at "Waiting for SSH to become available", without Packer stopping it: it was killed, ran out of memory or crashed',
+    );
+    expect(lost.details.next).toBe('look for the OOM killer or a kill in `dmesg`, read the serial console log tmp/logs/s.log, then run the target again');
+    const script = 'Provisioning with shell script: /w/packer/hpc/a.sh\nScript exited with non-zero exit status: 4.';
+    expect(packerBuildError(script, false, 60, at, 'Provisioning with shell script: /w/packer/hpc/a.sh').message).toBe(
+      'provisioning script packer/hpc/a.sh exited with code 4',
+    );
+  });
 });

@@ -10,7 +10,7 @@ export interface BuildLogs {
 }
 
 /** What a failed `packer build` tells the user: the script that failed, the SSH wait, or the time limit, and the log to read. */
-export function packerBuildError(output: string, timedOut: boolean, minutes: number, at: BuildLogs): PharosError {
+export function packerBuildError(output: string, timedOut: boolean, minutes: number, at: BuildLogs, qemuLost?: string): PharosError {
   const shown = (p: string) => relative(at.workspaceRoot, p);
   const tail = output.trim().split('\n').slice(-15);
   const failure = diagnosePackerBuild(output);
@@ -33,6 +33,13 @@ export function packerBuildError(output: string, timedOut: boolean, minutes: num
       step: at.label,
       tail,
       next: `the seed's user-data must give admin the key in .pharos/ssh/id_ed25519.pub; the guest's serial console is in ${shown(at.serialLog)}`,
+    });
+  }
+  if (qemuLost) {
+    return new PharosError(`QEMU ended while Packer was at "${qemuLost}", without Packer stopping it: it was killed, ran out of memory or crashed`, {
+      step: at.label,
+      tail,
+      next: `look for the OOM killer or a kill in \`dmesg\`, read the serial console log ${shown(at.serialLog)}, then run the target again`,
     });
   }
   if (failure.kind === 'ssh-timeout') {

@@ -1,5 +1,4 @@
 import Handlebars from 'handlebars';
-import { randomUUID } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
@@ -10,6 +9,7 @@ import { PharosError } from '../../utils/errors';
 import { verifiedDebs } from '../../products/debs';
 import type { ExecutorContext } from '@nx/devkit';
 import type { DebsSource } from './normalize-options';
+import { ownedName } from '../../utils/leftovers';
 
 /**
  * A scratch directory Packer runs in: the project's template, the `packer {}` file generated for the detected
@@ -153,7 +153,7 @@ export function templateVars(t: TemplateInputs): Record<string, string | number 
 
 /** Runs `work` in a fresh scratch folder under tmp/packer, removed afterwards, on failure and on Ctrl-C. */
 export async function inPackerScratch<T>(workspaceRoot: string, name: string, work: (dir: string) => Promise<T>): Promise<T> {
-  const dir = join(workspaceRoot, 'tmp', 'packer', `${name}-${randomUUID().slice(0, 8)}`);
+  const dir = join(workspaceRoot, 'tmp', 'packer', ownedName(name));
   const remove = onInterrupt(() => rm(dir, { recursive: true, force: true }));
   try {
     return await work(dir);
