@@ -6,6 +6,9 @@ const USAGE = `usage: pharos <command>
   recipe-sources <recipe>    print what of a recipe.yaml shapes fetch and deb: every version's pinned sources (with the
                              site's pins) and required tools, and the deb build (a cache input of both)
   tool-versions <tool…>      print the versions of host tools (packer, qemu) that shape VM images (a cache input)
+  pin <recipe.yaml> [--release <v>] [--source <n>] [--yes]
+                             download a source the recipe leaves unpinned, print its sha256 and size, and once you
+                             confirm, pin it in the site's sources config and put it in the source cache; see --help
   run-in-dev-container [opts] [--] [command…]
                              run a command (or an interactive shell) in the dev container; see --help`;
 
@@ -37,6 +40,11 @@ export async function main(argv: string[]): Promise<void> {
           else throw new Error(`tool-versions: unknown tool ${tool} (known: packer, qemu)`);
         }
         process.stdout.write(`${JSON.stringify(versions)}\n`);
+        return;
+      }
+      case 'pin': {
+        const { pinCli } = await import('./tools/source-pin');
+        process.exitCode = await pinCli(rest);
         return;
       }
       case 'run-in-dev-container': {

@@ -82,12 +82,13 @@ export function sourceCacheDir(): string {
   return pharosCacheDir('sources');
 }
 
-class Unreachable extends Error {}
+/** A source that could not be had from one place (no file, HTTP error, no route): the next place is tried. */
+export class Unreachable extends Error {}
 
 const IDLE_TIMEOUT_MS = 30_000;
 
 /** Downloads `url` into `part`, continuing a partial file with an HTTP range request. */
-async function download(url: string, part: string, log: (t: string) => void): Promise<void> {
+export async function download(url: string, part: string, log: (t: string) => void): Promise<void> {
   if (url.startsWith('file://')) {
     const path = decodeURIComponent(new URL(url).pathname);
     if (!existsSync(path)) throw new Unreachable('no such file');

@@ -25,6 +25,8 @@ set_conf() {
 }
 
 # One shared secret for every service and the client tools: 7.4 refuses to start without connection authentication.
+# The tools (beegfs-ctl, beegfs-check-servers) read beegfs-client.conf, which beegfs-client-dkms ships and this container
+# installs; a server without the client package has none, and must write one for its tools.
 umask 077
 head -c 48 /dev/urandom | od -An -tx1 | tr -d ' \n' >$CONF/connauthfile
 umask 022

@@ -10,6 +10,7 @@ case $check in
   srun-hostname) timeout 120 srun -N1 hostname ;;
   submit-job) sbatch --parsable -o /dev/null --wrap 'hostname; sleep 1' ;;
   job-state) scontrol show job "$2" | grep -o 'JobState=[A-Z_]*' ;;
+  # Bare, as an admin types it: it must find its config (/etc/beegfs/beegfs-client.conf) with the connAuthFile.
   beegfs-storage-nodes) sudo beegfs-ctl --listnodes --nodetype=storage ;;
   beegfs-servers) sudo beegfs-check-servers -e ;;
   *) echo "cluster-checks.sh: unknown check '$check'" >&2; exit 64 ;;
