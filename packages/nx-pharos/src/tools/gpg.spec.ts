@@ -10,7 +10,8 @@ import { GPG_SIGN_SCRIPT, GPG_VERIFY_SCRIPT, gpgSignArgs, parseFingerprint, pars
  * gpg-sign.sh and gpg-verify.sh with the real sh, gpg and gpgv of the host; apt-get (which installs them in the suite's
  * container) and chown (to the caller, as root there) are stand-ins.
  */
-describe('gpg scripts', () => {
+// Each case starts gpg-agent and imports a key: seconds on a loaded 2-core machine, over the default 5 s limit.
+describe('gpg scripts', { timeout: 30_000 }, () => {
   let dir: string;
   const PASSPHRASE = 'a unit passphrase';
   const stubs = () => stubDir({ 'apt-get': '', chown: '' });
