@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { baseImages, normalizeImageRef, parseDockerfile, pinBaseImages, substituteArgs } from './dockerfile';
+import { baseImages, digestReference, normalizeImageRef, parseDockerfile, pinBaseImages, pulledDigest, substituteArgs } from './dockerfile';
 
 describe('parseDockerfile', () => {
   it('keeps the start line of each instruction across continuations and comments', () => {
@@ -89,5 +89,19 @@ describe('substituteArgs and normalizeImageRef', () => {
     expect(normalizeImageRef('localhost:5000/a/b')).toBe('localhost:5000/a/b:latest');
     expect(normalizeImageRef('a@sha256:00')).toBe('a@sha256:00');
     expect(normalizeImageRef('debian:trixie')).toBe('debian:trixie');
+  });
+});
+
+describe('pulled images by digest', () => {
+  const D = `sha256:${'c'.repeat(64)}`;
+  it('reads the digest a pull reports', () => {
+    expect(pulledDigest(['trixie: Pulling from library/debian', 'Pull complete', `Digest: ${D}`, 'Status: Downloaded newer image for debian:trixie'])).toBe(D);
+    expect(pulledDigest(['Status: Image is up to date for debian:trixie'])).toBeUndefined();
+  });
+  it('names the repository at that digest, whatever tag or digest the reference had', () => {
+    expect(digestReference('debian:trixie', D)).toBe(`debian@${D}`);
+    expect(digestReference('localhost:5000/site/debian', D)).toBe(`localhost:5000/site/debian@${D}`);
+    expect(digestReference('localhost:5000/site/debian:12', D)).toBe(`localhost:5000/site/debian@${D}`);
+    expect(digestReference(`debian@sha256:${'0'.repeat(64)}`, D)).toBe(`debian@${D}`);
   });
 });

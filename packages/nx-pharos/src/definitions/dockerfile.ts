@@ -197,3 +197,21 @@ export function normalizeImageRef(ref: string): string {
   const lastSlash = ref.lastIndexOf('/');
   return ref.slice(lastSlash + 1).includes(':') ? ref : `${ref}:latest`;
 }
+
+/** The digest a pull's progress reports (`Digest: sha256:…`), the name-free way to find the image it pulled. */
+export function pulledDigest(statuses: string[]): string | undefined {
+  for (const status of statuses) {
+    const m = /^Digest: (sha256:[0-9a-f]{64})$/.exec(status.trim());
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+/** `debian:trixie` + a digest → `debian@sha256:…`: the reference the pulled image answers to whatever its tag names now. */
+export function digestReference(ref: string, digest: string): string {
+  const at = ref.indexOf('@');
+  const named = at >= 0 ? ref.slice(0, at) : ref;
+  const colon = named.lastIndexOf(':');
+  const repository = colon > named.lastIndexOf('/') ? named.slice(0, colon) : named;
+  return `${repository}@${digest}`;
+}
