@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imageDir, imageManifestPath, type ImageManifest } from '../src/products/image';
 import { sifFileNames, type SifManifest } from '../src/products/sif';
 import { OWNER_LABEL, workspaceId } from '../src/tools/container-owner';
-import { copyWorkspace, docker, filesIn, nx, removeDir, startNx } from './harness';
+import { archivedImageId, consistentImageProduct, copyWorkspace, docker, filesIn, nx, removeDir, sha256sum, startNx } from './harness';
 import { pidIsAlive } from '../src/utils/pid';
 
 /**
@@ -62,17 +62,6 @@ async function killRun(root: number): Promise<number[]> {
   kill(-root);
   tree.forEach(kill);
   return tree;
-}
-
-const sha256sum = async (file: string) => (await execa('sha256sum', [file])).stdout.split(/\s+/)[0];
-
-/** The image ID `docker save` wrote into the archive: its manifest.json names the config blob, which is the ID. */
-async function archivedImageId(archive: string): Promise<string> {
-  const manifest = JSON.parse((await execa('tar', ['-xOf', archive, 'manifest.json'])).stdout) as Array<{ Config: string }>;
-  expect(manifest).toHaveLength(1);
-  const hex = /(?:^|\/)([0-9a-f]{64})(?:\.json)?$/.exec(manifest[0].Config)?.[1];
-  expect(hex, `manifest.json of ${archive}: ${JSON.stringify(manifest)}`).toBeDefined();
-  return `sha256:${hex}`;
 }
 
 describe('hardening: a hung check, a killed run and two runs of one target', () => {
@@ -194,14 +183,9 @@ describe('hardening: a hung check, a killed run and two runs of one target', () 
     return { outputs, waited: outputs.some((o) => held.test(o)) };
   }
 
-  /** image.json, image.tar and the daemon agree: the archive holds the image the manifest names, with its digest. */
+  /** The product is consistent (harness), and the tag names it when this run tagged it. */
   async function consistentImage(tagged = true): Promise<ImageManifest> {
-    const manifest = JSON.parse(readFileSync(join(ws, imageManifestPath(ROOT)), 'utf8')) as ImageManifest;
-    const archive = join(dist(), manifest.archive);
-    expect(await archivedImageId(archive)).toBe(manifest.id);
-    expect(await sha256sum(archive)).toBe(manifest.archiveSha256);
-    expect(statSync(archive).size).toBe(manifest.archiveBytes);
-    expect((await docker.getImage(manifest.id).inspect()).Id).toBe(manifest.id);
+    const manifest = await consistentImageProduct(ws, ROOT);
     // A product restored from the Nx cache is tagged by its consumer (ensureImage), not by the restore.
     if (tagged) expect((await docker.getImage(`pharos/${NAME}:latest`).inspect()).Id).toBe(manifest.id);
     return manifest;

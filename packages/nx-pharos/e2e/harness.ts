@@ -1,13 +1,13 @@
 import type { ExecutorContext, ProjectConfiguration } from '@nx/devkit';
 import Docker from 'dockerode';
 import { execa, execaSync } from 'execa';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { vi } from 'vitest';
+import { expect, vi } from 'vitest';
 import { runContainerCaptured } from '../src/tools/docker';
 import { ensureImage } from '../src/tools/image-store';
-import { readImageManifest } from '../src/products/image';
+import { imageDir, imageManifestPath, readImageManifest, type ImageManifest } from '../src/products/image';
 
 /** Test harness for the real-tool tests: real Docker engine, real Nx CLI, real workspace files copied to a temp dir. */
 
@@ -163,6 +163,28 @@ export async function containerIds(): Promise<Set<string>> {
 
 export function filesIn(dir: string): string[] {
   return existsSync(dir) ? readdirSync(dir) : [];
+}
+
+export const sha256sum = async (file: string) => (await execa('sha256sum', [file])).stdout.split(/\s+/)[0];
+
+/** The image ID `docker save` wrote into the archive: its manifest.json names the config blob, which is the ID. */
+export async function archivedImageId(archive: string): Promise<string> {
+  const manifest = JSON.parse((await execa('tar', ['-xOf', archive, 'manifest.json'])).stdout) as Array<{ Config: string }>;
+  expect(manifest).toHaveLength(1);
+  const hex = /(?:^|\/)([0-9a-f]{64})(?:\.json)?$/.exec(manifest[0].Config)?.[1];
+  expect(hex, `manifest.json of ${archive}: ${JSON.stringify(manifest)}`).toBeDefined();
+  return `sha256:${hex}`;
+}
+
+/** A workspace's image product agrees with itself and the daemon: image.tar holds the image image.json names, with its digest. */
+export async function consistentImageProduct(workspace: string, projectRoot: string): Promise<ImageManifest> {
+  const manifest = JSON.parse(readFileSync(join(workspace, imageManifestPath(projectRoot)), 'utf8')) as ImageManifest;
+  const archive = join(workspace, imageDir(projectRoot), manifest.archive);
+  expect(await archivedImageId(archive)).toBe(manifest.id);
+  expect(await sha256sum(archive)).toBe(manifest.archiveSha256);
+  expect(statSync(archive).size).toBe(manifest.archiveBytes);
+  expect((await docker.getImage(manifest.id).inspect()).Id).toBe(manifest.id);
+  return manifest;
 }
 
 /** The real workspace's product for a project, as built by the global setup. */

@@ -29,6 +29,8 @@ export interface DockerfileInstruction {
   args: string;
   /** 1-based line where the instruction starts. */
   line: number;
+  /** 1-based line where it ends (its last continuation line). */
+  lastLine: number;
   /** The instruction as written, continuation lines joined. */
   original: string;
 }
@@ -65,7 +67,7 @@ export function parseDockerfile(text: string): ParsedDockerfile {
 
   const instructions: DockerfileInstruction[] = [];
   const errors: DockerfileSyntaxError[] = [];
-  let current: { line: number; parts: string[] } | null = null;
+  let current: { line: number; lastLine: number; parts: string[] } | null = null;
   let heredocEnd: string | null = null;
 
   const finish = () => {
@@ -77,7 +79,7 @@ export function parseDockerfile(text: string): ParsedDockerfile {
       if (!(DOCKERFILE_INSTRUCTIONS as readonly string[]).includes(keyword)) {
         errors.push({ line: current.line, message: `unknown instruction: ${m[1]}` });
       }
-      instructions.push({ keyword, args: m[2].trim(), line: current.line, original: joined });
+      instructions.push({ keyword, args: m[2].trim(), line: current.line, lastLine: current.lastLine, original: joined });
       const heredoc = /<<-?\s*["']?([A-Za-z_][A-Za-z0-9_]*)["']?/.exec(m[2]);
       if (heredoc && ['RUN', 'COPY', 'ADD'].includes(keyword)) heredocEnd = heredoc[1];
     }
@@ -95,8 +97,9 @@ export function parseDockerfile(text: string): ParsedDockerfile {
     if (!current && trimmed === '') return;
     const continues = trimmed.endsWith(escape);
     const content = continues ? trimmed.slice(0, -escape.length) : trimmed;
-    if (!current) current = { line: lineNo, parts: [] };
+    if (!current) current = { line: lineNo, lastLine: lineNo, parts: [] };
     current.parts.push(content);
+    current.lastLine = lineNo;
     if (!continues) finish();
   });
   finish();
@@ -165,9 +168,50 @@ export function baseImages(parsed: ParsedDockerfile, buildArgs: Record<string, s
   return refs;
 }
 
+/**
+ * The Dockerfile the builder is given: each FROM whose line is in `pins` names that image ID instead of the reference
+ * written there (a tag another workspace on the same daemon can move between our check and the builder's lookup).
+ * Flags and the stage name stay; so do stages built on stages, and every line number: a FROM written over several lines
+ * becomes one line followed by blank ones, so the builder's steps and our messages still point at the user's file.
+ */
+export function pinBaseImages(text: string, parsed: ParsedDockerfile, pins: ReadonlyMap<number, string>): string {
+  const lines = text.split('\n');
+  for (const i of parsed.instructions) {
+    const id = pins.get(i.line);
+    if (i.keyword !== 'FROM' || id === undefined) continue;
+    const words = i.args.split(/\s+/);
+    const image = words.findIndex((w) => !w.startsWith('--'));
+    if (image < 0) continue;
+    words[image] = id;
+    for (let n = i.line; n <= i.lastLine; n++) {
+      const cr = lines[n - 1].endsWith('\r') ? '\r' : '';
+      lines[n - 1] = (n === i.line ? `FROM ${words.join(' ')}` : '') + cr;
+    }
+  }
+  return lines.join('\n');
+}
+
 /** `debian` means `debian:latest`; digests and explicit tags are kept. */
 export function normalizeImageRef(ref: string): string {
   if (ref.includes('@')) return ref;
   const lastSlash = ref.lastIndexOf('/');
   return ref.slice(lastSlash + 1).includes(':') ? ref : `${ref}:latest`;
+}
+
+/** The digest a pull's progress reports (`Digest: sha256:…`), the name-free way to find the image it pulled. */
+export function pulledDigest(statuses: string[]): string | undefined {
+  for (const status of statuses) {
+    const m = /^Digest: (sha256:[0-9a-f]{64})$/.exec(status.trim());
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+/** `debian:trixie` + a digest → `debian@sha256:…`: the reference the pulled image answers to whatever its tag names now. */
+export function digestReference(ref: string, digest: string): string {
+  const at = ref.indexOf('@');
+  const named = at >= 0 ? ref.slice(0, at) : ref;
+  const colon = named.lastIndexOf(':');
+  const repository = colon > named.lastIndexOf('/') ? named.slice(0, colon) : named;
+  return `${repository}@${digest}`;
 }

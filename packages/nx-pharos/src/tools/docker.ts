@@ -6,6 +6,7 @@ import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { interruptSignal, onInterrupt } from '../utils/cleanup';
 import { PharosError } from '../utils/errors';
+import { digestReference, pulledDigest } from '../definitions/dockerfile';
 import { currentOwner, ownerLabels, reapOrphans, type ContainerOwner } from './container-owner';
 import {
   blame,
@@ -130,6 +131,7 @@ export interface BuildRequest {
   contextDir: string;
   /** Path of the Dockerfile relative to the context. */
   dockerfile: string;
+  /** Given to the image for people; the build answers the image's ID and never reads the tag back. */
   tag: string;
   buildArgs?: Record<string, string>;
   target?: string;
@@ -172,6 +174,7 @@ export async function buildImage(docker: Docker, req: BuildRequest): Promise<str
   let step: { index: number; total: number; text: string } | undefined;
   const tail: string[] = [];
   let imageId: string | undefined;
+  let shortId: string | undefined;
   const during = () => (step ? `during step ${step.index}/${step.total} (\`${step.text}\`)` : `during the build of ${req.tag}`);
   /** A failure of the step is the Dockerfile's (BuildStepError); a lost engine or a signal is not. */
   const failure = async (err: Error) => {
@@ -201,6 +204,8 @@ export async function buildImage(docker: Docker, req: BuildRequest): Promise<str
           if (s) step = { index: Number(s[1]), total: Number(s[2]), text: s[3] };
           const r = /^ ---> Running in ([0-9a-f]+)/.exec(line);
           if (r) runningContainer = r[1];
+          const built = /^Successfully built ([0-9a-f]+)$/.exec(line.trim());
+          if (built) shortId = built[1];
         }
       }
       if (e.aux?.ID) imageId = e.aux.ID;
@@ -215,12 +220,15 @@ export async function buildImage(docker: Docker, req: BuildRequest): Promise<str
     runningContainer = undefined;
     await cancel();
   }
-  const info = await inspectImage(docker, req.tag).catch(async (err: Error) => {
-    throw await failure(err);
-  });
-  if (!info || (imageId && info.Id !== imageId)) {
-    throw new BuildStepError(`the build finished but ${req.tag} does not name the image it built`, step, tail);
-  }
+  // The builder's own word for what it built: the tag may already name another image (another workspace, another run).
+  if (imageId) return imageId;
+  // An engine that sends no aux ID still prints the short ID, which is an ID and not a name anyone can move.
+  const info = shortId
+    ? await inspectImage(docker, shortId).catch(async (err: Error) => {
+        throw await failure(err);
+      })
+    : undefined;
+  if (!info) throw new BuildStepError(`the build of ${req.tag} finished without naming the image it built`, step, tail);
   return info.Id;
 }
 
@@ -242,17 +250,25 @@ export async function loadImage(docker: Docker, archive: string): Promise<void> 
   await followProgress(docker, stream, () => undefined);
 }
 
-/** Tries a registry pull; false (not an exception) when no registry answers, which is normal at air-gapped sites. */
-export async function tryPull(docker: Docker, ref: string, onOutput: (t: string) => void): Promise<{ ok: boolean; reason?: string }> {
+/**
+ * Tries a registry pull, and answers the ID of the image it pulled; false (not an exception) when no registry answers,
+ * which is normal at air-gapped sites. The ID is found by the digest the registry sent, not by the name: another run
+ * can point the name at another image between the pull and the lookup.
+ */
+export async function tryPull(docker: Docker, ref: string, onOutput: (t: string) => void): Promise<{ ok: boolean; id?: string; reason?: string }> {
+  let events: ProgressEvent[];
   try {
     const stream = await docker.pull(ref);
-    await followProgress(docker, stream, (e) => {
+    events = await followProgress(docker, stream, (e) => {
       if (e.status && !e.progress) onOutput(`${e.id ? `${e.id}: ` : ''}${e.status}\n`);
     });
-    return { ok: true };
   } catch (err) {
     return { ok: false, reason: (err as Error).message };
   }
+  const digest = pulledDigest(events.map((e) => e.status ?? ''));
+  if (!digest) return { ok: false, reason: `the registry sent no digest for ${ref}` };
+  const info = await inspectImage(docker, digestReference(ref, digest));
+  return info ? { ok: true, id: info.Id } : { ok: false, reason: `no image in the daemon has the digest ${digest} the registry sent for ${ref}` };
 }
 
 /** `docker import` of a root filesystem tar stream. */

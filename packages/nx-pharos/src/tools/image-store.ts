@@ -8,8 +8,8 @@ import { assertArchiveMatches, IMAGE_ARCHIVE, imageProductPaths, writeImageManif
 
 /**
  * Makes the manifest's image present in the daemon, loading the archive when it is missing (a cache hit on a machine
- * that never built it, or after `docker rmi`), and points the manifest's tags at it so `FROM <tag>` builds on it.
- * Returns true when the archive had to be loaded.
+ * that never built it, or after `docker rmi`). Consumers then use `manifest.id`, never a tag. Returns true when the
+ * archive had to be loaded.
  */
 export async function ensureImage(docker: Docker, manifestFile: string, manifest: ImageManifest, log: (t: string) => void = () => undefined): Promise<boolean> {
   let loaded = false;
@@ -32,12 +32,12 @@ export async function ensureImage(docker: Docker, manifestFile: string, manifest
         next: `rebuild it: npx nx run ${manifest.project}:image --skip-nx-cache`,
       });
     }
+    // The archive is saved by ID and carries no name: give the loaded image its tags, for people to find it.
+    for (const tag of manifest.tags) await tagImage(docker, manifest.id, tag);
     loaded = true;
   }
-  for (const tag of manifest.tags) {
-    const current = await inspectImage(docker, tag);
-    if (current?.Id !== manifest.id) await tagImage(docker, manifest.id, tag);
-  }
+  // An image already here keeps whatever its tags name now: re-pointing them on every use would only move another
+  // workspace's tags under it, and nothing of ours reads a tag.
   return loaded;
 }
 

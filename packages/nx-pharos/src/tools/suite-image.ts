@@ -41,8 +41,7 @@ export async function suiteImage(docker: Docker, context: ExecutorContext, suite
   const present = await inspectImage(docker, tag);
   if (present) return { id: present.Id, tag };
   const pulled = await tryPull(docker, tag, (t) => process.stdout.write(`pharos: ${t}`));
-  const after = pulled.ok ? await inspectImage(docker, tag) : undefined;
-  if (after) return { id: after.Id, tag };
+  if (pulled.id) return { id: pulled.id, tag };
   throw new PharosError(
     `no project produces ${tag}, the Docker daemon does not have it, and pulling it failed: ${pulled.reason ?? 'no image after the pull'}`,
     {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseBaseImageDefinition, type BaseImageDefinition } from '../../definitions/base-image';
 import { normalizeBaseImageOptions, type BaseImageExecutorOptions, BASE_IMAGE_SOURCE_ENV } from '../../lib/image/normalize-options';
-import { assertDaemon, dockerClient, importRootfs, inspectImage, tryPull } from '../../tools/docker';
+import { assertDaemon, dockerClient, importRootfs, tryPull } from '../../tools/docker';
 import { assertDebootstrapUsable, assertSuiteOnMirror, debootstrap, tarRootfs } from '../../tools/debootstrap';
 import { resolveDebianMirror } from '../../tools/debian-mirror';
 import type { ImageManifest } from '../../products/image';
@@ -37,9 +37,8 @@ export default async function baseImageExecutor(options: BaseImageExecutorOption
     if (o.source !== 'debootstrap') {
       log(`pharos: pulling ${def.tag}\n`);
       const pulled = await tryPull(docker, def.tag, log);
-      if (pulled.ok) {
-        const id = (await inspectImage(docker, def.tag))?.Id;
-        if (id) image = { id, base: [{ ref: def.tag, id, source: 'registry' }] };
+      if (pulled.id) {
+        image = { id: pulled.id, base: [{ ref: def.tag, id: pulled.id, source: 'registry' }] };
       } else if (o.source === 'pull') {
         throw new PharosError(`cannot pull ${def.tag}: ${pulled.reason}`, {
           step: 'pull',

@@ -10,7 +10,9 @@ import { PharosError } from '../../utils/errors';
 
 /**
  * Every FROM image must be in the daemon before the build, because the builder never pulls here: images made by
- * other projects come back from their archives (a cache restore leaves only files), the rest from a registry.
+ * other projects come back from their archives (a cache restore leaves only files), the rest from a registry. Each
+ * FROM is resolved to an image ID here, and the build is given those IDs (`pins`, by FROM line), never the names: a tag
+ * is shared by every workspace on the daemon, and another one's build can move it at any moment.
  */
 export async function prepareBaseImages(
   docker: Docker,
@@ -18,11 +20,12 @@ export async function prepareBaseImages(
   buildArgs: Record<string, string>,
   ctx: ExecutorContext,
   shownDockerfile: string,
-): Promise<ImageManifest['base']> {
+): Promise<{ base: ImageManifest['base']; pins: Map<number, string> }> {
   const projects = ctx.projectsConfigurations?.projects ?? {};
   const producers = imageProducers(projects);
   const log = (t: string) => process.stdout.write(t);
   const base: ImageManifest['base'] = [];
+  const pins = new Map<number, string>();
   for (const ref of baseImages(parsed, buildArgs)) {
     const normalized = normalizeImageRef(ref.ref);
     const producer = producers.get(normalized);
@@ -31,13 +34,15 @@ export async function prepareBaseImages(
       const m = readImageManifest(manifestFile, ctx.root, `${producer}:image`);
       await ensureImage(docker, manifestFile, m, log);
       base.push({ ref: normalized, id: m.id, source: producer });
+      pins.set(ref.line, m.id);
       continue;
     }
-    let info = await inspectImage(docker, normalized);
-    if (!info) {
+    // No project makes it, so its name is all there is: read once, and the build pinned to what was read.
+    let id = (await inspectImage(docker, normalized))?.Id;
+    if (!id) {
       const pulled = await tryPull(docker, normalized, log);
-      info = pulled.ok ? await inspectImage(docker, normalized) : undefined;
-      if (!info) {
+      id = pulled.id;
+      if (!id) {
         throw new PharosError(`base image ${ref.ref} is not produced by any project, not in the daemon, and cannot be pulled (${pulled.reason})`, {
           file: shownDockerfile,
           line: ref.line,
@@ -45,7 +50,8 @@ export async function prepareBaseImages(
         });
       }
     }
-    base.push({ ref: normalized, id: info.Id, source: 'daemon' });
+    base.push({ ref: normalized, id, source: 'daemon' });
+    pins.set(ref.line, id);
   }
-  return base;
+  return { base, pins };
 }

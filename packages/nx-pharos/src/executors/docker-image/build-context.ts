@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { copyFile, cp, link, mkdir, rm } from 'node:fs/promises';
+import { copyFile, cp, link, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import type { ContainerArtifact } from '../../definitions/container';
 import { onInterrupt } from '../../utils/cleanup';
 import { PharosError } from '../../utils/errors';
@@ -45,32 +45,50 @@ export function expandArtifactFiles(workspaceRoot: string, artifact: ContainerAr
 }
 
 /**
- * A temporary build context: the project folder plus each artifact under its `into` folder. Files are hard-linked
- * when they can be (a few hundred MB of .debs should not be copied twice), and the folder is removed afterwards,
- * also on Ctrl-C.
+ * Where the builder finds the Dockerfile in the staged context: at its own place when it lies in the context folder,
+ * else at the top under a name of ours (the builder reads only files inside the context).
  */
-export async function buildContextWithArtifacts(
-  projectDir: string,
-  artifacts: ContainerArtifact[],
-  workspaceRoot: string,
-  log: (t: string) => void,
-): Promise<{ dir: string; dispose: () => Promise<void> }> {
+export function stagedDockerfilePath(contextDir: string, dockerfile: string): string {
+  const rel = relative(contextDir, dockerfile);
+  return rel.startsWith('..') || isAbsolute(rel) ? '.pharos.Dockerfile' : rel;
+}
+
+export interface StageRequest {
+  contextDir: string;
+  dockerfile: string;
+  /** What the builder reads as the Dockerfile: the user's with its FROM images pinned by ID. */
+  dockerfileText: string;
+  artifacts: ContainerArtifact[];
+  workspaceRoot: string;
+  log: (t: string) => void;
+}
+
+/**
+ * A temporary build context: the context folder, the pinned Dockerfile in place of the user's (whose file is never
+ * edited), and each artifact under its `into` folder. Artifacts are hard-linked when they can be (a few hundred MB of
+ * .debs should not be copied twice), and the folder is removed afterwards, also on Ctrl-C.
+ */
+export async function stageBuildContext(req: StageRequest): Promise<{ dir: string; dockerfile: string; dispose: () => Promise<void> }> {
   const dir = join(tmpdir(), ownedName('pharos-context'));
   await mkdir(dir);
   const dispose = onInterrupt(() => rm(dir, { recursive: true, force: true }));
   try {
-    await cp(projectDir, dir, { recursive: true });
-    for (const artifact of artifacts) {
-      const files = expandArtifactFiles(workspaceRoot, artifact);
+    await cp(req.contextDir, dir, { recursive: true });
+    const dockerfile = stagedDockerfilePath(req.contextDir, req.dockerfile);
+    // Removed first: the copy may be a symbolic link, and writing through it would edit the user's file.
+    await rm(join(dir, dockerfile), { force: true });
+    await writeFile(join(dir, dockerfile), req.dockerfileText);
+    for (const artifact of req.artifacts) {
+      const files = expandArtifactFiles(req.workspaceRoot, artifact);
       const into = join(dir, artifact.into);
       await mkdir(into, { recursive: true });
       for (const file of files) {
         const dest = join(into, basename(file));
-        await link(join(workspaceRoot, file), dest).catch(() => copyFile(join(workspaceRoot, file), dest));
+        await link(join(req.workspaceRoot, file), dest).catch(() => copyFile(join(req.workspaceRoot, file), dest));
       }
-      log(`pharos: ${files.length} file(s) of ${artifact.project}:${artifact.target} in the build context at ${artifact.into}/\n`);
+      req.log(`pharos: ${files.length} file(s) of ${artifact.project}:${artifact.target} in the build context at ${artifact.into}/\n`);
     }
-    return { dir, dispose };
+    return { dir, dockerfile, dispose };
   } catch (err) {
     await dispose();
     throw err;

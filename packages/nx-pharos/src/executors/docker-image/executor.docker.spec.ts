@@ -8,6 +8,7 @@ import { captureOutput, containerIds, docker, executorContext, filesIn, realProd
 import { inferBaseImageProject } from '../../plugin/infer-base-image';
 import { inferDockerImageProject } from '../../plugin/infer-docker-image';
 import { parseBaseImageDefinition } from '../../definitions/base-image';
+import { tagImage } from '../../tools/docker';
 import dockerImageExecutor from './executor';
 
 // Real Docker engine: small images FROM the debian-trixie product the global setup built.
@@ -69,6 +70,25 @@ describe('docker-image executor', () => {
     expect(result.success).toBe(true);
     expect(stdout).toContain('loading hello image from');
     expect((await docker.getImage(hello.id).inspect()).Id).toBe(hello.id);
+  });
+
+  it('builds on the image its base project made whatever the tag names now, and leaves the tag alone', async () => {
+    const hello = JSON.parse(readFileSync(join(ws, 'dist/containers/hello/image.json'), 'utf8'));
+    const trixie = JSON.parse(readFileSync(realProduct('containers/debian-trixie/image.json'), 'utf8'));
+    // Another workspace on this daemon points the shared name at an image of its own.
+    await tagImage(docker, trixie.id, tagOf('hello'));
+    try {
+      addProject('pinned', `FROM ${tagOf('hello')}\nRUN test -f /hello\n`);
+      const { result, stdout } = await run('pinned');
+      expect(result.success, stdout).toBe(true);
+      expect(stdout).toContain(`Step 1/3 : FROM ${hello.id}\n`);
+      const pinned = JSON.parse(readFileSync(join(ws, 'dist/containers/pinned/image.json'), 'utf8'));
+      expect(pinned.base).toEqual([{ ref: tagOf('hello'), id: hello.id, source: 'hello' }]);
+      expect((await docker.getImage(tagOf('hello')).inspect()).Id).toBe(trixie.id);
+      expect(readFileSync(join(ws, 'containers/pinned/Dockerfile'), 'utf8')).toBe(`FROM ${tagOf('hello')}\nRUN test -f /hello\n`);
+    } finally {
+      await tagImage(docker, hello.id, tagOf('hello'));
+    }
   });
 
   it('rejects a Dockerfile syntax error with file and line, before the daemon sees it', async () => {

@@ -1,7 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { readFile } from 'node:fs/promises';
-import { relative } from 'node:path';
-import { parseDockerfile } from '../../definitions/dockerfile';
+import { parseDockerfile, pinBaseImages } from '../../definitions/dockerfile';
 import { normalizeDockerImageOptions, type DockerImageExecutorOptions } from '../../lib/image/normalize-options';
 import { assertDaemon, buildImage, BuildStepError, dockerClient } from '../../tools/docker';
 import { publishImage } from '../../tools/image-store';
@@ -9,7 +8,7 @@ import { removeProducts } from '../../utils/atomic-file';
 import { PharosError } from '../../utils/errors';
 import { runExecutor } from '../../utils/executor';
 import { prepareBaseImages } from './base-images';
-import { buildContextWithArtifacts } from './build-context';
+import { stageBuildContext } from './build-context';
 
 export type { DockerImageExecutorOptions };
 
@@ -19,11 +18,10 @@ export default async function dockerImageExecutor(options: DockerImageExecutorOp
   return runExecutor(async (run) => {
     const o = normalizeDockerImageOptions(options, context);
     await run.lockProduct(context, o.products.archive, options);
-    const parsed = parseDockerfile(
-      await readFile(o.dockerfile, 'utf8').catch(() => {
-        throw new PharosError('Dockerfile not found', { file: o.shownDockerfile });
-      }),
-    );
+    const text = await readFile(o.dockerfile, 'utf8').catch(() => {
+      throw new PharosError('Dockerfile not found', { file: o.shownDockerfile });
+    });
+    const parsed = parseDockerfile(text);
     if (parsed.errors.length) {
       const [first] = parsed.errors;
       throw new PharosError(`Dockerfile syntax error: ${first.message}`, {
@@ -37,14 +35,21 @@ export default async function dockerImageExecutor(options: DockerImageExecutorOp
     await removeProducts([o.products.manifest, o.products.archive]);
     const docker = dockerClient();
     await assertDaemon(docker);
-    const base = await prepareBaseImages(docker, parsed, o.buildArgs, context, o.shownDockerfile);
+    const { base, pins } = await prepareBaseImages(docker, parsed, o.buildArgs, context, o.shownDockerfile);
 
-    const assembled = o.artifacts.length ? await buildContextWithArtifacts(o.contextDir, o.artifacts, o.workspaceRoot, log) : undefined;
+    const staged = await stageBuildContext({
+      contextDir: o.contextDir,
+      dockerfile: o.dockerfile,
+      dockerfileText: pinBaseImages(text, parsed, pins),
+      artifacts: o.artifacts,
+      workspaceRoot: o.workspaceRoot,
+      log,
+    });
     let imageId: string;
     try {
       imageId = await buildImage(docker, {
-        contextDir: assembled?.dir ?? o.contextDir,
-        dockerfile: relative(o.contextDir, o.dockerfile),
+        contextDir: staged.dir,
+        dockerfile: staged.dockerfile,
         tag: o.tag,
         buildArgs: o.buildArgs,
         target: o.target,
@@ -65,7 +70,7 @@ export default async function dockerImageExecutor(options: DockerImageExecutorOp
           : 'read the daemon message above',
       });
     } finally {
-      await assembled?.dispose();
+      await staged.dispose();
     }
 
     await publishImage(docker, { project: o.project, imageId, tags: [o.tag], outputDir: o.outputDir, base, definedBy: o.shownDockerfile, log });
