@@ -147,7 +147,8 @@ const CASES: BadInput[] = [
     file: CONTAINER,
     edit: append('artifacts:\n  - project: slurn\n    files: [dist/x]'),
     says: (line) => [
-      `pharos: ${CONTAINER}:${line('project: slurn')}: "artifacts[0].project" names no project: "slurn"`,
+      // Checked where the graph's edges are made, so Nx puts its own words before ours on the line.
+      `The "@pharos/nx-plugin" plugin threw an error while creating dependencies: pharos: ${CONTAINER}:${line('project: slurn')}: "artifacts[0].project" names no project: "slurn"`,
       'next: name a project of this workspace (npx nx show projects lists them)',
     ],
   },
@@ -156,7 +157,7 @@ const CASES: BadInput[] = [
     file: CONTAINER,
     edit: append('artifacts:\n  - project: slurm\n    target: debz\n    files: [dist/x]'),
     says: (line) => [
-      `pharos: ${CONTAINER}:${line('target: debz')}: "artifacts[0].target": project slurm has no target "debz"`,
+      `The "@pharos/nx-plugin" plugin threw an error while creating dependencies: pharos: ${CONTAINER}:${line('target: debz')}: "artifacts[0].target": project slurm has no target "debz"`,
       'next: name one of its targets: build, deb, deb-bookworm, deb-trixie, fetch, tarball, test, verify, verify-deb, verify-deb-bookworm, verify-deb-trixie, verify-tarball',
     ],
   },

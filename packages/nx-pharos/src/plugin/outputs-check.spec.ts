@@ -1,6 +1,6 @@
 import type { ProjectConfiguration } from '@nx/devkit';
 import { describe, expect, it } from 'vitest';
-import { overlapError, overlappingOutputs, resolveOutput } from './outputs-check';
+import { overlapError, overlappingOutputs, resolveOutput, withDeclaredOutputs } from './outputs-check';
 
 const project = (root: string, targets: ProjectConfiguration['targets']): ProjectConfiguration => ({ root, name: root.split('/').pop(), targets });
 
@@ -61,5 +61,15 @@ describe('overlappingOutputs', () => {
     });
     expect(overlappingOutputs({ p })).toEqual([]);
     expect(overlapError([])).toBeUndefined();
+  });
+});
+
+describe('withDeclaredOutputs', () => {
+  it("gives a target without outputs an empty list, so Nx never caches the project's dist folder for it", () => {
+    const project = { root: 'containers/x', targets: { image: { outputs: ['{workspaceRoot}/dist/{projectRoot}/image.tar'] }, build: { executor: 'nx:noop' } } };
+    expect(withDeclaredOutputs(project)).toEqual({
+      root: 'containers/x',
+      targets: { image: { outputs: ['{workspaceRoot}/dist/{projectRoot}/image.tar'] }, build: { executor: 'nx:noop', outputs: [] } },
+    });
   });
 });

@@ -100,3 +100,16 @@ export function overlapError(overlaps: OutputOverlap[]): Error | undefined {
     ].join('\n'),
   );
 }
+
+/**
+ * Every target declares its outputs; one that makes no product declares none. Without `outputs` Nx takes
+ * `dist/{projectRoot}` (among others) as the target's output, so a group such as `build` or a check such as `test`
+ * would copy every product of the project (gigabytes of image archives) into its own cache entry, restore that older
+ * copy over newer products on a hit, and take in whatever else is in the folder then (another run's product lock).
+ */
+export function withDeclaredOutputs<T extends Pick<ProjectConfiguration, 'targets'>>(project: T): T {
+  const targets = Object.fromEntries(
+    Object.entries(project.targets ?? {}).map(([name, target]): [string, TargetConfiguration] => [name, target.outputs ? target : { ...target, outputs: [] }]),
+  );
+  return { ...project, targets };
+}

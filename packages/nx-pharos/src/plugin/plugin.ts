@@ -15,7 +15,7 @@ import { inferDockerImageProject } from './infer-docker-image';
 import { inferSourceBuildProject, TARBALL_TEMPLATE } from './infer-source-build';
 import { inferVmImageProject } from './infer-vm-image';
 import { parsePluginOptions, type PharosPluginOptions } from '../definitions/plugin-options';
-import { overlapError, overlappingOutputs } from './outputs-check';
+import { overlapError, overlappingOutputs, withDeclaredOutputs } from './outputs-check';
 import { workspaceFacts, type WorkspaceFacts } from './workspace-facts';
 
 /**
@@ -34,7 +34,7 @@ export const createNodesV2: CreateNodesV2<PharosPluginOptions> = [
       (file, _options, ctx) =>
         reported(() => {
           const project = inferProject(file, ctx.workspaceRoot, facts, options);
-          return project ? { projects: { [project.root]: project } } : {};
+          return project ? { projects: { [project.root]: withDeclaredOutputs(project) } } : {};
         }),
       files,
       options,
