@@ -117,10 +117,10 @@ describe('VM images (Packer + QEMU)', () => {
       expect(output).toMatch(/Waiting for SSH to become available/);
       // What the OOM killer does: SIGKILL to QEMU alone. Packer would wait out its SSH timeout (many minutes) for it.
       await execa('pkill', ['-KILL', 'qemu-system']);
-      const killed = Date.now();
       const r = await run;
       expect(r.exitCode).not.toBe(0);
-      expect(Date.now() - killed, 'the build did not stop soon after QEMU ended').toBeLessThan(120_000);
+      // Stopped by the watch, not by Packer giving up on SSH.
+      expect(r.all).not.toContain('Timeout waiting for SSH');
       expect(r.all).toContain(
         'QEMU ended while Packer was at "Waiting for SSH to become available", without Packer stopping it: it was killed, ran out of memory or crashed',
       );
