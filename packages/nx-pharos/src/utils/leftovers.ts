@@ -108,7 +108,7 @@ function mountsUnder(dir: string): string[] {
 function removeTree(path: string): boolean {
   for (const m of mountsUnder(path)) {
     try {
-      execFileSync('umount', ['-l', m], { stdio: 'ignore' });
+      execFileSync('umount', ['-l', m], { stdio: 'ignore', timeout: 30_000 });
     } catch {
       // checked below
     }
