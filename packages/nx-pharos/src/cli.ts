@@ -28,7 +28,8 @@ export async function main(argv: string[]): Promise<void> {
         const pins = configuredPins();
         const sources = Object.fromEntries(Object.values(recipe.versions).map((v) => [v.version, withSitePins(v.sources, pins)]));
         const requires = Object.fromEntries(Object.values(recipe.versions).map((v) => [v.version, v.requires]));
-        process.stdout.write(`${JSON.stringify({ name: recipe.name, sources, requires, deb: recipe.deb })}\n`);
+        // `optional` decides whether an unpinned source is an error or an absent product.
+        process.stdout.write(`${JSON.stringify({ name: recipe.name, optional: recipe.optional ?? false, sources, requires, deb: recipe.deb })}\n`);
         return;
       }
       case 'tool-versions': {

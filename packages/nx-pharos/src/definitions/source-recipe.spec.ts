@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseError } from '../testing/parse-error';
-import { parseSourceRecipe, recipeVariants, recipeVersion } from './source-recipe';
+import { hasPinnedSource, parseSourceRecipe, recipeVariants, recipeVersion } from './source-recipe';
 
 const FILE = 'third-party/x/recipe.yaml';
 const SHA = 'a'.repeat(64);
@@ -103,5 +103,18 @@ describe('recipe.yaml', () => {
     expect(errorOf(RECIPE.replace('    configureFlags: [--without-foo]', '    requires:\n      - { command: cargo }')).message).toBe(
       '"versions.1.0.requires[0]" lacks "minimum"',
     );
+  });
+
+  it('reads whether the images may go without the package, and why; a recipe says nothing by default', () => {
+    expect(parseSourceRecipe(RECIPE, FILE).optional).toBeUndefined();
+    expect(parseSourceRecipe(`optional:\n  why: the shared file system\n${RECIPE}`, FILE).optional).toEqual({ why: 'the shared file system' });
+    expect(errorOf(`optional: true\n${RECIPE}`).message).toContain('"optional"');
+    expect(errorOf(`optional: {}\n${RECIPE}`).message).toBe('"optional" lacks "why"');
+  });
+
+  it('calls a version pinned when any of its sources has a digest', () => {
+    const r = parseSourceRecipe(RECIPE, FILE);
+    expect(hasPinnedSource(r.versions['1.0'].sources)).toBe(true);
+    expect(hasPinnedSource(r.versions['1.0'].sources.slice(1))).toBe(false);
   });
 });

@@ -72,6 +72,11 @@ export interface BuildVariant {
 
 export interface SourceRecipe {
   name: string;
+  /**
+   * Set when the images may be built without this package: with no pinned source, fetch and deb record it as absent
+   * and the images leave it out, loudly, instead of the whole pipeline failing. `why` says what the images lose.
+   */
+  optional?: { why: string };
   defaultVersion: string;
   versions: Record<string, RecipeVersion>;
   variants: Record<string, BuildVariant>;
@@ -112,6 +117,7 @@ const RECIPE_YAML: Shape = {
   required: ['name', 'versions'],
   fields: {
     name: { kind: 'string' },
+    optional: { kind: 'map', required: ['why'], fields: { why: { kind: 'string' } } },
     defaultVersion: TEXT,
     versions: {
       kind: 'dict',
@@ -157,6 +163,7 @@ interface RawSource {
 
 interface RawRecipe {
   name: string;
+  optional?: { why: string };
   defaultVersion?: string;
   versions: Record<string, { sources: RawSource[]; configureFlags?: string[]; requires?: ToolRequirement[] }>;
   variants?: Record<string, Partial<Omit<BuildVariant, 'name'>>>;
@@ -195,6 +202,7 @@ export function parseSourceRecipe(text: string, file: string): SourceRecipe {
   if (deb.versionVariable !== undefined && build !== 'make-package-deb') fail('deb.versionVariable', '"deb.versionVariable" is for make-package-deb builds');
   return {
     name: data.name,
+    ...(data.optional ? { optional: { why: data.optional.why } } : {}),
     defaultVersion,
     versions,
     variants,
@@ -205,6 +213,11 @@ export function parseSourceRecipe(text: string, file: string): SourceRecipe {
       ...(deb.suites ? { suites: deb.suites } : {}),
     },
   };
+}
+
+/** Whether some source of the version has a sha256 (after the site's pins): decided from inputs, never the network. */
+export function hasPinnedSource(sources: readonly PinnedSource[]): boolean {
+  return sources.some((s) => !!s.sha256);
 }
 
 /** The version asked for, or an error that lists the known ones. */

@@ -2,11 +2,14 @@ import { join, relative } from 'node:path';
 import { assertFileDigest } from '../utils/digest';
 import { PharosError } from '../utils/errors';
 import { readManifest } from './manifest';
+import type { SourceAbsence } from './source';
 
 /** `debs.json`, written last next to the .debs a `deb-<suite>` target built: the product contract of a suite's packages. */
 export const DEBS_MANIFEST = 'debs.json';
 
-export interface DebsManifest {
+export type DebsManifest = BuiltDebsManifest | AbsentDebsManifest;
+
+export interface BuiltDebsManifest {
   schema: 1;
   project: string;
   version: string;
@@ -14,6 +17,31 @@ export interface DebsManifest {
   source: { file: string; sha256: string };
   builtOn: string;
   debs: Array<{ file: string; package: string; version: string; architecture: string; sha256: string; bytes: number }>;
+}
+
+/**
+ * An optional package whose source is not pinned: no .debs, and the reason. A product of its own (not an error) so
+ * the run that made it is cached like any other, and pinning the source (an input of deb) replaces it.
+ */
+export interface AbsentDebsManifest {
+  schema: 1;
+  project: string;
+  version: string;
+  suite: string;
+  absent: SourceAbsence;
+  debs: [];
+}
+
+const DEBS_KIND = { what: '.deb', required: ['project', 'suite'] } as const;
+
+function readDebsManifest(debsDir: string, workspace: { root: string }, producer: string): DebsManifest {
+  return readManifest<DebsManifest>(join(debsDir, DEBS_MANIFEST), workspace.root, DEBS_KIND, producer);
+}
+
+/** The absence the suite's debs.json records, or undefined when it holds built packages. */
+export function debsAbsence(debsDir: string, workspace: { root: string }, producer: string): SourceAbsence | undefined {
+  const manifest = readDebsManifest(debsDir, workspace, producer);
+  return 'absent' in manifest ? manifest.absent : undefined;
 }
 
 /** The deb target that makes a suite's packages: the one producer of debsDir(root, release, suite). */
@@ -27,7 +55,14 @@ export function debTarget(suite: string): string {
  */
 export async function verifiedDebs(debsDir: string, packages: string[], workspace: { root: string }, label: string, producer: string): Promise<string[]> {
   const manifestFile = join(debsDir, DEBS_MANIFEST);
-  const manifest = readManifest<DebsManifest>(manifestFile, workspace.root, { what: '.deb', required: ['project', 'suite'] }, producer);
+  const manifest = readDebsManifest(debsDir, workspace, producer);
+  if ('absent' in manifest) {
+    throw new PharosError(`${producer} built no packages: ${manifest.absent.reason} (${manifest.project}: ${manifest.absent.why})`, {
+      file: relative(workspace.root, manifestFile),
+      step: label,
+      next: manifest.absent.next,
+    });
+  }
   for (const d of manifest.debs) {
     await assertFileDigest(join(debsDir, d.file), d.sha256, {
       what: d.file,

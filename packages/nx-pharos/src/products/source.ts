@@ -1,3 +1,5 @@
+import { hasPinnedSource, type PinnedSource, type SourceRecipe } from '../definitions/source-recipe';
+
 /**
  * What every source-build product shares: the suites a recipe builds for, `source.json` (the verified source a
  * version was built from).
@@ -14,11 +16,59 @@ export function defaultSuite(suites: readonly string[]): string {
 /** `source.json`, the product of `fetch`, in the version's folder (products/paths.ts releaseDir). */
 export const SOURCE_RECORD = 'source.json';
 
-export interface SourceRecord {
+export type SourceRecord = FetchedSourceRecord | AbsentSourceRecord;
+
+export interface FetchedSourceRecord {
   schema: 1;
   name: string;
   version: string;
+  available: true;
   file: string;
   sha256: string;
   from: string;
+}
+
+/** An optional package with no pinned source: fetch and deb say so in their products, and the images leave it out. */
+export interface AbsentSourceRecord {
+  schema: 1;
+  name: string;
+  version: string;
+  available: false;
+  absent: SourceAbsence;
+}
+
+/** Why a package's source is absent, what the images lose, and how to add it: the same words everywhere it is shown. */
+export interface SourceAbsence {
+  /** The recipe's `optional.why`. */
+  why: string;
+  reason: string;
+  next: string;
+}
+
+/**
+ * The absence of an optional recipe's source, or undefined when it has a pinned source or is not optional (its fetch
+ * then fails as any other). `pinned` is decided from the recipe and the site's pins, never the network, so the same
+ * inputs always give the same product. The words name no machine's paths: they are part of a cached product.
+ */
+export function sourceAbsence(
+  recipe: Pick<SourceRecipe, 'name' | 'optional'>,
+  version: string,
+  sources: readonly PinnedSource[],
+  recipeFile: string,
+): SourceAbsence | undefined {
+  if (!recipe.optional || hasPinnedSource(sources)) return undefined;
+  const files = [...new Set(sources.map((s) => s.file))].join(' or ');
+  return {
+    why: recipe.optional.why,
+    reason: `no source of ${recipe.name} ${version} has a pinned sha256, in ${recipeFile} or in the site's sources config`,
+    next:
+      `to build ${recipe.name} in: npm run pin -- ${recipeFile} (downloads ${files}, shows its sha256 and pins it for this site), ` +
+      `or, offline, put the file on a mirror named in PHAROS_SOURCE_MIRRORS and pin its sha256 under "pins:" in the sources config ` +
+      `(PHAROS_SOURCES_CONFIG, or ~/.config/pharos/sources.yaml); docs/third-party.md#optional-packages`,
+  };
+}
+
+/** The loud line every task that meets an absent source prints. */
+export function absenceLine(name: string, version: string, absent: SourceAbsence, consequence: string): string {
+  return `pharos: WITHOUT ${name} ${version}: ${absent.reason}; ${consequence} (${name}: ${absent.why}). Next: ${absent.next}\n`;
 }

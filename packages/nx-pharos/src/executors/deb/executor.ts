@@ -4,7 +4,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fetchRecipeSource, runLoggedBuild, suiteEngine } from '../../lib/source-build/source-build';
 import { normalizeOptions, type SourceBuildOptions } from '../../lib/source-build/normalize-options';
-import { DEBS_MANIFEST, type DebsManifest } from '../../products/debs';
+import { DEBS_MANIFEST, type AbsentDebsManifest, type BuiltDebsManifest } from '../../products/debs';
+import { writeManifest } from '../../products/manifest';
+import { absenceLine } from '../../products/source';
 import { DPKG_BUILD_SCRIPT, dpkgBuildEnv, parseBuiltDebs } from '../../tools/dpkg';
 import { removeProducts, writeAtomically } from '../../utils/atomic-file';
 import { sha256File } from '../../utils/digest';
@@ -16,7 +18,10 @@ export interface DebExecutorOptions extends Pick<SourceBuildOptions, 'recipe' | 
   debugSymbols?: boolean;
 }
 
-/** The .debs of one version for one suite, built in a clean container of the suite, and their debs.json. */
+/**
+ * The .debs of one version for one suite, built in a clean container of the suite, and their debs.json; for an optional
+ * recipe with no pinned source, a debs.json that records the absence and no .debs.
+ */
 export default async function debExecutor(options: DebExecutorOptions, context: ExecutorContext) {
   return runExecutor(async (run) => {
     const build = normalizeOptions(options, context, 'deb');
@@ -25,6 +30,12 @@ export default async function debExecutor(options: DebExecutorOptions, context: 
     await run.lockProduct(context, outputDir, options);
     await removeProducts([outputDir]);
     const { deb } = recipe;
+    if (build.absence) {
+      const manifest: AbsentDebsManifest = { schema: 1, project: build.project, version: release, suite, absent: build.absence, debs: [] };
+      await writeManifest(join(outputDir, DEBS_MANIFEST), manifest);
+      process.stdout.write(absenceLine(recipe.name, release, build.absence, `no .debs for ${suite}, and the VM images leave it out`));
+      return;
+    }
 
     const source = await fetchRecipeSource(build);
     process.stdout.write(`pharos: source ${source.file} (sha256 ${source.sha256.slice(0, 16)}…, from ${source.from})\n`);
@@ -57,7 +68,7 @@ export default async function debExecutor(options: DebExecutorOptions, context: 
       });
       const built = parseBuiltDebs(output);
       if (!built.length) throw new PharosError(`${deb.build} succeeded but produced no .deb`, { file: shownLog, step: label });
-      const manifest: DebsManifest = {
+      const manifest: BuiltDebsManifest = {
         schema: 1,
         project: build.project,
         version: release,

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fetchRecipeSource } from '../../lib/source-build/source-build';
 import { normalizeOptions, type SourceBuildOptions } from '../../lib/source-build/normalize-options';
 import { writeManifest } from '../../products/manifest';
-import { SOURCE_RECORD, type SourceRecord } from '../../products/source';
+import { absenceLine, SOURCE_RECORD, type SourceRecord } from '../../products/source';
 import { removeProducts } from '../../utils/atomic-file';
 import { runExecutor, type ProductLockOptions } from '../../utils/executor';
 
@@ -12,7 +12,8 @@ export type FetchExecutorOptions = Pick<SourceBuildOptions, 'recipe' | 'release'
 /**
  * Puts the version's source into the source cache (outside the repo), verified. Its Nx product is `source.json`
  * (file, sha256, where it came from): small, so a cache restore is cheap, and the next target re-fetches through the
- * same code if this machine's source cache lacks the file.
+ * same code if this machine's source cache lacks the file. An optional recipe with no pinned source writes a
+ * source.json that says it is absent, why, and how to pin it.
  */
 export default async function fetchExecutor(options: FetchExecutorOptions, context: ExecutorContext) {
   return runExecutor(async (run) => {
@@ -20,8 +21,16 @@ export default async function fetchExecutor(options: FetchExecutorOptions, conte
     const out = join(build.releaseDir, SOURCE_RECORD);
     await run.lockProduct(context, out, options);
     await removeProducts([out]);
+    const { name } = build.recipe;
+    if (build.absence) {
+      // An optional package with nothing pinned: a product that says so, so the pipeline goes on without it.
+      const record: SourceRecord = { schema: 1, name, version: build.release, available: false, absent: build.absence };
+      await writeManifest(out, record);
+      process.stdout.write(absenceLine(name, build.release, build.absence, 'no source fetched, and the VM images leave it out'));
+      return;
+    }
     const fetched = await fetchRecipeSource(build);
-    const record: SourceRecord = { schema: 1, name: build.recipe.name, version: build.release, file: fetched.file, sha256: fetched.sha256, from: fetched.from };
+    const record: SourceRecord = { schema: 1, name, version: build.release, available: true, file: fetched.file, sha256: fetched.sha256, from: fetched.from };
     await writeManifest(out, record);
     process.stdout.write(`pharos: ${fetched.file} verified (sha256 ${fetched.sha256}) in ${fetched.path}\n`);
   });

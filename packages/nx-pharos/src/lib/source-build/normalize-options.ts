@@ -13,7 +13,7 @@ import {
 } from '../../definitions/source-recipe';
 import { debTarget } from '../../products/debs';
 import { debsDir, releaseDir, tarballDir } from '../../products/paths';
-import { defaultSuite } from '../../products/source';
+import { defaultSuite, sourceAbsence, type SourceAbsence } from '../../products/source';
 import { configuredMirrors, configuredPins, withSitePins } from '../../tools/source-fetch';
 import { PharosError } from '../../utils/errors';
 import { projectRootOf, taskLabel, workspacePath } from '../../utils/executor';
@@ -52,6 +52,8 @@ export interface SourceBuild {
    * fails before any product is touched. */
   sources: PinnedSource[];
   mirrors: string[];
+  /** Set when the recipe is optional and no source is pinned: fetch and deb then record the absence instead. */
+  absence?: SourceAbsence;
   release: string;
   variants: BuildVariant[];
   variantNames: string[];
@@ -90,14 +92,17 @@ export function normalizeOptions(options: SourceBuildOptions, context: ExecutorC
   const release = version.version;
   const dir = (own: SourceBuildKind, override: string | undefined, fallback: string) =>
     workspacePath((kind === own ? options.outputPath : undefined) ?? override ?? fallback, context);
+  const sources = withSitePins(version.sources, configuredPins());
+  const absence = sourceAbsence(recipe, release, sources, recipeFile);
   return {
     label,
     project,
     recipe,
     recipeFile,
     version,
-    sources: withSitePins(version.sources, configuredPins()),
+    sources,
     mirrors: configuredMirrors(),
+    ...(absence ? { absence } : {}),
     release,
     variants,
     variantNames: variants.map((v) => v.name),
