@@ -23,8 +23,19 @@ export interface VmImageManifest {
   packer: string;
   qemu: string;
   accelerator: string;
-  /** Package projects the image was built without (the plugin option imagesWithout). */
+  /**
+   * Package projects the image was built without: named in the plugin option imagesWithout, or optional ones whose
+   * source is not pinned. `leftOut` says why for each.
+   */
   without: string[];
+  leftOut: LeftOutPackage[];
+}
+
+/** A package project an image was built without, why, and (for an unpinned source) how to build it in. */
+export interface LeftOutPackage {
+  project: string;
+  why: string;
+  next?: string;
 }
 
 export interface BaseDiskManifest {

@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { packerBuildError } from '../../lib/vm-image/build-error';
+import { withoutProjects } from '../../definitions/vm-image';
+import { absentPackages, leftOutLine, leftOutPackages } from '../../lib/vm-image/left-out';
 import { normalizeVmImageOptions, type VmImageOptions } from '../../lib/vm-image/normalize-options';
 import { publishImage } from '../../lib/vm-image/publish';
 import { inPackerScratch, provisionScripts, renderFiles, stageDebs, stageTemplate, templateVars } from '../../lib/vm-image/stage';
@@ -19,15 +21,17 @@ export type PackerImageOptions = VmImageOptions & ProductLockOptions;
 /**
  * `packer build` of the project's template from its base disk, under the accelerator that really works here, with the
  * cloud-init seed (cd_files, label cidata) carrying the workspace key. Product: `<name>.qcow2` (compressed), Packer's
- * manifest, a sha256 file and vm-image.json, renamed into dist/ only when the whole build succeeded.
+ * manifest, a sha256 file and vm-image.json, renamed into dist/ only when the whole build succeeded. Packages the
+ * site leaves out (imagesWithout) or whose optional source is absent are left out, and vm-image.json says why.
  */
 export default async function packerImageExecutor(options: PackerImageOptions, context: ExecutorContext) {
   return runExecutor(async (run) => {
-    const { name, label, projectDir, def, without, outputDir, ...o } = normalizeVmImageOptions(options, context);
-    if (without.length)
-      process.stdout.write(
-        `pharos: ${name} is built WITHOUT ${without.join(', ')} (imagesWithout in nx.json): their packages and the scripts that need them are left out\n`,
-      );
+    const { name, label, projectDir, def: chosen, without: explicit, outputDir, ...o } = normalizeVmImageOptions(options, context);
+    // An optional package whose source is not pinned is left out the way imagesWithout leaves one out.
+    const leftOut = leftOutPackages(explicit, absentPackages(chosen, o.debs, context));
+    const without = leftOut.map((p) => p.project);
+    const def = withoutProjects(chosen, without);
+    for (const p of leftOut) process.stdout.write(leftOutLine(name, p));
     await run.lockProduct(context, join(outputDir, `${name}.qcow2`), options);
     await removeProducts(vmImageFiles(name).map((f) => join(outputDir, f)));
     const base = await readVerifiedDisk<{ file: string; sha256: string }>(o.base, context.root, 'base disk');
@@ -85,6 +89,7 @@ export default async function packerImageExecutor(options: PackerImageOptions, c
         qemu: await qemuVersion(),
         accelerator,
         without,
+        leftOut,
       });
       process.stdout.write(`pharos: ${relative(context.root, join(outputDir, image.file))} (sha256 ${image.sha256.slice(0, 16)}…)\n`);
     });

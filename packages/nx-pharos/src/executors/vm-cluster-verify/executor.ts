@@ -28,6 +28,7 @@ export default async function vmClusterVerifyExecutor(options: VmClusterVerifyOp
     const disks: Array<{ manifest: VmImageManifest; disk: string }> = [];
     for (const image of images) disks.push(await readVerifiedDisk<VmImageManifest>(image, context.root, 'VM image'));
     const withBeegfs = disks.every((d) => !(d.manifest.without ?? []).includes('beegfs'));
+    const beegfsLeftOut = disks.flatMap((d) => (d.manifest.leftOut ?? []).filter((p) => p.project === 'beegfs').map((p) => `${d.manifest.project}: ${p.why}`));
     const accelerator = await detectAccelerator(disks[0].disk, (t) => process.stdout.write(`pharos: ${t}`));
     const key = await workspaceKeypair(context.root);
     const scratch = join(context.root, 'tmp', 'vm-verify', ownedName(context.projectName ?? 'cluster'));
@@ -70,7 +71,8 @@ export default async function vmClusterVerifyExecutor(options: VmClusterVerifyOp
       if (withBeegfs) {
         for (const c of beegfsChecks(compute)) await check(c);
       } else {
-        process.stdout.write('pharos: BeeGFS not checked: the images were built without it (imagesWithout in nx.json)\n');
+        const why = beegfsLeftOut.length ? beegfsLeftOut.join('; ') : 'imagesWithout in nx.json';
+        process.stdout.write(`pharos: BeeGFS NOT checked: the images were built without it (${why})\n`);
       }
       passed = true;
     } finally {

@@ -33,6 +33,7 @@ export async function publishImage(
       qemu: record.qemu,
       accelerator: record.accelerator,
       without: record.without,
+      leftOut: record.leftOut,
     };
     await writeVmManifest(join(outputDir, VM_IMAGE_MANIFEST), manifest);
     return manifest;
