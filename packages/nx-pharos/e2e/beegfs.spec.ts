@@ -57,16 +57,50 @@ describe('BeeGFS (fixture source, real recipe and machinery)', () => {
     removeDir(cache);
   });
 
-  it('fails in seconds when no source of the default version can be had, saying which file to place where', async () => {
-    const started = Date.now();
-    const run = await nx(['run', 'beegfs:deb'], ws, env);
-    expect(run.exitCode).not.toBe(0);
-    expect(Date.now() - started).toBeLessThan(60_000);
-    expect(run.output).toContain('no source of beegfs 7.4.7 could be fetched');
-    expect(run.output).toContain(`Get beegfs-7.4.7.tar.gz (https://github.com/ThinkParQ/beegfs/archive/refs/tags/7.4.7.tar.gz)`);
-    expect(run.output).toContain(`put it in ${cache}/sources/ (or on a mirror in PHAROS_SOURCE_MIRRORS)`);
-    expect(run.output).toContain('pins: { beegfs-7.4.7.tar.gz: <sha256sum> }');
-    expect(filesIn(join(ws, 'dist/third-party/beegfs'))).toEqual([]);
+  it('without a pinned source, records BeeGFS as absent (fetch and deb succeed, loudly), and verify says how to pin it', async () => {
+    const deb = await nx(['run', 'beegfs:deb'], ws, env);
+    expect(deb.exitCode, deb.output.slice(-3000)).toBe(0);
+    expect(deb.output).toContain('pharos: WITHOUT beegfs 7.4.7: no source of beegfs 7.4.7 has a pinned sha256');
+    expect(deb.output).toContain('Next: to build beegfs in: npm run pin -- third-party/beegfs/recipe.yaml');
+    const release = join(ws, 'dist/third-party/beegfs/7.4.7');
+    expect(JSON.parse(readFileSync(join(release, 'source.json'), 'utf8'))).toMatchObject({ available: false, absent: { why: expect.any(String) } });
+    expect(filesIn(join(release, 'bookworm'))).toEqual(['debs.json']);
+    expect(JSON.parse(readFileSync(join(release, 'bookworm/debs.json'), 'utf8'))).toMatchObject({ debs: [], absent: { next: expect.stringContaining('npm run pin') } });
+
+    const verify = await nx(['run', 'beegfs:verify-deb-bookworm'], ws, env);
+    expect(verify.exitCode).not.toBe(0);
+    expect(verify.output).toContain('beegfs:deb-bookworm built no packages: no source of beegfs 7.4.7 has a pinned sha256');
+    expect(verify.output).toContain('npm run pin -- third-party/beegfs/recipe.yaml');
+
+    // Pinning the source (a site pin) changes fetch's key: it runs again and fetches; unpinning gives back the same
+    // absent product from the cache, never a silently different one.
+    const real = fixtureTarball(mirror, '7.4.7');
+    const pinned = { ...env, PHAROS_SOURCES_CONFIG: join(cache, 'pins.yaml') };
+    writeFileSync(pinned.PHAROS_SOURCES_CONFIG, `pins:\n  ${real.file}: ${real.sha256}\n`);
+    const fetch = await nx(['run', 'beegfs:fetch'], ws, pinned);
+    expect(fetch.exitCode, fetch.output.slice(-3000)).toBe(0);
+    expect(ranTasks(fetch.tasks)).toEqual(['beegfs:fetch']);
+    expect(JSON.parse(readFileSync(join(release, 'source.json'), 'utf8'))).toMatchObject({ available: true, sha256: real.sha256 });
+    const unpinned = await nx(['run', 'beegfs:fetch'], ws, env);
+    expect(ranTasks(unpinned.tasks)).toEqual([]);
+    expect(JSON.parse(readFileSync(join(release, 'source.json'), 'utf8')).available).toBe(false);
+  });
+
+  it('fails in seconds when BeeGFS is not optional and no source of the default version can be had', async () => {
+    const text = readFileSync(recipeFile(), 'utf8');
+    try {
+      writeFileSync(recipeFile(), text.replace(/^optional:\n( {2}.*\n)+/m, ''));
+      const started = Date.now();
+      const run = await nx(['run', 'beegfs:fetch'], ws, env);
+      expect(run.exitCode).not.toBe(0);
+      expect(Date.now() - started).toBeLessThan(60_000);
+      expect(run.output).toContain('no source of beegfs 7.4.7 could be fetched');
+      expect(run.output).toContain(`Get beegfs-7.4.7.tar.gz (https://github.com/ThinkParQ/beegfs/archive/refs/tags/7.4.7.tar.gz)`);
+      expect(run.output).toContain(`put it in ${cache}/sources/ (or on a mirror in PHAROS_SOURCE_MIRRORS)`);
+      expect(run.output).toContain('pins: { beegfs-7.4.7.tar.gz: <sha256sum> }');
+    } finally {
+      writeFileSync(recipeFile(), text);
+    }
   });
 
   it('builds the .debs with make package-deb and proves them with running services and a DKMS build', async () => {
