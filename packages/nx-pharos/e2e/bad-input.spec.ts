@@ -198,7 +198,7 @@ const CASES: BadInput[] = [
     name: 'recipe.yaml: an unknown key',
     file: RECIPE,
     edit: swap('defaultVersion:', 'defaultVersoin:'),
-    says: (line) => unknownKey(RECIPE, line('defaultVersoin'), 'defaultVersoin', 'name, defaultVersion, versions, variants, deb'),
+    says: (line) => unknownKey(RECIPE, line('defaultVersoin'), 'defaultVersoin', 'name, optional, defaultVersion, versions, variants, deb'),
   },
   {
     name: 'recipe.yaml: a sha256 one digit short',
@@ -219,6 +219,12 @@ const CASES: BadInput[] = [
     file: RECIPE,
     edit: append('deb:\n  versionVariable: SLURM_VERSION'),
     says: (line) => [`pharos: ${RECIPE}:${line('versionVariable:')}: "deb.versionVariable" is for make-package-deb builds`],
+  },
+  {
+    name: 'recipe.yaml: optional without its why',
+    file: RECIPE,
+    edit: append('optional: {}'),
+    says: (line) => [`pharos: ${RECIPE}:${line('optional:')}: "optional" lacks "why"`],
   },
   {
     name: 'recipe.yaml: a tool requirement without its minimum',
