@@ -110,6 +110,7 @@ describe('recipe.yaml', () => {
     expect(parseSourceRecipe(`optional:\n  why: the shared file system\n${RECIPE}`, FILE).optional).toEqual({ why: 'the shared file system' });
     expect(errorOf(`optional: true\n${RECIPE}`).message).toContain('"optional"');
     expect(errorOf(`optional: {}\n${RECIPE}`).message).toBe('"optional" lacks "why"');
+    expect(errorOf(`optional: {}\n${RECIPE}`).details.line).toBe(1);
   });
 
   it('calls a version pinned when any of its sources has a digest', () => {
