@@ -65,7 +65,10 @@ describe('BeeGFS (fixture source, real recipe and machinery)', () => {
     const release = join(ws, 'dist/third-party/beegfs/7.4.7');
     expect(JSON.parse(readFileSync(join(release, 'source.json'), 'utf8'))).toMatchObject({ available: false, absent: { why: expect.any(String) } });
     expect(filesIn(join(release, 'bookworm'))).toEqual(['debs.json']);
-    expect(JSON.parse(readFileSync(join(release, 'bookworm/debs.json'), 'utf8'))).toMatchObject({ debs: [], absent: { next: expect.stringContaining('npm run pin') } });
+    expect(JSON.parse(readFileSync(join(release, 'bookworm/debs.json'), 'utf8'))).toMatchObject({
+      debs: [],
+      absent: { next: expect.stringContaining('npm run pin') },
+    });
 
     const verify = await nx(['run', 'beegfs:verify-deb-bookworm'], ws, env);
     expect(verify.exitCode).not.toBe(0);

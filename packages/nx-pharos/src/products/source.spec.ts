@@ -24,7 +24,9 @@ describe('sourceAbsence', () => {
   it('is said loudly, with what is lost and the next step', () => {
     const absent = sourceAbsence(optional, '7.4.7', [unpinned], RECIPE_FILE);
     const line = absenceLine('beegfs', '7.4.7', absent!, 'the VM images leave it out');
-    expect(line).toMatch(/^pharos: WITHOUT beegfs 7\.4\.7: no source .*; the VM images leave it out \(beegfs: the shared file system\)\. Next: to build beegfs in: npm run pin/);
+    expect(line).toMatch(
+      /^pharos: WITHOUT beegfs 7\.4\.7: no source .*; the VM images leave it out \(beegfs: the shared file system\)\. Next: to build beegfs in: npm run pin/,
+    );
     expect(line.endsWith('\n')).toBe(true);
   });
 });

@@ -24,7 +24,7 @@ describe('packages an image leaves out', () => {
 
   it('is said loudly, with the next step when there is one', () => {
     const [p] = leftOutPackages([], [{ project: 'beegfs', absence }]);
-    expect(leftOutLine('hpc-compute', p)).toMatch(/^pharos: hpc-compute is built WITHOUT beegfs \(no source .*\)\: .*left out\. Next: npm run pin -- x\n$/);
+    expect(leftOutLine('hpc-compute', p)).toMatch(/^pharos: hpc-compute is built WITHOUT beegfs \(no source .*\): .*left out\. Next: npm run pin -- x\n$/);
     expect(leftOutLine('hpc-compute', { project: 'beegfs', why: IMAGES_WITHOUT_WHY })).not.toContain('Next');
   });
 
