@@ -26,6 +26,7 @@ export type PackerImageOptions = VmImageOptions & ProductLockOptions;
  */
 export default async function packerImageExecutor(options: PackerImageOptions, context: ExecutorContext) {
   return runExecutor(async (run) => {
+    const started = Date.now();
     const { name, label, projectDir, def: chosen, without: explicit, outputDir, ...o } = normalizeVmImageOptions(options, context);
     // An optional package whose source is not pinned is left out the way imagesWithout leaves one out.
     const leftOut = leftOutPackages(explicit, absentPackages(chosen, o.debs, context));
@@ -91,7 +92,9 @@ export default async function packerImageExecutor(options: PackerImageOptions, c
         without,
         leftOut,
       });
-      process.stdout.write(`pharos: ${relative(context.root, join(outputDir, image.file))} (sha256 ${image.sha256.slice(0, 16)}…)\n`);
+      process.stdout.write(
+        `pharos: ${relative(context.root, join(outputDir, image.file))} (sha256 ${image.sha256.slice(0, 16)}…) built in ${Math.round((Date.now() - started) / 1000)} s\n`,
+      );
     });
   });
 }

@@ -24,6 +24,7 @@ export type VmBaseDiskOptions = Pick<VmImageOptions, 'definition' | 'outputPath'
  */
 export default async function vmBaseDiskExecutor(options: VmBaseDiskOptions, context: ExecutorContext) {
   return runExecutor(async (run) => {
+    const started = Date.now();
     const { name, label, projectDir, definitionFile, def, outputDir } = normalizeVmImageOptions(options, context, 'base-disk');
     if (!def.baseDisk) throw new PharosError('the definition has no "baseDisk"', { file: definitionFile });
     if (process.getuid?.() !== 0)
@@ -83,6 +84,6 @@ export default async function vmBaseDiskExecutor(options: VmBaseDiskOptions, con
       const sha256 = await sha256File(disk);
       await writeVmManifest(join(tmp, BASE_DISK_MANIFEST), { schema: 1, file: BASE_DISK_FILE, sha256, bytes: statSync(disk).size, suite: def.suite, mirror });
     });
-    process.stdout.write(`pharos: ${relative(context.root, join(outputDir, BASE_DISK_FILE))}\n`);
+    process.stdout.write(`pharos: ${relative(context.root, join(outputDir, BASE_DISK_FILE))} built in ${Math.round((Date.now() - started) / 1000)} s\n`);
   });
 }
