@@ -119,7 +119,7 @@ class Facts {
 }
 
 /** Shell words of a directive, quotes removed; an unquoted `#` ends the line, as condatainer strips trailing comments. */
-export function directiveWords(text: string, at: At): string[] {
+function directiveWords(text: string, at: At): string[] {
   const out: string[] = [];
   let word = '';
   let inWord = false;
