@@ -25,7 +25,7 @@ describe('condatainer-style headers (fixtures)', () => {
       interactive: [],
       sources: [
         {
-          url: 'file:///srv/mirror/debian/pool/main/h/htslib/htslib_1.21.orig.tar.bz2',
+          location: { kind: 'url', url: 'file:///srv/mirror/debian/pool/main/h/htslib/htslib_1.21.orig.tar.bz2' },
           sha256: '1'.repeat(64),
           file: 'htslib_1.21.orig.tar.bz2',
           line: 4,
@@ -150,7 +150,7 @@ describe('directives', () => {
 
   it('read #SRC:<url> sha256:<hex>, naming the line of a bad digest or URL', () => {
     expect(script(`#SRC:https://example.org/a/x%201.0.tar.gz?raw=1 sha256:${SHA}  # upstream`).sources).toEqual([
-      { url: 'https://example.org/a/x%201.0.tar.gz?raw=1', sha256: SHA, file: 'x 1.0.tar.gz', line: 2 },
+      { location: { kind: 'url', url: 'https://example.org/a/x%201.0.tar.gz?raw=1' }, sha256: SHA, file: 'x 1.0.tar.gz', line: 2 },
     ]);
     const digest = errorOf(`#WHATIS:x\n#SRC:https://example.org/x.tar.gz sha256:${SHA.toUpperCase()}`);
     expect(digest.message).toContain('is not sha256: followed by 64 lower-case hex digits');
@@ -158,6 +158,18 @@ describe('directives', () => {
     expect(errorOf(`#SRC:ftp://example.org/x.tar.gz sha256:${SHA}`).message).toContain('is not an http, https or file URL');
     expect(errorOf('#SRC:https://example.org/x.tar.gz').message).toContain('is not "<url> sha256:<hex>"');
     expect(errorOf(`#SRC:https://example.org/ sha256:${SHA}`).message).toContain('does not end in a file name');
+  });
+
+  it('read #SRC:debian-orig:<package>/<file>, a pool file of whatever archive this host uses', () => {
+    expect(script(`#SRC:debian-orig:htslib/htslib_1.16+ds.orig.tar.bz2 sha256:${SHA}`).sources).toEqual([
+      { location: { kind: 'debian-orig', package: 'htslib' }, sha256: SHA, file: 'htslib_1.16+ds.orig.tar.bz2', line: 2 },
+    ]);
+    expect(errorOf(`#SRC:debian-orig:htslib_1.16.orig.tar.bz2 sha256:${SHA}`).message).toContain('is not debian-orig:<source package>/<file>');
+    expect(errorOf(`#SRC:debian-orig:HTSlib/h.tar.bz2 sha256:${SHA}`).message).toContain('is not a Debian source package name');
+    const digest = errorOf('#SRC:debian-orig:htslib/h.tar.bz2 sha256:abc');
+    expect(digest.details.next).toContain('apt-cache showsrc htslib');
+    const line = `#SRC:debian-orig:htslib/h.tar.bz2 sha256:${SHA}`;
+    expect(errorOf(`${line}\n#SRC:https://example.org/h.tar.bz2 sha256:${SHA}`).message).toContain('both would be h.tar.bz2');
   });
 
   it('ignore a repeated #SRC and refuse two that would be one file', () => {

@@ -2,6 +2,7 @@ import { PharosError } from '../utils/errors';
 import { compareVersions } from '../utils/version-order';
 import { OVERLAY_NAME, OVERLAY_VERSION } from './overlay-path';
 import { readSchedulerDirectives, type DirectiveLine, type Scheduler, type SchedulerDirectives } from './scheduler-resources';
+import type { SourceLocation } from './source-recipe';
 
 /**
  * The header of an overlay build script (`containers/overlays/<name>/<version>.sh`), read the way condatainer reads
@@ -10,7 +11,8 @@ import { readSchedulerDirectives, type DirectiveLine, type Scheduler, type Sched
  * text and file path in, data out; a mistake is a PharosError naming the file and line.
  *
  * Read: `#DEP:`, `#SBATCH`/`#PBS`/`#BSUB` (scheduler-resources.ts), `#ENV:` with `#ENVNOTE:` on the next line,
- * `#WHATIS:`, `#INTERACTIVE:`, `#TYPE:`, and Pharos's own `#SRC:<url> sha256:<hex>`. condatainer's newer spellings
+ * `#WHATIS:`, `#INTERACTIVE:`, `#TYPE:`, and Pharos's own `#SRC:<url> sha256:<hex>` (or
+ * `#SRC:debian-orig:<package>/<file> sha256:<hex>`, a file of the Debian archive's pool, wherever this host's archive is). condatainer's newer spellings
  * are read too: `#DESC:` for `#WHATIS:`, `{prefix}` for `$app_root`, and an `## note` after an `#ENV:` value for its
  * `#ENVNOTE:`. A trailing `#` comment is stripped from the structured directives (DEP, ENV, SRC, TYPE and the
  * scheduler lines); the free-text ones (WHATIS, DESC, ENVNOTE, INTERACTIVE) are kept whole, as condatainer keeps them.
@@ -52,11 +54,20 @@ export interface InteractivePrompt {
 
 /** A source the build needs, fetched and checked against its digest before install() runs. */
 export interface ScriptSource {
-  url: string;
+  /**
+   * A URL, or a Debian source package whose pool holds the file: the archive's host is the site's (its mirror, from
+   * the host's apt sources), so a script never names one.
+   */
+  location: SourceLocation;
   sha256: string;
-  /** The URL's last path segment: the name the fetched file gets. */
+  /** The URL's last path segment, or the pool file's name: the name the fetched file gets. */
   file: string;
   line: number;
+}
+
+/** A source as its `#SRC:` line writes it, without the digest. */
+export function sourceText(source: Pick<ScriptSource, 'location' | 'file'>): string {
+  return source.location.kind === 'url' ? source.location.url : `${DEBIAN_ORIG}${source.location.package}/${source.file}`;
 }
 
 /** condatainer's two script types: an app (128K SquashFS blocks) or reference data (1M blocks). */
@@ -102,6 +113,9 @@ export const UNSUPPORTED_DIRECTIVES: Record<string, { why: string; next: string 
 /** Throws a PharosError at the line being read; typed so that TypeScript narrows after a call. */
 type Fail = (message: string, next?: string) => never;
 
+const DEBIAN_ORIG = 'debian-orig:';
+/** A Debian source package name (Debian Policy 5.6.1). */
+const DEBIAN_SOURCE_PACKAGE = /^[a-z0-9][a-z0-9.+-]+$/;
 const SCHEDULER_LINE = /^#(SBATCH|PBS|BSUB)(?=\s|$)(.*)$/;
 const SCHEDULER_OF: Record<string, Scheduler> = { SBATCH: 'slurm', PBS: 'pbs', BSUB: 'lsf' };
 const DIRECTIVE = /^#([A-Z]+):(.*)$/;
@@ -159,11 +173,20 @@ function parseDep(text: string, fail: Fail): Omit<DepRequirement, 'line'> {
 }
 
 function parseSource(value: string, fail: Fail): Omit<ScriptSource, 'line'> {
-  const form = 'write #SRC:<url> sha256:<64 lower-case hex digits>';
-  const [url, digest, ...rest] = value.split(/\s+/).filter(Boolean);
-  if (!url || !digest || rest.length) fail(`#SRC:${value} is not "<url> sha256:<hex>"`, form);
-  if (!/^(https?|file):\/\/\S+$/.test(url)) fail(`#SRC: "${url}" is not an http, https or file URL`, form);
+  const form = 'write #SRC:<url> sha256:<64 lower-case hex digits>, or #SRC:debian-orig:<source package>/<file> sha256:<hex>';
+  const [where, digest, ...rest] = value.split(/\s+/).filter(Boolean);
+  if (!where || !digest || rest.length) fail(`#SRC:${value} is not "<url> sha256:<hex>"`, form);
   const sha = /^sha256:([0-9a-f]{64})$/.exec(digest);
+  if (where.startsWith(DEBIAN_ORIG)) {
+    const [pkg, file, ...more] = where.slice(DEBIAN_ORIG.length).split('/');
+    if (!pkg || !file || more.length) fail(`#SRC: "${where}" is not debian-orig:<source package>/<file>`, form);
+    if (!DEBIAN_SOURCE_PACKAGE.test(pkg)) fail(`#SRC: "${pkg}" is not a Debian source package name (lower case, digits and . + -)`, form);
+    if (file === '.' || file === '..') fail(`#SRC: "${where}" does not end in a file name`, form);
+    if (!sha) fail(`#SRC: "${digest}" is not sha256: followed by 64 lower-case hex digits`, `${form}; apt-cache showsrc ${pkg} lists each file's sha256`);
+    return { location: { kind: 'debian-orig', package: pkg }, sha256: sha[1], file };
+  }
+  const url = where;
+  if (!/^(https?|file):\/\/\S+$/.test(url)) fail(`#SRC: "${url}" is not an http, https or file URL, nor debian-orig:<package>/<file>`, form);
   if (!sha) fail(`#SRC: "${digest}" is not sha256: followed by 64 lower-case hex digits`, `${form}; sha256sum prints the digest`);
   let file: string;
   try {
@@ -172,7 +195,7 @@ function parseSource(value: string, fail: Fail): Omit<ScriptSource, 'line'> {
     fail(`#SRC: "${url}" is not a URL Pharos can read`, form);
   }
   if (!file || file === '.' || file === '..' || file.includes('/')) fail(`#SRC: "${url}" does not end in a file name`, form);
-  return { url, sha256: sha[1], file };
+  return { location: { kind: 'url', url }, sha256: sha[1], file };
 }
 
 /** A single-valued directive seen twice: the same value is ignored, another one is an error naming both lines. */
@@ -272,10 +295,11 @@ export function parseBuildScript(text: string, file: string): BuildScript {
       }
       case 'SRC': {
         const source = { ...parseSource(splitComment(rest)[0], fail), line };
-        const same = sources.find((s) => s.file === source.file || s.url === source.url);
-        if (same && (same.url !== source.url || same.sha256 !== source.sha256)) {
+        const where = sourceText(source);
+        const same = sources.find((s) => s.file === source.file || sourceText(s) === where);
+        if (same && (sourceText(same) !== where || same.sha256 !== source.sha256)) {
           fail(
-            `#SRC: ${source.url} contradicts line ${same.line} (${same.url} sha256:${same.sha256}): both would be ${source.file}`,
+            `#SRC: ${where} contradicts line ${same.line} (${sourceText(same)} sha256:${same.sha256}): both would be ${source.file}`,
             'keep one of the two lines',
           );
         }
