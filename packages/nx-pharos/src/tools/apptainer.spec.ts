@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildFromArchiveArgv, mksquashfsArgs, parseInspectLabels, parseSifObjectTypes, signArgv } from './apptainer';
+import { buildFromArchiveArgv, mksquashfsArgs, overlayExecArgv, parseInspectLabels, parseSifObjectTypes, signArgv } from './apptainer';
 
 describe('apptainer calls', () => {
   it('defaults to zstd at level 1 and checks levels per compressor', () => {
@@ -13,6 +13,28 @@ describe('apptainer calls', () => {
     expect(mksquashfsArgs('lz4')).toBe('-comp lz4');
     expect(() => mksquashfsArgs('lz4', 3)).toThrow(/takes no level/);
     expect(() => mksquashfsArgs('gzip', 12)).toThrow(/1-9/);
+  });
+
+  it('execs on the base SIF with read-only overlays, only the binds given, and a clean environment', () => {
+    const argv = overlayExecArgv({
+      sif: '/w/base.sif',
+      overlays: ['/w/htslib.sqf', '/w/samtools.sqf'],
+      binds: [
+        { host: '/w/tmp/t', container: '/cnt/samtools/1.16.1' },
+        { host: '/w/tmp/src', container: '/pharos/src', readOnly: true },
+      ],
+      env: { NCPUS: '2' },
+      prependPath: ['/cnt/samtools/1.16.1/bin', '/cnt/htslib/1.16/bin'],
+      writableTmpfs: true,
+      argv: ['bash', '-c', 'install'],
+    });
+    expect(argv.join(' ')).toBe(
+      'apptainer exec --cleanenv --contain --no-home --writable-tmpfs --overlay /w/htslib.sqf:ro --overlay /w/samtools.sqf:ro ' +
+        '--bind /w/tmp/t:/cnt/samtools/1.16.1 --bind /w/tmp/src:/pharos/src:ro --env NCPUS=2 ' +
+        '--env PREPEND_PATH=/cnt/samtools/1.16.1/bin:/cnt/htslib/1.16/bin /w/base.sif bash -c install',
+    );
+    expect(() => overlayExecArgv({ sif: 's', overlays: ['/w/a,b.sqf'], argv: [] })).toThrow(/holds ":" or ","/);
+    expect(() => overlayExecArgv({ sif: 's', overlays: [], env: { A: 'x,y' }, argv: [] })).toThrow(/--env splits/);
   });
 
   it('converts from the archive, never from a daemon', () => {

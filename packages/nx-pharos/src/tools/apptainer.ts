@@ -41,6 +41,56 @@ export function execArgv(sif: string, argv: string[]): string[] {
   return ['apptainer', 'exec', '--cleanenv', sif, ...argv];
 }
 
+/** A bind of a host path at a path in the container (`--bind host:container[:ro]`). */
+export interface ApptainerBind {
+  host: string;
+  container: string;
+  readOnly?: boolean;
+}
+
+export interface OverlayExec {
+  sif: string;
+  /** SquashFS overlays, mounted read-only in this order (later ones on top). */
+  overlays: string[];
+  binds?: ApptainerBind[];
+  /** Set in the container; values must not hold a comma (`--env` splits on it). */
+  env?: Record<string, string>;
+  /** Directories put in front of the image's PATH (Apptainer's PREPEND_PATH), first one first. */
+  prependPath?: string[];
+  /** A writable tmpfs over the image, as condatainer builds: install() may write outside its prefix, and it is lost. */
+  writableTmpfs?: boolean;
+  argv: string[];
+}
+
+/** `--bind` and `--overlay` split on `:` and `,`; a path holding one would mount something else. */
+function plainPath(path: string, what: string): string {
+  if (/[:,]/.test(path)) throw new Error(`${what} ${path} holds ":" or ",", which Apptainer's --bind and --overlay cannot take`);
+  return path;
+}
+
+/**
+ * `apptainer exec` of a command on the base SIF with overlays over it, the way an overlay is built and used: a clean
+ * environment, no home, and none of the host's paths but the binds given (`--contain`, not `--containall`: its PID
+ * namespace needs a /proc mount that Docker's masked /proc refuses).
+ */
+export function overlayExecArgv(spec: OverlayExec): string[] {
+  const env = { ...(spec.env ?? {}), ...(spec.prependPath?.length ? { PREPEND_PATH: spec.prependPath.join(':') } : {}) };
+  for (const [key, value] of Object.entries(env)) if (value.includes(',')) throw new Error(`the value of ${key} holds ",", which apptainer --env splits on`);
+  return [
+    'apptainer',
+    'exec',
+    '--cleanenv',
+    '--contain',
+    '--no-home',
+    ...(spec.writableTmpfs ? ['--writable-tmpfs'] : []),
+    ...spec.overlays.flatMap((o) => ['--overlay', `${plainPath(o, 'the overlay')}:ro`]),
+    ...(spec.binds ?? []).flatMap((b) => ['--bind', `${plainPath(b.host, 'the path')}:${plainPath(b.container, 'the path')}${b.readOnly ? ':ro' : ''}`]),
+    ...Object.entries(env).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
+    spec.sif,
+    ...spec.argv,
+  ];
+}
+
 export const inspectJsonArgv = (sif: string) => ['apptainer', 'inspect', '--json', sif];
 export const inspectEnvironmentArgv = (sif: string) => ['apptainer', 'inspect', '--environment', sif];
 export const inspectRunscriptArgv = (sif: string) => ['apptainer', 'inspect', '--runscript', sif];

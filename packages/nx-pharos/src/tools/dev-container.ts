@@ -37,6 +37,8 @@ export interface DevRunRequest {
   fuse?: boolean;
   /** More `host:container[:ro]` binds, e.g. a secret file mounted read-only at its own path. */
   extraBinds?: string[];
+  /** `none`: no network at all (a build from pinned sources must not reach out); default Docker's bridge. */
+  network?: 'none';
   tty?: boolean;
   interactive?: boolean;
   label?: string;
@@ -76,6 +78,7 @@ export function devContainerRunSpec(imageId: string, req: DevRunRequest, host: H
     devices,
     securityOpt,
     labels: { 'org.pharos.dev-container': req.label ?? 'run' },
+    ...(req.network ? { network: req.network } : {}),
     tty: !!req.tty,
     interactive: !!req.interactive,
   };
@@ -124,6 +127,8 @@ export interface DevCommand {
   fuse?: boolean;
   /** Read-only binds of files the command reads (secrets are mounted, never passed as text). */
   readOnlyFiles?: string[];
+  /** `none`: the command runs without any network. */
+  network?: 'none';
   /** Stream the command's output as it comes, besides capturing it. */
   echo?: NodeJS.WritableStream;
   /** As in ContainerSpec: what the command is, its time limit and how to raise it. */
@@ -152,6 +157,7 @@ export class DevContainerRunner {
         command: call.argv,
         fuse: call.fuse,
         extraBinds: (call.readOnlyFiles ?? []).map((f) => `${f}:${f}:ro`),
+        network: call.network,
         label: this.label,
       },
       hostFacts(),
