@@ -8,8 +8,8 @@ import { assertDaemon, dockerClient, runContainerCaptured } from '../../tools/do
 import { ensureImage } from '../../tools/image-store';
 import { PharosError } from '../../utils/errors';
 import { runExecutor } from '../../utils/executor';
-import { checkTimeLimit } from './check-limits';
-import { judge, Report, stripApptainerInfo } from './report';
+import { checkTimeLimit } from '../../lib/image/check-limits';
+import { judge, Report, stripApptainerInfo } from '../../lib/image/check-report';
 import { testSif } from './sif-checks';
 
 export type { ImageTestOptions };

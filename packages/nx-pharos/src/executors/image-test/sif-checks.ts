@@ -17,7 +17,7 @@ import {
 } from '../../tools/apptainer';
 import { inspectImage } from '../../tools/docker';
 import { PharosError } from '../../utils/errors';
-import { stripApptainerInfo, tailOf, type Report } from './report';
+import { stripApptainerInfo, tailOf, type Report } from '../../lib/image/check-report';
 
 /** What Apptainer's actions need in /.singularity.d: the runscript, the actions and the environment file. */
 export const SINGULARITY_LAYOUT = [
