@@ -11,11 +11,22 @@ export interface PharosPluginOptions {
    * Explicit on purpose: without it, a missing package is an error naming what to supply.
    */
   imagesWithout?: string[];
+  /**
+   * The application container (`containers/<name>/`) whose SIF every overlay is built on and used with
+   * (docs/overlays.md): one base for the whole tree, since an overlay's binaries link against the base's libraries.
+   */
+  overlayBase?: string;
 }
+
+/** The container this repository ships for overlays: a C toolchain on bookworm. */
+export const DEFAULT_OVERLAY_BASE = 'overlay-build-base';
 
 const PLUGIN_OPTIONS: Shape = {
   kind: 'map',
-  fields: { imagesWithout: { kind: 'list', of: { kind: 'string' } } },
+  fields: {
+    imagesWithout: { kind: 'list', of: { kind: 'string' } },
+    overlayBase: { kind: 'string', pattern: /^[A-Za-z][A-Za-z0-9._-]*$/, expect: 'be the name of a container project (containers/<name>/)' },
+  },
 };
 
 /**

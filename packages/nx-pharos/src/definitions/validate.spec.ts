@@ -102,12 +102,18 @@ describe('plugin options in nx.json', () => {
   it('reads the known options', () => {
     expect(parsePluginOptions({ imagesWithout: ['beegfs'] }, nxJson({ imagesWithout: ['beegfs'] }))).toEqual({ imagesWithout: ['beegfs'] });
     expect(parsePluginOptions(undefined, undefined)).toEqual({});
+    expect(parsePluginOptions({ overlayBase: 'base-tools' }, undefined)).toEqual({ overlayBase: 'base-tools' });
+    expect(parseError(() => parsePluginOptions({ overlayBase: 'containers/x' }, undefined), '', 'nx.json').message).toContain(
+      'must be the name of a container project',
+    );
   });
 
   it('refuses an unknown option with its line in nx.json and the known options', () => {
     const options = { imagesWithot: ['beegfs'] };
     const err = parseError(() => parsePluginOptions(options, nxJson(options)), '', 'nx.json');
-    expect(err.format()).toBe('pharos: nx.json:7: unknown key "imagesWithot" (known here: imagesWithout)\n  next: remove or rename "imagesWithot"');
+    expect(err.format()).toBe(
+      'pharos: nx.json:7: unknown key "imagesWithot" (known here: imagesWithout, overlayBase)\n  next: remove or rename "imagesWithot"',
+    );
     expect(parseError(() => parsePluginOptions(options, undefined), '', 'nx.json').format()).toMatch(/^pharos: nx\.json: unknown key "imagesWithot"/);
     expect(parseError(() => parsePluginOptions({ imagesWithout: 'beegfs' }, undefined), '', 'nx.json').message).toBe(
       '"imagesWithout" must be a list, got "beegfs"',

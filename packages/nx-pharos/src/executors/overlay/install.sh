@@ -1,0 +1,20 @@
+# Runs inside the base SIF, as condatainer runs a build script: sources it in a clean bash and calls its install().
+# $1: the build script; the rest: the .env files of the overlays mounted under it, in mount order. The environment
+# holds NCPUS, target_dir, tmp_dir, src_dir, app_name and version.
+set -eo pipefail
+script=$1
+shift
+set -a
+for env in "$@"; do
+    . "$env"
+done
+set +a
+cd "$tmp_dir"
+. "$script"
+if [ "$(type -t install)" != function ]; then
+    echo "pharos: $script defines no install() function" >&2
+    exit 2
+fi
+echo "pharos-phase: install() of $app_name/$version into $target_dir, $NCPUS CPU(s), no network"
+install
+echo "pharos-phase: install() done"

@@ -1,0 +1,48 @@
+import { execa } from 'execa';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+/** install.sh under the real bash, as the build container runs it (its text as `bash -c`, values as arguments). */
+const INSTALL = readFileSync(join(__dirname, 'install.sh'), 'utf8');
+const dir = mkdtempSync(join(tmpdir(), 'pharos-install-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function runInstall(script: string, envFiles: Record<string, string> = {}) {
+  const file = join(dir, 'build.sh');
+  writeFileSync(file, script);
+  const target = join(dir, 'target');
+  const tmp = join(dir, 'tmp');
+  mkdirSync(target, { recursive: true });
+  mkdirSync(tmp, { recursive: true });
+  const envs = Object.entries(envFiles).map(([name, text]) => {
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  });
+  const env = { NCPUS: '3', target_dir: target, tmp_dir: tmp, src_dir: join(dir, 'src'), app_name: 'x', version: '1.0' };
+  return execa('bash', ['-c', INSTALL, 'pharos-install', file, ...envs], { reject: false, env, extendEnv: false });
+}
+
+describe('install.sh', () => {
+  it("runs the script's install() in $tmp_dir with the build variables and the #DEP overlays' env", async () => {
+    const r = await runInstall('install() {\n  echo "$PWD $NCPUS $app_name/$version $HTSLIB_ROOT" > "$target_dir/out"\n}\n', {
+      'dep.env': "HTSLIB_ROOT='/cnt/htslib/1.16'\n",
+    });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'target/out'), 'utf8')).toBe(`${join(dir, 'tmp')} 3 x/1.0 /cnt/htslib/1.16\n`);
+    expect(r.stdout).toContain('pharos-phase: install() done');
+  });
+
+  it('fails at the first failing command, also inside a pipeline', async () => {
+    const r = await runInstall('install() {\n  false | cat\n  echo not reached\n}\n');
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stdout).not.toContain('not reached');
+  });
+
+  it('says so when the script defines no install()', async () => {
+    const r = await runInstall('build() { true; }\n');
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('defines no install() function');
+  });
+});
