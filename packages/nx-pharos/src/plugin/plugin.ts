@@ -14,6 +14,7 @@ import { inferContainerProject, isApplicationContainer } from './infer-container
 import { inferDockerImageProject } from './infer-docker-image';
 import { inferSourceBuildProject, TARBALL_TEMPLATE } from './infer-source-build';
 import { inferVmImageProject } from './infer-vm-image';
+import { inferOverlayProject, isOverlayScript, overlayTree, type OverlayDepEdge, type OverlayTree } from './infer-overlay';
 import { parsePluginOptions, type PharosPluginOptions } from '../definitions/plugin-options';
 import { overlapError, overlappingOutputs, withDeclaredOutputs } from './outputs-check';
 import { workspaceFacts, type WorkspaceFacts } from './workspace-facts';
@@ -22,21 +23,27 @@ import { workspaceFacts, type WorkspaceFacts } from './workspace-facts';
  * The plugin's one entry point. A definition file in the tree is a project:
  *   <dir>/base-image.yaml  → a distribution base image (pulled, or bootstrapped from the Debian archive)
  *   <dir>/Dockerfile       → a Docker image
+ *   containers/overlays/<name>/<version>.sh → an overlay (docs/overlays.md)
  * Adding such a folder adds the project; its targets come from here, refined by an optional project.json.
  */
 export const createNodesV2: CreateNodesV2<PharosPluginOptions> = [
-  '**/{Dockerfile,base-image.yaml,container.yaml,recipe.yaml,vm-image.yaml}',
-  (files, rawOptions, context) => {
+  // Every *.sh is matched (Nx takes one pattern per plugin); only those under containers/overlays/ are projects.
+  '**/{Dockerfile,base-image.yaml,container.yaml,recipe.yaml,vm-image.yaml,*.sh}',
+  (matched, rawOptions, context) => {
     const options = reported(() => pluginOptions(rawOptions, context.workspaceRoot));
+    const read = (file: string) => readFileSync(join(context.workspaceRoot, file), 'utf8');
+    const files = matched.filter((f) => !f.endsWith('.sh'));
+    const scripts = matched.filter(isOverlayScript);
     // All definition files arrive together, so what other projects make is known before any project is inferred.
-    const facts = workspaceFacts(files, (file) => readFileSync(join(context.workspaceRoot, file), 'utf8'));
+    const facts = workspaceFacts(files, read);
+    const overlays = overlayTree(scripts, files, read, options.overlayBase);
     return createNodesFromFiles(
       (file, _options, ctx) =>
         reported(() => {
-          const project = inferProject(file, ctx.workspaceRoot, facts, options);
+          const project = inferProject(file, ctx.workspaceRoot, facts, options, overlays);
           return project ? { projects: { [project.root]: withDeclaredOutputs(project) } } : {};
         }),
-      files,
+      [...files, ...scripts],
       options,
       context,
     );
@@ -63,8 +70,9 @@ function baseProducersOf(dockerfile: string, workspaceRoot: string, producers: M
   return [...new Set(refs.map((r) => producers.get(normalizeImageRef(r.ref))).filter((p): p is string => !!p && p !== self))];
 }
 
-function inferProject(file: string, workspaceRoot: string, facts: WorkspaceFacts, options: PharosPluginOptions) {
+function inferProject(file: string, workspaceRoot: string, facts: WorkspaceFacts, options: PharosPluginOptions, overlays: OverlayTree) {
   const full = join(workspaceRoot, file);
+  if (isOverlayScript(file)) return inferOverlayProject(file, overlays);
   switch (basename(file)) {
     case 'base-image.yaml':
       return inferBaseImageProject(file, parseBaseImageDefinition(readFileSync(full, 'utf8'), file));
@@ -108,6 +116,11 @@ export const createDependencies: CreateDependencies<PharosPluginOptions> = (_opt
   const deps: RawProjectGraphDependency[] = [];
   // Keyed by project name; the root is in the configuration.
   for (const project of Object.values(context.projects)) {
+    const overlay = (project.metadata as { pharos?: { overlay?: { deps: OverlayDepEdge[] } } } | undefined)?.pharos?.overlay;
+    // An overlay's #DEP lines, each with its script as the source file, so `nx graph` shows where an edge comes from.
+    for (const dep of overlay?.deps ?? []) {
+      if (project.name) deps.push({ source: project.name, target: dep.project, type: DependencyType.static, sourceFile: dep.file });
+    }
     const dockerfile = join(project.root, 'Dockerfile');
     const full = join(context.workspaceRoot, dockerfile);
     if (!existsSync(full) || !project.name) continue;
