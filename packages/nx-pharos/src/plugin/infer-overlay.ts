@@ -133,7 +133,9 @@ export function inferOverlayProject(file: string, tree: OverlayTree): ProjectCon
         outputs: [products.sqf, products.env, products.manifest].map(asOutput),
         cache: true,
       },
-      build: buildTarget(['overlay']),
+      // No `{projectRoot}` inputs anywhere (the default's `{projectRoot}/**/*` included): Nx's native hasher maps files
+      // to projects by their folders only, so it finds none for a root that is a file and refuses to hash the task.
+      build: { ...buildTarget(['overlay']), inputs: [] },
       test: {
         executor: `${PLUGIN}:overlay-test`,
         options: { ...options, checks: overlayTestFile(file) },
