@@ -1,0 +1,111 @@
+import { execa } from 'execa';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyWorkspace, nx, removeDir, sha256sum } from './harness';
+import type { OverlayManifest } from '../src/products/overlay';
+import type { SifManifest } from '../src/products/sif';
+
+/**
+ * The overlays end to end through Nx: htslib from Debian's orig tarball, samtools linked against it (#DEP), each built
+ * in the base SIF and tested under apptainer exec. The main job (global setup) builds both overlays once, for real;
+ * here a copy of the workspace tests them, checks the products against their manifests and each other, then edits
+ * samtools' script and sees exactly samtools' tasks run again (a real rebuild: its compile against the htslib
+ * overlay), none of htslib's.
+ */
+const HTSLIB = 'containers/overlays/htslib/1.16.sh';
+const SAMTOOLS = 'containers/overlays/samtools/1.16.1.sh';
+const OVERLAY_TASKS = ['htslib-1.16:overlay', 'htslib-1.16:test', 'samtools-1.16.1:overlay', 'samtools-1.16.1:test'];
+const TEST_OVERLAYS = ['run-many', '-t', 'test', '--projects=tag:overlay'];
+
+const ranOf = (tasks: Map<string, string>) => OVERLAY_TASKS.filter((t) => tasks.get(t) === 'ran').sort();
+
+describe('overlays (htslib → samtools)', () => {
+  let ws: string;
+  const dist = (...parts: string[]) => join(ws, 'dist/containers/overlays', ...parts);
+  const manifestOf = (name: string, version: string) => JSON.parse(readFileSync(dist(name, `${version}.sqf.json`), 'utf8')) as OverlayManifest;
+  beforeAll(() => {
+    ws = copyWorkspace();
+  });
+  afterAll(() => removeDir(ws));
+
+  it('builds and tests both overlays, samtools reporting the htslib overlay it links against', async () => {
+    const run = await nx(TEST_OVERLAYS, ws);
+    expect(run.exitCode, run.output.slice(-4000)).toBe(0);
+    for (const task of OVERLAY_TASKS) expect(run.tasks.has(task), `${task} in:\n${[...run.tasks.keys()].join('\n')}`).toBe(true);
+    // The check's own line, when it ran here rather than coming from the cache.
+    if (run.tasks.get('samtools-1.16.1:test') === 'ran')
+      expect(run.output).toContain('ok   samtools reports the htslib overlay it was linked with [apptainer]');
+  });
+
+  it('writes products that agree with their manifests and with each other', async () => {
+    const htslib = manifestOf('htslib', '1.16');
+    const samtools = manifestOf('samtools', '1.16.1');
+    const base = JSON.parse(readFileSync(join(ws, 'dist/containers/overlay-build-base/overlay-build-base.sif.json'), 'utf8')) as SifManifest;
+    for (const [m, script] of [
+      [htslib, HTSLIB],
+      [samtools, SAMTOOLS],
+    ] as const) {
+      const sqf = dist(m.overlay.split('/')[0], m.sqf);
+      expect(await sha256sum(sqf)).toBe(m.sha256);
+      expect(statSync(sqf).size).toBe(m.bytes);
+      expect(m.script).toEqual({ file: script, sha256: await sha256sum(join(ws, script)) });
+      expect(m.base).toEqual({ project: 'overlay-build-base', sif: 'overlay-build-base.sif', sha256: base.sha256 });
+      expect(m.mksquashfsArgs).toEqual(expect.arrayContaining(['-keep-as-directory', '-all-root', '-b', '128K']));
+    }
+    expect(htslib).toMatchObject({ project: 'htslib-1.16', type: 'app', deps: [] });
+    expect(htslib.sources).toEqual([{ file: 'htslib_1.16+ds.orig.tar.bz2', sha256: '2d10941e47cf0c05d1496e73e2beaef39e7584eb326367476b12cad04e7794be' }]);
+    expect(samtools.deps).toEqual([{ overlay: 'htslib/1.16', project: 'htslib-1.16', sha256: htslib.sha256 }]);
+    expect(readFileSync(dist('samtools', '1.16.1.env'), 'utf8')).toBe("# samtools install prefix\nSAMTOOLS_ROOT='/cnt/samtools/1.16.1'\n");
+    // The image holds /cnt/<name>/<version>, the binary and the script it was built from.
+    const listing = (await execa('unsquashfs', ['-l', dist('samtools', '1.16.1.sqf')])).stdout;
+    expect(listing).toContain('squashfs-root/cnt/samtools/1.16.1/bin/samtools');
+    expect(listing).toContain('squashfs-root/cnt/samtools/1.16.1/.pharos/build-script.sh');
+  });
+
+  it('shows each #DEP as a graph edge whose source file is the script', async () => {
+    const file = join(ws, 'tmp/overlay-graph.json');
+    const run = await nx(['graph', `--file=${file}`], ws);
+    expect(run.exitCode, run.output).toBe(0);
+    const deps = JSON.parse(readFileSync(file, 'utf8')).graph.dependencies as Record<string, Array<{ target: string; type: string }>>;
+    expect(deps['samtools-1.16.1']).toContainEqual(expect.objectContaining({ target: 'htslib-1.16', type: 'static' }));
+    expect(deps['samtools-1.16.1']).toContainEqual(expect.objectContaining({ target: 'overlay-build-base' }));
+    // The script is its project's root, so an edit of it affects that project.
+    const affected = await nx(['show', 'projects', '--affected', `--files=${SAMTOOLS}`], ws);
+    expect(affected.output.split('\n').map((l) => l.trim())).toContain('samtools-1.16.1');
+    expect(affected.output).not.toContain('htslib-1.16');
+  });
+
+  it('refuses a #DEP no script provides, naming the script, the line and the versions there are', async () => {
+    const folder = join(ws, 'containers/overlays/bcftools');
+    const bad = join(folder, '1.16.sh');
+    mkdirSync(folder);
+    writeFileSync(bad, '#!/usr/bin/bash\n#WHATIS:x\n#DEP:htslib/1.21>=1.17\ninstall() {\n  true\n}\n');
+    try {
+      const run = await nx(['show', 'projects'], ws);
+      expect(run.exitCode).not.toBe(0);
+      expect(run.output).toContain(
+        'pharos: containers/overlays/bcftools/1.16.sh:3: #DEP:htslib/1.21>=1.17: no version of htslib from 1.17 up to 1.21 is in the tree; the tree has htslib 1.16',
+      );
+    } finally {
+      rmSync(folder, { recursive: true });
+    }
+  });
+
+  it("rebuilds and re-tests exactly samtools after an edit of samtools' script, never htslib", async () => {
+    const before = manifestOf('samtools', '1.16.1');
+    appendFileSync(join(ws, SAMTOOLS), '# edited by e2e/overlays.spec.ts\n');
+    const run = await nx(TEST_OVERLAYS, ws);
+    expect(run.exitCode, run.output.slice(-4000)).toBe(0);
+    expect(ranOf(run.tasks)).toEqual(['samtools-1.16.1:overlay', 'samtools-1.16.1:test']);
+    expect(run.tasks.get('htslib-1.16:overlay')).toBe('cache');
+    const after = manifestOf('samtools', '1.16.1');
+    expect(after.script.sha256).not.toBe(before.script.sha256);
+    expect(after.deps).toEqual(before.deps);
+    expect(await sha256sum(dist('samtools', after.sqf))).toBe(after.sha256);
+
+    const again = await nx(TEST_OVERLAYS, ws);
+    expect(again.exitCode, again.output.slice(-4000)).toBe(0);
+    expect(ranOf(again.tasks)).toEqual([]);
+  });
+});
