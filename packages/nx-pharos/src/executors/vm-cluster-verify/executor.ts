@@ -1,4 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
+import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { normalizeVmClusterOptions, type VmClusterOptions } from '../../lib/vm-image/normalize-options';
@@ -11,7 +12,7 @@ import { onInterrupt } from '../../utils/cleanup';
 import { PharosError } from '../../utils/errors';
 import { runExecutor } from '../../utils/executor';
 import { bootCluster } from './boot-cluster';
-import { beegfsChecks, jobCompletes, jobIdOf, runClusterCheck, slurmChecks, SUBMIT_JOB, type ClusterCheck } from './cluster-checks';
+import { beegfsChecks, beegfsShareChecks, jobCompletes, jobIdOf, runClusterCheck, slurmChecks, SUBMIT_JOB, type ClusterCheck } from './cluster-checks';
 import { ownedName } from '../../utils/leftovers';
 
 export type VmClusterVerifyOptions = VmClusterOptions;
@@ -19,7 +20,9 @@ export type VmClusterVerifyOptions = VmClusterOptions;
 /**
  * Boots the controller and compute images under QEMU as one cluster (a private network over a loopback socket
  * between the VMs, SSH forwarded on 127.0.0.1), deployed by a cloud-init seed with a fresh auth/slurm key, then checks
- * what a site checks: slurmctld and slurmd active, the node idle in sinfo, `srun -N1 hostname` and a batch job. Both
+ * what a site checks: slurmctld and slurmd active, the node idle in sinfo, `srun -N1 hostname` and a batch job; with
+ * BeeGFS, its servers listed and reachable, and a file a batch job writes on the compute node's BeeGFS mount found by
+ * the controller with its exact content. Both
  * VMs are stopped on success, failure and Ctrl-C; their serial logs are kept, and named on failure.
  */
 export default async function vmClusterVerifyExecutor(options: VmClusterVerifyOptions, context: ExecutorContext) {
@@ -70,6 +73,10 @@ export default async function vmClusterVerifyExecutor(options: VmClusterVerifyOp
       await check(jobCompletes(jobIdOf(await check(SUBMIT_JOB))));
       if (withBeegfs) {
         for (const c of beegfsChecks(compute)) await check(c);
+        const share = beegfsShareChecks(compute, randomBytes(16).toString('hex'));
+        for (const c of share.mounted) await check(c);
+        await check(jobCompletes(jobIdOf(await check(share.write))));
+        for (const c of share.after) await check(c);
       } else {
         const why = beegfsLeftOut.length ? beegfsLeftOut.join('; ') : 'imagesWithout in nx.json';
         process.stdout.write(`pharos: BeeGFS NOT checked: the images were built without it (${why})\n`);
