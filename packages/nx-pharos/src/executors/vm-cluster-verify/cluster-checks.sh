@@ -23,5 +23,9 @@ case $check in
   beegfs-entry) sudo beegfs-ctl --getentryinfo --unmounted "$2" ;;
   # The bytes on the controller's storage target: a small file is one chunk file holding exactly its content.
   beegfs-chunk-content) sudo grep -rlx -- "$3" "$2" | head -n 1 | sudo xargs -r cat ;;
+  # A file sent to the node's BeeGFS, checked by its digest and renamed into the root-owned deploy folder.
+  install-sif) echo "$4  $2" | sha256sum -c --quiet && sudo install -d -m 755 "$(dirname "$3")" && sudo mv "$2" "$3" && sudo chmod 644 "$3" && echo "installed $3" ;;
+  # A container check as a user runs it: a Slurm job on the node, Apptainer reading the SIF from BeeGFS.
+  srun-sif) timeout 900 srun -w "$2" -N1 -n1 apptainer exec "$3" /bin/sh -c "$4" ;;
   *) echo "cluster-checks.sh: unknown check '$check'" >&2; exit 64 ;;
 esac

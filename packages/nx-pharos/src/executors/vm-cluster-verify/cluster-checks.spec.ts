@@ -1,5 +1,6 @@
 import { execa } from 'execa';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -61,6 +62,26 @@ describe('cluster checks', () => {
       expect(calls()).toContain('sudo beegfs-ctl --getentryinfo --unmounted /pharos-verify/c0ffee.txt\n');
     } finally {
       rmSync(chunks, { recursive: true, force: true });
+    }
+  });
+
+  it('installs a sent SIF only when its digest matches, and runs a container check as a Slurm job (stub sudo, srun)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pharos-sif-'));
+    try {
+      writeFileSync(join(dir, '.a.sif.part'), 'sif bytes');
+      const sha = createHash('sha256').update('sif bytes').digest('hex');
+      const wrong = await run('install-sif', join(dir, '.a.sif.part'), join(dir, 'containers/a.sif'), '0'.repeat(64));
+      expect([wrong.exitCode === 0, existsSync(join(dir, 'containers/a.sif'))]).toEqual([false, false]);
+      const ok = await run('install-sif', join(dir, '.a.sif.part'), join(dir, 'containers/a.sif'), sha);
+      expect([ok.exitCode, ok.all, readFileSync(join(dir, 'containers/a.sif'), 'utf8')]).toEqual([
+        0,
+        `installed ${join(dir, 'containers/a.sif')}`,
+        'sif bytes',
+      ]);
+      await run('srun-sif', 'hpc-compute', '/mnt/beegfs/containers/a.sif', 'mpirun -n 2 mpi-hello');
+      expect(calls()).toContain('srun -w hpc-compute -N1 -n1 apptainer exec /mnt/beegfs/containers/a.sif /bin/sh -c mpirun -n 2 mpi-hello\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -56,7 +56,7 @@ export function beegfsChecks(compute: string): ClusterCheck[] {
 
 /** Where the compute node mounts BeeGFS, and the folder the write check's job writes into. */
 export const BEEGFS_MOUNT = '/mnt/beegfs';
-const SHARED_DIR = 'pharos-verify';
+export const SHARED_DIR = 'pharos-verify';
 /** The controller's storage target (beegfs-server.sh: beegfs-setup-storage -p /srv/beegfs/storage -i 301). */
 const STORAGE_CHUNKS = '/srv/beegfs/storage/chunks';
 const STORAGE_TARGET = 301;
