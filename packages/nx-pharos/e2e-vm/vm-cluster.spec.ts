@@ -51,6 +51,21 @@ describe('VM images (Packer + QEMU)', () => {
       expect(run.output).toContain(`pharos-check: ok   ${line}`);
     }
     expect(run.output).toMatch(/pharos-check: ok {3}batch job \d+ completes/);
+    if (!beegfsAbsent) {
+      for (const line of [
+        'beegfs-ctl lists the storage server',
+        'beegfs-check-servers finds every server from hpc-compute',
+        'BeeGFS is mounted on hpc-compute at /mnt/beegfs',
+        "the controller's storage target holds the job's exact content",
+        "openmpi's SIF deployed to /mnt/beegfs/containers/openmpi.sif",
+        'openmpi: mpirun -n 2 runs both ranks (srun on hpc-compute, apptainer exec /mnt/beegfs/containers/openmpi.sif)',
+      ]) {
+        expect(run.output).toContain(`pharos-check: ok   ${line}`);
+      }
+      expect(run.output).toMatch(/pharos-check: ok {3}the controller finds \/pharos-verify\/[0-9a-f]{32}\.txt in BeeGFS, on storage target 301/);
+    }
+    // Measured, not asserted: how long each image of the chain took in this run (absent when it was a cache hit).
+    for (const m of run.output.matchAll(/pharos: (dist\/packer\/[^ ]+) .*built in (\d+) s/g)) process.stdout.write(`vm tests: ${m[1]} built in ${m[2]} s\n`);
     if (beegfsAbsent) {
       expect(run.output).toContain('pharos: hpc-compute is built WITHOUT beegfs (no source of beegfs 7.4.7 has a pinned sha256');
       expect(run.output).toContain('pharos: BeeGFS NOT checked: the images were built without it');

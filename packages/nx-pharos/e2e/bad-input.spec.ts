@@ -256,7 +256,7 @@ const CASES: BadInput[] = [
     name: 'vm-image.yaml: an unknown nested key',
     file: VM_IMAGE,
     edit: swap('  nodes: [hpc-compute]', '  nodse: [hpc-compute]'),
-    says: (line) => unknownKey(VM_IMAGE, line('nodse'), 'cluster.nodse', 'controller, nodes'),
+    says: (line) => unknownKey(VM_IMAGE, line('nodse'), 'cluster.nodse', 'controller, nodes, containers'),
   },
   {
     name: 'vm-image.yaml: both from and baseDisk',

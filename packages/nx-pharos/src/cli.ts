@@ -3,8 +3,8 @@ import { formatError } from './utils/errors';
 
 const USAGE = `usage: pharos <command>
   debian-mirror              print the Debian mirror (PHAROS_DEBIAN_MIRROR, else the host's apt sources)
-  recipe-sources <recipe>    print what of a recipe.yaml shapes fetch and deb: every version's pinned sources (with the
-                             site's pins) and required tools, and the deb build (a cache input of both)
+  recipe-sources <recipe>    print what of a recipe.yaml shapes fetch and deb: every version's pinned sources and
+                             packaging (with the site's pins) and required tools, and the deb build (a cache input of both)
   tool-versions <tool…>      print the versions of host tools (packer, qemu) that shape VM images (a cache input)
   pin <recipe.yaml> [--release <v>] [--source <n>] [--yes]
                              download a source the recipe leaves unpinned, print its sha256 and size, and once you
@@ -28,8 +28,25 @@ export async function main(argv: string[]): Promise<void> {
         const pins = configuredPins();
         const sources = Object.fromEntries(Object.values(recipe.versions).map((v) => [v.version, withSitePins(v.sources, pins)]));
         const requires = Object.fromEntries(Object.values(recipe.versions).map((v) => [v.version, v.requires]));
+        // Packaging and patches only for the versions that have them, so a recipe without either keeps the key it had;
+        // a patch by its digest, so editing one rebuilds the .debs.
+        const { recipePatches } = await import('./tools/recipe-patches');
+        const versions = Object.values(recipe.versions);
+        const packaging = Object.fromEntries(versions.filter((v) => v.packaging.length).map((v) => [v.version, withSitePins(v.packaging, pins)]));
+        const patches = Object.fromEntries(
+          versions.filter((v) => v.patches.length).map((v) => [v.version, recipePatches(rest[0], v).map(({ file, sha256 }) => ({ file, sha256 }))]),
+        );
         // `optional` decides whether an unpinned source is an error or an absent product.
-        process.stdout.write(`${JSON.stringify({ name: recipe.name, optional: recipe.optional ?? false, sources, requires, deb: recipe.deb })}\n`);
+        const shaping = {
+          name: recipe.name,
+          optional: recipe.optional ?? false,
+          sources,
+          requires,
+          deb: recipe.deb,
+          ...(Object.keys(packaging).length ? { packaging } : {}),
+          ...(Object.keys(patches).length ? { patches } : {}),
+        };
+        process.stdout.write(`${JSON.stringify(shaping)}\n`);
         return;
       }
       case 'tool-versions': {

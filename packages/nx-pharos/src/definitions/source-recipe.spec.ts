@@ -105,6 +105,76 @@ describe('recipe.yaml', () => {
     );
   });
 
+  it("reads a version's packaging tarball, from Debian's pool or a URL, and none by default", () => {
+    expect(parseSourceRecipe(RECIPE, FILE).versions['1.0'].packaging).toEqual([]);
+    const text = RECIPE.replace(
+      '    configureFlags: [--without-foo]',
+      `    packaging:
+      - kind: debian-pool
+        package: x
+        file: x_1.0-2.debian.tar.xz
+        sha256: ${SHA}
+      - kind: url
+        url: https://example.org/x_1.0-2.debian.tar.xz
+        sha256: unpinned`,
+    );
+    expect(parseSourceRecipe(text, FILE).versions['1.0'].packaging).toEqual([
+      { file: 'x_1.0-2.debian.tar.xz', sha256: SHA, location: { kind: 'debian-pool', package: 'x' }, note: undefined },
+      { file: 'x_1.0-2.debian.tar.xz', sha256: undefined, location: { kind: 'url', url: 'https://example.org/x_1.0-2.debian.tar.xz' }, note: undefined },
+    ]);
+    const noFile = errorOf(text.replace('        file: x_1.0-2.debian.tar.xz\n', ''));
+    expect(noFile.message).toBe('"versions.1.0.packaging[0]" is a debian-pool source and needs "package" and "file"');
+    expect(noFile.details.line).toBe(14);
+    expect(errorOf(text.replace(/ {4}packaging:\n[^]*?sha256: unpinned/, '    packaging: []')).message).toContain(
+      '"versions.1.0.packaging" must list at least one source of the packaging tarball',
+    );
+  });
+
+  it("reads a version's patches, inside the recipe's folder only", () => {
+    expect(parseSourceRecipe(RECIPE, FILE).versions['1.0'].patches).toEqual([]);
+    const text = RECIPE.replace('    configureFlags: [--without-foo]', '    patches: [patches/fix-a.patch, patches/1.0/b+c.diff]');
+    expect(parseSourceRecipe(text, FILE).versions['1.0'].patches).toEqual(['patches/fix-a.patch', 'patches/1.0/b+c.diff']);
+    for (const outside of ['/etc/passwd', '../slurm/x.patch', 'patches/../../x.patch', 'patches/a b.patch']) {
+      const e = errorOf(text.replace('patches/fix-a.patch', JSON.stringify(outside)));
+      expect(e.message).toBe(`"versions.1.0.patches[0]" must be a path inside the recipe's folder, got ${JSON.stringify(outside)}`);
+      expect(e.details.line).toBe(13);
+    }
+  });
+
+  it('reads the suites a build may take named build dependencies from, and an unprivileged build', () => {
+    const text = `${RECIPE}deb:
+  suites: [bookworm]
+  unprivileged: true
+  buildFrom:
+    - suite: sid
+      packages: [golang-*, tzdata-legacy]
+      note: newer than the suite's
+    - suite: bookworm-backports
+      packages: [dh-golang]
+`;
+    expect(parseSourceRecipe(text, FILE).deb).toEqual({
+      build: 'dpkg-buildpackage',
+      buildPackages: [],
+      suites: ['bookworm'],
+      buildFrom: [
+        { suite: 'sid', packages: ['golang-*', 'tzdata-legacy'] },
+        { suite: 'bookworm-backports', packages: ['dh-golang'] },
+      ],
+      unprivileged: true,
+    });
+    // A pattern is written into apt's preferences: nothing may end its line.
+    const injected = errorOf(text.replace('[dh-golang]', '["dh-golang\\nPin-Priority: 1001"]'));
+    expect(injected.message).toBe(
+      '"deb.buildFrom[1].packages[0]" must be a Debian package name, or a pattern such as golang-*, got "dh-golang\\nPin-Priority: 1001"',
+    );
+    expect(injected.details.line).toBe(27);
+    expect(errorOf(text.replace('bookworm-backports', 'sid')).message).toBe('"deb.buildFrom" names sid twice: list its packages once');
+    expect(errorOf(text.replace('bookworm-backports', 'sid')).details.line).toBe(26);
+    expect(errorOf(text.replace('[dh-golang]', '[]')).message).toContain('"deb.buildFrom[1].packages" must name at least one package');
+    expect(errorOf(text.replace('    - suite: sid\n', '    - suit: sid\n')).message).toContain('unknown key "deb.buildFrom[0].suit"');
+    expect(errorOf(`${RECIPE}deb:\n  build: make-package-deb\n  unprivileged: true\n`).message).toBe('"deb.unprivileged" is for dpkg-buildpackage builds');
+  });
+
   it('reads whether the images may go without the package, and why; a recipe says nothing by default', () => {
     expect(parseSourceRecipe(RECIPE, FILE).optional).toBeUndefined();
     expect(parseSourceRecipe(`optional:\n  why: the shared file system\n${RECIPE}`, FILE).optional).toEqual({ why: 'the shared file system' });

@@ -1,5 +1,5 @@
 import { PharosError } from '../utils/errors';
-import { DEBIAN_NAME, keyPath, parseYamlFile, STRINGS, SUITE_NAME, type Shape } from './validate';
+import { DEBIAN_NAME, keyPath, parseYamlFile, STRINGS, SUITE_NAME, type KeyPath, type Shape } from './validate';
 
 /**
  * `third-party/<name>/recipe.yaml`: the versions of a third-party package Pharos builds from source, and for each the
@@ -10,8 +10,14 @@ import { DEBIAN_NAME, keyPath, parseYamlFile, STRINGS, SUITE_NAME, type Shape } 
 /** Where a source file can be downloaded from; the user's mirrors and the local cache are tried before these. */
 export type SourceLocation =
   | { kind: 'url'; url: string }
-  /** Debian's orig tarball of the same upstream release, from the archive in the host's apt sources. */
-  | { kind: 'debian-orig'; package: string };
+  /**
+   * A file of Debian's source package `package`, from its folder in the pool of the archive in the host's apt sources:
+   * `debian-orig` names the orig tarball of the same upstream release, `debian-pool` any other file of it (the
+   * `.debian.tar.xz` of a version's `packaging`). One location; the kind only says what the file is, in messages.
+   */
+  | { kind: DebianPoolKind; package: string };
+
+export type DebianPoolKind = 'debian-orig' | 'debian-pool';
 
 export interface PinnedSource {
   /** File name in the source cache and on mirrors. */
@@ -26,6 +32,18 @@ export interface PinnedSource {
 export interface RecipeVersion {
   version: string;
   sources: PinnedSource[];
+  /**
+   * Where the source's `debian/` comes from when the source has none (or not the one to build with): the places one
+   * tarball holding `debian/` can come from, e.g. Debian's `<package>_<version>.debian.tar.xz`, tried in order like
+   * `sources`. It replaces the source's own `debian/`; a 3.0 (quilt) format's patches are applied by dpkg-buildpackage.
+   * Empty when the source carries its packaging (Slurm, BeeGFS).
+   */
+  packaging: PinnedSource[];
+  /**
+   * Patches of ours (paths relative to the recipe's folder, `patch -p1`), applied in order after the packaging's own
+   * (a 3.0 (quilt) series): fixes the .debs need that neither upstream nor Debian carries for this suite. Deb builds.
+   */
+  patches: string[];
   /** Extra configure flags (tarball builds); part of the cache key of what uses them. */
   configureFlags: string[];
   /** Tools the build needs beyond the suite's packages (BeeGFS 8.x: Rust, Go), checked before the build starts. */
@@ -57,6 +75,23 @@ export interface DebRecipe {
   buildPackages: string[];
   /** The Debian suites the packages are built for; undefined means every suite Pharos builds. */
   suites?: string[];
+  /**
+   * Build dependencies the suite is too old for, taken from other suites of the same archive (bookworm-backports,
+   * sid): only the packages named (apt patterns such as `golang-*`) come from them; everything else, libc6 and every
+   * library the packages link against, stays the suite's own, so the .debs install on a plain system of the suite.
+   */
+  buildFrom?: BuildFromSuite[];
+  /**
+   * dpkg-buildpackage as an unprivileged user with fakeroot, the way Debian's build daemons run it, for sources whose
+   * build or tests refuse root (Apptainer's test helpers look for a non-root process among their parents).
+   */
+  unprivileged?: boolean;
+}
+
+/** Another suite of the archive, and the packages (apt preference patterns) a build may install from it. */
+export interface BuildFromSuite {
+  suite: string;
+  packages: string[];
 }
 
 /**
@@ -85,12 +120,13 @@ export interface SourceRecipe {
 
 const DEB_BUILDS: DebBuildKind[] = ['dpkg-buildpackage', 'make-package-deb'];
 const NOTE: Shape = { kind: 'string' };
+const DEBIAN_POOL_KINDS: DebianPoolKind[] = ['debian-orig', 'debian-pool'];
 
 const SOURCE: Shape = {
   kind: 'map',
   required: ['kind'],
   fields: {
-    kind: { kind: 'enum', values: ['url', 'debian-orig'] },
+    kind: { kind: 'enum', values: ['url', ...DEBIAN_POOL_KINDS] },
     url: { kind: 'string', pattern: /^(https?|file):\/\//, expect: 'be an http(s) or file URL' },
     package: DEBIAN_NAME,
     file: { kind: 'string' },
@@ -100,6 +136,8 @@ const SOURCE: Shape = {
 };
 
 const TEXT: Shape = { kind: 'string', fromNumber: true };
+/** Inside the recipe's folder: a patch is part of the recipe, and of its cache key. */
+const PATCH_PATH: Shape = { kind: 'string', pattern: /^(?!\/)(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9._/+-]+$/, expect: "be a path inside the recipe's folder" };
 
 const REQUIREMENT: Shape = {
   kind: 'map',
@@ -126,6 +164,8 @@ const RECIPE_YAML: Shape = {
         required: ['sources'],
         fields: {
           sources: { kind: 'list', of: SOURCE, nonEmpty: true, expect: 'list at least one source' },
+          packaging: { kind: 'list', of: SOURCE, nonEmpty: true, expect: 'list at least one source of the packaging tarball' },
+          patches: { kind: 'list', of: PATCH_PATH },
           configureFlags: STRINGS,
           requires: { kind: 'list', of: REQUIREMENT },
           note: NOTE,
@@ -146,6 +186,25 @@ const RECIPE_YAML: Shape = {
         versionVariable: { kind: 'string', pattern: /^[A-Za-z_][A-Za-z0-9_]*$/, expect: 'be a make variable name' },
         buildPackages: { kind: 'list', of: DEBIAN_NAME },
         suites: { kind: 'list', of: SUITE_NAME, nonEmpty: true, expect: 'name at least one suite' },
+        buildFrom: {
+          kind: 'list',
+          of: {
+            kind: 'map',
+            required: ['suite', 'packages'],
+            fields: {
+              suite: SUITE_NAME,
+              // Written into apt's preferences: a name or a glob, nothing that could end the line or the stanza.
+              packages: {
+                kind: 'list',
+                of: { kind: 'string', pattern: /^[a-z0-9*][a-z0-9+.*-]*$/, expect: 'be a Debian package name, or a pattern such as golang-*' },
+                nonEmpty: true,
+                expect: 'name at least one package',
+              },
+              note: NOTE,
+            },
+          },
+        },
+        unprivileged: { kind: 'boolean' },
         note: NOTE,
       },
     },
@@ -165,7 +224,7 @@ interface RawRecipe {
   name: string;
   optional?: { why: string };
   defaultVersion?: string;
-  versions: Record<string, { sources: RawSource[]; configureFlags?: string[]; requires?: ToolRequirement[] }>;
+  versions: Record<string, { sources: RawSource[]; packaging?: RawSource[]; patches?: string[]; configureFlags?: string[]; requires?: ToolRequirement[] }>;
   variants?: Record<string, Partial<Omit<BuildVariant, 'name'>>>;
   deb?: Partial<DebRecipe>;
 }
@@ -174,19 +233,10 @@ export function parseSourceRecipe(text: string, file: string): SourceRecipe {
   const { data, fail } = parseYamlFile<RawRecipe>(text, file, RECIPE_YAML);
   const versions: Record<string, RecipeVersion> = {};
   for (const [version, v] of Object.entries(data.versions)) {
-    const sources = v.sources.map((src, i): PinnedSource => {
-      const at = keyPath(keyPath(keyPath('versions', version), 'sources'), i);
-      const sha256 = src.sha256 === 'unpinned' ? undefined : src.sha256;
-      if (src.kind === 'url') {
-        if (!src.url) fail(at, `"${at}" is a url source and lacks "url"`);
-        const url = src.url as string;
-        return { file: src.file ?? (url.split('/').pop() as string), sha256, location: { kind: 'url', url }, note: src.note };
-      }
-      if (!src.package || !src.file) fail(at, `"${at}" is a debian-orig source and needs "package" and "file"`);
-      return { file: src.file as string, sha256, location: { kind: 'debian-orig', package: src.package as string }, note: src.note };
-    });
+    const sources = v.sources.map((src, i) => pinnedSource(src, keyPath(keyPath('versions', version), 'sources'), i, fail));
+    const packaging = (v.packaging ?? []).map((src, i) => pinnedSource(src, keyPath(keyPath('versions', version), 'packaging'), i, fail));
     const requires = (v.requires ?? []).map(({ versionCommand, ...req }) => ({ ...req, ...(versionCommand ? { versionCommand } : {}) }));
-    versions[version] = { version, sources, configureFlags: v.configureFlags ?? [], requires };
+    versions[version] = { version, sources, packaging, patches: v.patches ?? [], configureFlags: v.configureFlags ?? [], requires };
   }
   const defaultVersion = data.defaultVersion ?? Object.keys(versions)[0];
   if (!versions[defaultVersion])
@@ -200,6 +250,10 @@ export function parseSourceRecipe(text: string, file: string): SourceRecipe {
   const deb = data.deb ?? {};
   const build = deb.build ?? 'dpkg-buildpackage';
   if (deb.versionVariable !== undefined && build !== 'make-package-deb') fail('deb.versionVariable', '"deb.versionVariable" is for make-package-deb builds');
+  if (deb.unprivileged && build !== 'dpkg-buildpackage') fail('deb.unprivileged', '"deb.unprivileged" is for dpkg-buildpackage builds');
+  const fromSuites = (deb.buildFrom ?? []).map((f) => f.suite);
+  const twice = fromSuites.find((s, i) => fromSuites.indexOf(s) !== i);
+  if (twice) fail(keyPath('deb.buildFrom', fromSuites.lastIndexOf(twice)), `"deb.buildFrom" names ${twice} twice: list its packages once`);
   return {
     name: data.name,
     ...(data.optional ? { optional: { why: data.optional.why } } : {}),
@@ -211,8 +265,23 @@ export function parseSourceRecipe(text: string, file: string): SourceRecipe {
       ...(deb.versionVariable ? { versionVariable: deb.versionVariable } : {}),
       buildPackages: deb.buildPackages ?? [],
       ...(deb.suites ? { suites: deb.suites } : {}),
+      // Only when set: the deb section is part of the cache key of every recipe's .debs.
+      ...(deb.buildFrom?.length ? { buildFrom: deb.buildFrom.map(({ suite, packages }) => ({ suite, packages })) } : {}),
+      ...(deb.unprivileged ? { unprivileged: true } : {}),
     },
   };
+}
+
+function pinnedSource(src: RawSource, list: KeyPath, i: number, fail: (path: KeyPath, message: string) => never): PinnedSource {
+  const at = keyPath(list, i);
+  const sha256 = src.sha256 === 'unpinned' ? undefined : src.sha256;
+  if (src.kind === 'url') {
+    if (!src.url) fail(at, `"${at}" is a url source and lacks "url"`);
+    const url = src.url as string;
+    return { file: src.file ?? (url.split('/').pop() as string), sha256, location: { kind: 'url', url }, note: src.note };
+  }
+  if (!src.package || !src.file) fail(at, `"${at}" is a ${src.kind} source and needs "package" and "file"`);
+  return { file: src.file as string, sha256, location: { kind: src.kind, package: src.package as string }, note: src.note };
 }
 
 /** Whether some source of the version has a sha256 (after the site's pins): decided from inputs, never the network. */

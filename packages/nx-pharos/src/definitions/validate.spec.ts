@@ -144,7 +144,7 @@ describe('nested keys and syntax errors in each definition', () => {
   it('vm-image.yaml: a nested typo is refused at its line', () => {
     const text = 'suite: bookworm\nfrom: cloud-base\ntemplate: t.pkr.hcl\ncluster:\n  controller: c\n  nodse: [n]\n';
     expect(parseError(parseVmImageDefinition, text, 'packer/x/vm-image.yaml').format()).toBe(
-      'pharos: packer/x/vm-image.yaml:6: unknown key "cluster.nodse" (known here: controller, nodes)\n  next: remove or rename "nodse"',
+      'pharos: packer/x/vm-image.yaml:6: unknown key "cluster.nodse" (known here: controller, nodes, containers)\n  next: remove or rename "nodse"',
     );
     expect(parseError(parseVmImageDefinition, 'suite: bookworm\nfrom: a\ntemplate: t\nmemroy: 1\n', 'v.yaml').details.line).toBe(4);
   });

@@ -25,8 +25,12 @@ export interface VmImageDefinition {
   packages: Array<{ project: string; names: string[] }>;
   /** Handlebars templates rendered with the cluster values into the upload folder. */
   files: Array<{ template: string; name: string }>;
-  /** The Slurm cluster the image belongs to; defaults of the image target's options. */
-  cluster?: { controller: string; nodes: string[] };
+  /**
+   * The Slurm cluster the image belongs to; defaults of the image target's options. `containers` are application
+   * container projects whose SIF a compute node's verify deploys into BeeGFS and runs through Slurm, with their own
+   * container.yaml checks: the images exist to run them.
+   */
+  cluster?: { controller: string; nodes: string[]; containers?: string[] };
 }
 
 /** Where the guest finds the uploaded .debs (`debs/`) and rendered files. */
@@ -74,7 +78,15 @@ const VM_IMAGE_YAML: Shape = {
         fields: { template: RELATIVE_PATH, name: { kind: 'string', pattern: /^[A-Za-z0-9._-]+$/, expect: 'be a file name' } },
       },
     },
-    cluster: { kind: 'map', required: ['controller', 'nodes'], fields: { controller: HOSTNAME, nodes: { kind: 'list', of: HOSTNAME, nonEmpty: true } } },
+    cluster: {
+      kind: 'map',
+      required: ['controller', 'nodes'],
+      fields: {
+        controller: HOSTNAME,
+        nodes: { kind: 'list', of: HOSTNAME, nonEmpty: true },
+        containers: { kind: 'list', of: { kind: 'string', pattern: /^[a-z0-9][a-z0-9._-]*$/, expect: 'be a container project name such as openmpi' } },
+      },
+    },
   },
 };
 

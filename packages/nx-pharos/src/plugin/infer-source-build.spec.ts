@@ -87,6 +87,26 @@ describe('source-build inference', () => {
     expect(sid.targets?.tarball.options.suite).toBe('bookworm');
   });
 
+  it('proves Apptainer with its own verify executor, keyed on its check script', () => {
+    const apptainer = inferSourceBuildProject('third-party/apptainer/recipe.yaml', recipe('deb:\n  suites: [bookworm]\n', 'apptainer'), false, SUITES);
+    expect(apptainer.targets?.['verify-deb-bookworm']).toMatchObject({
+      executor: '@pharos/nx-plugin:apptainer-verify',
+      options: { suite: 'bookworm', products: ['deb'] },
+      dependsOn: [
+        { target: 'deb-bookworm', params: 'forward' },
+        { projects: ['debian-bookworm'], target: 'image' },
+      ],
+    });
+    const inputs = apptainer.targets?.['verify-deb-bookworm'].inputs ?? [];
+    for (const f of ['executors/apptainer-verify/deb-check.sh', 'lib/source-build/install-debs.sh', 'executors/apptainer-verify/schema.json']) {
+      expect(inputs).toContain(`{workspaceRoot}/packages/nx-pharos/src/${f}`);
+    }
+    // Packaging, patches (by digest), buildFrom and unprivileged reach the deb key through recipe-sources.
+    expect(apptainer.targets?.['deb-bookworm'].inputs).toContainEqual({
+      runtime: 'node packages/nx-pharos/bin/pharos.cjs recipe-sources third-party/apptainer/recipe.yaml',
+    });
+  });
+
   it('keys each target on the source its executor really imports, scripts included', () => {
     const inputs = slurm.targets?.['deb-trixie'].inputs ?? [];
     for (const f of ['executors/deb/schema.json', 'tools/dpkg.ts', 'tools/dpkg-build.sh', 'lib/source-build/normalize-options.ts', 'products/debs.ts']) {

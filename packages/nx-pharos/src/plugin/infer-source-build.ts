@@ -8,7 +8,7 @@ import { TARBALL_MANIFEST } from '../products/tarball';
 import { executorInputs, PLUGIN, projectName } from './target-inputs';
 
 /** The executor that proves a package's products with a running service, per recipe name. */
-const VERIFY_EXECUTORS: Record<string, string> = { slurm: 'slurm-verify', beegfs: 'beegfs-verify' };
+const VERIFY_EXECUTORS: Record<string, string> = { slurm: 'slurm-verify', beegfs: 'beegfs-verify', apptainer: 'apptainer-verify' };
 /** A recipe folder with this template builds the relocatable tarball too. */
 export const TARBALL_TEMPLATE = 'tarball/module.lua.hbs';
 

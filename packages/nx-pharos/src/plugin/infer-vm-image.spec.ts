@@ -117,4 +117,22 @@ describe('inferVmImageProject', () => {
     expect(controller.targets?.verify).toBeUndefined();
     expect(controller.targets?.test.dependsOn).toEqual(['validate', { projects: ['hpc-compute'], target: 'verify' }]);
   });
+
+  it('makes the containers a compute node runs from BeeGFS inputs of its verify only, and refuses one that is not a container project', () => {
+    const withContainers = parseVmImageDefinition(COMPUTE.replace('nodes: [hpc-compute] }', 'nodes: [hpc-compute], containers: [openmpi] }'), FILE);
+    const roots = { openmpi: 'containers/openmpi', 'python-science': 'containers/python-science' };
+    const p = inferVmImageProject(FILE, withContainers, [], PACKAGES, roots);
+    expect(p.targets?.verify.options).toEqual({ controller: 'hpc-controller', nodes: ['hpc-compute'], containers: ['openmpi'] });
+    expect(p.targets?.verify.dependsOn).toContainEqual({ projects: ['openmpi'], target: 'sif' });
+    expect(p.targets?.verify.inputs).toEqual(
+      expect.arrayContaining([{ dependentTasksOutputFiles: '**/*.sif.json' }, '{workspaceRoot}/containers/openmpi/container.yaml']),
+    );
+    expect(p.implicitDependencies).toContain('openmpi');
+    // The image is the same with or without them: its options (and so its cache key) do not carry them.
+    expect(p.targets?.image.options).toEqual(inferVmImageProject(FILE, parseVmImageDefinition(COMPUTE, FILE), [], PACKAGES, roots).targets?.image.options);
+    expect(p.targets?.image.options.cluster).toEqual({ controller: 'hpc-controller', nodes: ['hpc-compute'] });
+    expect(() => inferVmImageProject(FILE, withContainers, [], PACKAGES, { 'python-science': 'containers/python-science' })).toThrow(
+      '"cluster.containers" names openmpi, which is not an application container project',
+    );
+  });
 });

@@ -21,6 +21,7 @@ export function inferVmImageProject(
   fullDef: VmImageDefinition,
   imagesWithout: string[],
   packages: Record<string, PackageProject>,
+  containerRoots: Record<string, string> = {},
 ): ProjectConfiguration {
   // A site without some sources (BeeGFS) leaves their packages out by saying so; the image records it.
   const without = imagesWithout.filter((p) => fullDef.packages.some((pkg) => pkg.project === p));
@@ -46,13 +47,29 @@ export function inferVmImageProject(
   });
   const isComputeNode = !!def.cluster?.nodes.includes(name) && def.cluster.controller !== name;
   const isController = def.cluster?.controller === name;
+  // The containers a compute node's verify runs from BeeGFS: their SIF is an input, and their checks are.
+  const containers = (isComputeNode ? (def.cluster?.containers ?? []) : []).map((project) => {
+    const root = containerRoots[project];
+    if (root === undefined)
+      throw new PharosError(`"cluster.containers" names ${project}, which is not an application container project`, {
+        file: definitionFile,
+        next: `name a folder under containers/ (one with a Dockerfile): ${Object.keys(containerRoots).sort().join(', ') || 'there is none'}`,
+      });
+    return { project, root };
+  });
   return {
     root,
     name,
     projectType: 'application',
     tags: ['packer', `suite:${def.suite}`],
     // A compute node's verify boots its controller's image too; `nx affected` sees only project edges.
-    implicitDependencies: [PLUGIN, ...(def.from ? [def.from] : []), ...packageProjects, ...(isComputeNode ? [def.cluster?.controller as string] : [])],
+    implicitDependencies: [
+      PLUGIN,
+      ...(def.from ? [def.from] : []),
+      ...packageProjects,
+      ...(isComputeNode ? [def.cluster?.controller as string] : []),
+      ...containers.map((c) => c.project),
+    ],
     targets: {
       ...(def.baseDisk
         ? {
@@ -77,7 +94,8 @@ export function inferVmImageProject(
         options: {
           ...options,
           outputPath: vmImageDir('{projectRoot}'),
-          ...(def.cluster ? { cluster: def.cluster } : {}),
+          // Not its containers: they are the verify's, and must not rebuild the image.
+          ...(def.cluster ? { cluster: { controller: def.cluster.controller, nodes: def.cluster.nodes } } : {}),
           ...(without.length ? { without } : {}),
           ...(debs.length ? { debs } : {}),
         },
@@ -100,9 +118,18 @@ export function inferVmImageProject(
         ? {
             verify: {
               executor: `${PLUGIN}:vm-cluster-verify`,
-              options: { controller: def.cluster?.controller, nodes: [name] },
-              dependsOn: ['image', { projects: [def.cluster?.controller as string], target: 'image' }],
-              inputs: [{ dependentTasksOutputFiles: '**/vm-image.json' }, ...executorInputs('vm-cluster-verify')],
+              options: { controller: def.cluster?.controller, nodes: [name], ...(containers.length ? { containers: containers.map((c) => c.project) } : {}) },
+              dependsOn: [
+                'image',
+                { projects: [def.cluster?.controller as string], target: 'image' },
+                ...(containers.length ? [{ projects: containers.map((c) => c.project), target: 'sif' }] : []),
+              ],
+              inputs: [
+                { dependentTasksOutputFiles: '**/vm-image.json' },
+                ...(containers.length ? [{ dependentTasksOutputFiles: '**/*.sif.json' }] : []),
+                ...containers.map((c) => `{workspaceRoot}/${c.root}/container.yaml`),
+                ...executorInputs('vm-cluster-verify'),
+              ],
               cache: true,
             },
           }

@@ -77,7 +77,7 @@ function inferProject(file: string, workspaceRoot: string, facts: WorkspaceFacts
     case 'base-image.yaml':
       return inferBaseImageProject(file, parseBaseImageDefinition(readFileSync(full, 'utf8'), file));
     case 'vm-image.yaml':
-      return inferVmImageProject(file, parseVmImageDefinition(readFileSync(full, 'utf8'), file), options.imagesWithout ?? [], facts.packages);
+      return inferVmImageProject(file, parseVmImageDefinition(readFileSync(full, 'utf8'), file), options.imagesWithout ?? [], facts.packages, facts.containers);
     case 'recipe.yaml':
       return inferSourceBuildProject(
         file,

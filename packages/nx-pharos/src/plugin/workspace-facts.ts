@@ -1,6 +1,7 @@
 import { basename, dirname } from 'node:path';
 import { parseBaseImageDefinition } from '../definitions/base-image';
 import { parseSourceRecipe } from '../definitions/source-recipe';
+import { isApplicationContainer } from './infer-container';
 import { dockerImageTag, projectName } from './target-inputs';
 
 /** A package project (a recipe.yaml folder) as other projects need it: where it lives and the release it builds. */
@@ -16,6 +17,8 @@ export interface WorkspaceFacts {
   /** The Debian suites the base-image.yaml projects produce, sorted. */
   suites: string[];
   packages: Record<string, PackageProject>;
+  /** Application container projects (those with a SIF) → their root. */
+  containers: Record<string, string>;
 }
 
 /** A definition that does not parse is left out here; its own inference reports it. */
@@ -28,13 +31,14 @@ function parsedOrUndefined<T>(parse: () => T): T | undefined {
 }
 
 export function workspaceFacts(files: readonly string[], read: (file: string) => string): WorkspaceFacts {
-  const facts: WorkspaceFacts = { producers: new Map(), suites: [], packages: {} };
+  const facts: WorkspaceFacts = { producers: new Map(), suites: [], packages: {}, containers: {} };
   for (const file of files) {
     const root = dirname(file);
     const name = projectName(root);
     switch (basename(file)) {
       case 'Dockerfile':
         facts.producers.set(dockerImageTag(name), name);
+        if (isApplicationContainer(file)) facts.containers[name] = root;
         break;
       case 'base-image.yaml': {
         const def = parsedOrUndefined(() => parseBaseImageDefinition(read(file), file));

@@ -15,7 +15,16 @@ export interface BuiltDebsManifest {
   version: string;
   suite: string;
   source: { file: string; sha256: string };
+  /** The version's packaging tarball (its `debian/`), when the recipe names one. */
+  packaging?: { file: string; sha256: string };
+  /** The recipe's patches of this version, applied after the packaging's own, as the recipe names them. */
+  patches?: Array<{ file: string; sha256: string }>;
   builtOn: string;
+  /**
+   * The recipe's `deb.buildFrom`: each other suite's packages the build installed, with their versions (suite →
+   * package → version). Those suites move; this says what the .debs were built with.
+   */
+  buildFrom?: Record<string, Record<string, string>>;
   debs: Array<{ file: string; package: string; version: string; architecture: string; sha256: string; bytes: number }>;
 }
 

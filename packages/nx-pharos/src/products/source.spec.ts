@@ -16,6 +16,16 @@ describe('sourceAbsence', () => {
     expect(absent?.next).toContain(`npm run pin -- ${RECIPE_FILE} (downloads beegfs-7.4.7.tar.gz,`);
   });
 
+  it("is absent when the version's packaging tarball has no pin, naming that file", () => {
+    const pinned = { ...unpinned, sha256: 'a'.repeat(64) };
+    const packaging: PinnedSource = { file: 'beegfs_7.4.7-1.debian.tar.xz', location: { kind: 'debian-pool', package: 'beegfs' } };
+    expect(sourceAbsence(optional, '7.4.7', [pinned], RECIPE_FILE, [{ ...packaging, sha256: 'b'.repeat(64) }])).toBeUndefined();
+    const absent = sourceAbsence(optional, '7.4.7', [pinned], RECIPE_FILE, [packaging]);
+    expect(absent?.reason).toBe(`no packaging tarball of beegfs 7.4.7 has a pinned sha256, in ${RECIPE_FILE} or in the site's sources config`);
+    expect(absent?.next).toContain(`pin beegfs_7.4.7-1.debian.tar.xz in ${RECIPE_FILE}, or put the file on a mirror`);
+    expect(sourceAbsence(optional, '7.4.7', [unpinned], RECIPE_FILE, [packaging])?.reason).toContain('no source of beegfs');
+  });
+
   it('names no path of this machine: the words are part of a cached product', () => {
     const absent = sourceAbsence(optional, '7.4.7', [unpinned], RECIPE_FILE);
     expect(JSON.stringify(absent)).not.toMatch(/\/home\/|\/root\/|\/tmp\//);

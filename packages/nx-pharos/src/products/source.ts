@@ -26,6 +26,8 @@ export interface FetchedSourceRecord {
   file: string;
   sha256: string;
   from: string;
+  /** The version's packaging tarball (its `debian/`), when the recipe names one. */
+  packaging?: { file: string; sha256: string; from: string };
 }
 
 /** An optional package with no pinned source: fetch and deb say so in their products, and the images leave it out. */
@@ -55,16 +57,28 @@ export function sourceAbsence(
   version: string,
   sources: readonly PinnedSource[],
   recipeFile: string,
+  packaging: readonly PinnedSource[] = [],
 ): SourceAbsence | undefined {
-  if (!recipe.optional || hasPinnedSource(sources)) return undefined;
-  const files = [...new Set(sources.map((s) => s.file))].join(' or ');
+  if (!recipe.optional) return undefined;
+  // A source without its packaging builds nothing either: the first of the two that has no pin is the one to pin.
+  const unpinned = [sources, packaging].find((list) => list.length && !hasPinnedSource(list));
+  if (!unpinned) return undefined;
+  const files = [...new Set(unpinned.map((s) => s.file))].join(' or ');
+  const offline =
+    `put the file on a mirror named in PHAROS_SOURCE_MIRRORS and pin its sha256 under "pins:" in the sources config ` +
+    `(PHAROS_SOURCES_CONFIG, or ~/.config/pharos/sources.yaml); docs/third-party.md#optional-packages`;
+  if (unpinned === packaging) {
+    // `npm run pin` picks among the sources only.
+    return {
+      why: recipe.optional.why,
+      reason: `no packaging tarball of ${recipe.name} ${version} has a pinned sha256, in ${recipeFile} or in the site's sources config`,
+      next: `to build ${recipe.name} in: pin ${files} in ${recipeFile}, or ${offline}`,
+    };
+  }
   return {
     why: recipe.optional.why,
     reason: `no source of ${recipe.name} ${version} has a pinned sha256, in ${recipeFile} or in the site's sources config`,
-    next:
-      `to build ${recipe.name} in: npm run pin -- ${recipeFile} (downloads ${files}, shows its sha256 and pins it for this site), ` +
-      `or, offline, put the file on a mirror named in PHAROS_SOURCE_MIRRORS and pin its sha256 under "pins:" in the sources config ` +
-      `(PHAROS_SOURCES_CONFIG, or ~/.config/pharos/sources.yaml); docs/third-party.md#optional-packages`,
+    next: `to build ${recipe.name} in: npm run pin -- ${recipeFile} (downloads ${files}, shows its sha256 and pins it for this site), or, offline, ${offline}`,
   };
 }
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { DebBuildKind, ToolRequirement } from '../definitions/source-recipe';
+import type { BuildFromSuite, DebBuildKind, ToolRequirement } from '../definitions/source-recipe';
 import { markedFields } from '../utils/build-log';
 
 /**
@@ -31,6 +31,16 @@ export interface DebBuildRequest {
   requires?: ToolRequirement[];
   /** Names the suite's toolchain in messages, e.g. "debian:bookworm". */
   toolchain?: string;
+  /** A tarball holding `debian/` (path inside the container), laid over the source's own. */
+  packagingTarball?: string;
+  /** Other suites of `debianMirror` that the named build dependencies come from. */
+  buildFrom?: BuildFromSuite[];
+  /** The archive the build container's extra suites come from; required with `buildFrom`. */
+  debianMirror?: string;
+  /** dpkg-buildpackage as an unprivileged user with fakeroot. */
+  unprivileged?: boolean;
+  /** Patch files (paths inside the container), `patch -p1` in order after the packaging's own. */
+  patches?: string[];
 }
 
 export const DEB_MARKER = 'pharos-deb:';
@@ -49,7 +59,22 @@ export function dpkgBuildEnv(req: DebBuildRequest): Record<string, string> {
     BUILD_PACKAGES: (req.buildPackages ?? []).join(' '),
     REQUIRES: (req.requires ?? []).map((r) => [r.command, r.minimum, r.for, r.versionCommand ?? `${r.command} --version`].join('\t')).join('\n'),
     TOOLCHAIN: req.toolchain ?? 'image',
+    PACKAGING_TARBALL: req.packagingTarball ?? '',
+    // Suite and pattern syntax are validated by the recipe: no tab, space or newline inside either.
+    BUILD_FROM: (req.buildFrom ?? []).map((f) => `${f.suite}\t${f.packages.join(' ')}`).join('\n'),
+    DEBIAN_MIRROR: req.debianMirror ?? '',
+    UNPRIVILEGED: req.unprivileged ? 'yes' : 'no',
+    PATCHES: (req.patches ?? []).join('\n'),
   };
+}
+
+export const FROM_MARKER = 'pharos-from:';
+
+/** The installed build dependencies whose version only another suite carries: suite → package → version. */
+export function parseBuiltFrom(output: string): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  for (const [suite, pkg, version] of markedFields(output, FROM_MARKER)) (out[suite] ??= {})[pkg] = version;
+  return out;
 }
 
 export interface BuiltDeb {
@@ -61,4 +86,9 @@ export interface BuiltDeb {
 
 export function parseBuiltDebs(output: string): BuiltDeb[] {
   return markedFields(output, DEB_MARKER).map(([file, pkg, version, architecture]) => ({ file, package: pkg, version, architecture }));
+}
+
+/** "sid (golang-*, tzdata), bookworm-backports (dh-golang)", for the terminal. */
+export function buildFromSummary(buildFrom: readonly BuildFromSuite[]): string {
+  return buildFrom.map((f) => `${f.suite} (${f.packages.join(', ')})`).join(', ');
 }

@@ -295,4 +295,12 @@ describe('source candidates', () => {
       { label: 'Debian orig of slurm-wlm', url: 'http://deb.example/debian/pool/main/s/slurm-wlm/slurm-wlm_24.11.5.orig.tar.gz' },
     ]);
   });
+
+  it('finds any other file of a Debian source package in the same pool folder', () => {
+    const s: PinnedSource = { file: 'apptainer_1.4.5-2.debian.tar.xz', sha256: SHA, location: { kind: 'debian-pool', package: 'apptainer' } };
+    expect(sourceCandidates(s, [], 'http://deb.example/debian')).toEqual([
+      { label: 'Debian source package apptainer', url: 'http://deb.example/debian/pool/main/a/apptainer/apptainer_1.4.5-2.debian.tar.xz' },
+    ]);
+    expect(sourceCandidates(s, [], undefined)).toEqual([]);
+  });
 });

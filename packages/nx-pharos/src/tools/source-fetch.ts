@@ -35,7 +35,8 @@ export function sourceCandidates(source: PinnedSource, mirrors: string[], debian
   if (source.location.kind === 'url') out.push({ label: 'upstream', url: source.location.url });
   else if (debianMirror) {
     const pkg = source.location.package;
-    out.push({ label: `Debian orig of ${pkg}`, url: `${debianMirror}/pool/main/${poolPrefix(pkg)}/${pkg}/${source.file}` });
+    const label = source.location.kind === 'debian-orig' ? `Debian orig of ${pkg}` : `Debian source package ${pkg}`;
+    out.push({ label, url: `${debianMirror}/pool/main/${poolPrefix(pkg)}/${pkg}/${source.file}` });
   }
   return out;
 }
@@ -288,7 +289,7 @@ export async function fetchSource(req: FetchRequest): Promise<FetchedSource> {
       ? `${setBack}place ${first.file} (sha256 ${first.sha256}) in ${cacheDir}/, or set ${SOURCE_MIRRORS_ENV}="<URL or file:///dir> …" ` +
         `to mirrors that hold it (or list them under "mirrors:" in ${sourcesConfigFile()})`
       : `no source of ${req.what} has a pinned sha256. Get ${unpinned.map((s) => s.file).join(' or ')} ` +
-        `(${unpinned.map((s) => (s.location.kind === 'url' ? s.location.url : `Debian's orig of ${s.location.package}`)).join(', ')}), ` +
+        `(${unpinned.map((s) => (s.location.kind === 'url' ? s.location.url : `Debian's ${s.location.kind === 'debian-orig' ? 'orig of ' : 'source package '}${s.location.package}`)).join(', ')}), ` +
         `check it by your own means, put it in ${cacheDir}/ (or on a mirror in ${SOURCE_MIRRORS_ENV}) and pin its sha256 under "pins:" in ${sourcesConfigFile()} ` +
         `(e.g. pins: { ${unpinned[0]?.file}: <sha256sum> }), or in the recipe`,
   });

@@ -214,7 +214,7 @@ export interface PinIo {
 export interface PinSettings {
   env?: NodeJS.ProcessEnv;
   cacheDir?: string;
-  /** For a `debian-orig` source; undefined when it cannot be resolved. */
+  /** For a source in Debian's pool (`debian-orig`, `debian-pool`); undefined when it cannot be resolved. */
   debianMirror?: () => string | undefined;
   now?: () => Date;
 }
@@ -260,7 +260,7 @@ export async function pinSource(args: PinArgs, io: PinIo, settings: PinSettings 
     });
   }
   const cacheDir = settings.cacheDir ?? sourceCacheDir();
-  const needsDebian = choice.sources.some((s) => s.location.kind === 'debian-orig');
+  const needsDebian = choice.sources.some((s) => s.location.kind !== 'url');
   const debianMirror = needsDebian ? (settings.debianMirror ?? defaultDebianMirror)() : undefined;
   const got = await downloadForPin({
     what,

@@ -53,6 +53,15 @@ export async function sshScript(target: SshTarget, script: string, args: string[
   return { exitCode: r.exitCode ?? 255, output: (r.all ?? '').trim() };
 }
 
+/**
+ * Streams a local file into `guestPath` (the login user's write), for products too big for an argument: the guest
+ * command is fixed here, the path a quoted argument of it. The caller checks the digest in the guest.
+ */
+export async function sshSendFile(target: SshTarget, file: string, guestPath: string, timeoutMs = 30 * 60_000): Promise<{ exitCode: number; output: string }> {
+  const r = await execa('ssh', sshArgs(target, `cat >${shellQuote(guestPath)}`), { reject: false, all: true, inputFile: file, timeout: timeoutMs });
+  return { exitCode: r.exitCode ?? 255, output: (r.all ?? '').trim() };
+}
+
 /** Polls until the guest answers SSH (and cloud-init has finished), or the time is up. */
 export async function waitForSsh(target: SshTarget, timeoutMs: number, alive: () => boolean): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;

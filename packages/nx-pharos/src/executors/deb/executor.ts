@@ -1,13 +1,14 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
-import { fetchRecipeSource, runLoggedBuild, suiteEngine } from '../../lib/source-build/source-build';
+import { basename, join, relative } from 'node:path';
+import { fetchRecipePackaging, fetchRecipeSource, runLoggedBuild, suiteEngine } from '../../lib/source-build/source-build';
 import { normalizeOptions, type SourceBuildOptions } from '../../lib/source-build/normalize-options';
 import { DEBS_MANIFEST, type AbsentDebsManifest, type BuiltDebsManifest } from '../../products/debs';
 import { writeManifest } from '../../products/manifest';
 import { absenceLine } from '../../products/source';
-import { DPKG_BUILD_SCRIPT, dpkgBuildEnv, parseBuiltDebs } from '../../tools/dpkg';
+import { resolveDebianMirror } from '../../tools/debian-mirror';
+import { buildFromSummary, DPKG_BUILD_SCRIPT, dpkgBuildEnv, parseBuiltDebs, parseBuiltFrom } from '../../tools/dpkg';
 import { removeProducts, writeAtomically } from '../../utils/atomic-file';
 import { sha256File } from '../../utils/digest';
 import { PharosError } from '../../utils/errors';
@@ -39,6 +40,14 @@ export default async function debExecutor(options: DebExecutorOptions, context: 
 
     const source = await fetchRecipeSource(build);
     process.stdout.write(`pharos: source ${source.file} (sha256 ${source.sha256.slice(0, 16)}…, from ${source.from})\n`);
+    const packaging = await fetchRecipePackaging(build);
+    if (packaging) process.stdout.write(`pharos: packaging ${packaging.file} (sha256 ${packaging.sha256.slice(0, 16)}…, from ${packaging.from})\n`);
+    // Asked only when other suites are named: the build container takes them from the archive its suite came from.
+    const debianMirror = deb.buildFrom?.length ? resolveDebianMirror() : undefined;
+    if (deb.buildFrom?.length) process.stdout.write(`pharos: build dependencies from ${buildFromSummary(deb.buildFrom)}\n`);
+    // Numbered: two patches may share a name in different folders.
+    const patches = build.patches.map((p, i) => ({ ...p, inContainer: `/patches/${i + 1}-${basename(p.file)}` }));
+    for (const p of patches) process.stdout.write(`pharos: patch ${p.file} (sha256 ${p.sha256.slice(0, 16)}…)\n`);
     const { docker, base } = await suiteEngine(context, suite);
 
     await writeAtomically(outputDir, async (tmp) => {
@@ -61,8 +70,18 @@ export default async function debExecutor(options: DebExecutorOptions, context: 
           buildPackages: deb.buildPackages,
           requires: version.requires,
           toolchain: `debian:${suite}`,
+          packagingTarball: packaging && `/src/${packaging.file}`,
+          buildFrom: deb.buildFrom,
+          debianMirror,
+          unprivileged: deb.unprivileged,
+          patches: patches.map((p) => p.inContainer),
         }),
-        binds: [`${source.path}:/src/${source.file}:ro`, `${tmp}:/out`],
+        binds: [
+          `${source.path}:/src/${source.file}:ro`,
+          ...(packaging ? [`${packaging.path}:/src/${packaging.file}:ro`] : []),
+          ...patches.map((p) => `${p.path}:${p.inContainer}:ro`),
+          `${tmp}:/out`,
+        ],
         labels: { 'org.pharos.deb': label },
         label,
       });
@@ -74,7 +93,10 @@ export default async function debExecutor(options: DebExecutorOptions, context: 
         version: release,
         suite,
         source: { file: source.file, sha256: source.sha256 },
+        ...(packaging ? { packaging: { file: packaging.file, sha256: packaging.sha256 } } : {}),
+        ...(patches.length ? { patches: patches.map(({ file, sha256 }) => ({ file, sha256 })) } : {}),
         builtOn: base.id,
+        ...(deb.buildFrom?.length ? { buildFrom: parseBuiltFrom(output) } : {}),
         debs: await Promise.all(
           built.map(async (d) => ({
             ...d,

@@ -1,6 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join } from 'node:path';
-import { fetchRecipeSource } from '../../lib/source-build/source-build';
+import { fetchRecipePackaging, fetchRecipeSource } from '../../lib/source-build/source-build';
 import { normalizeOptions, type SourceBuildOptions } from '../../lib/source-build/normalize-options';
 import { writeManifest } from '../../products/manifest';
 import { absenceLine, SOURCE_RECORD, type SourceRecord } from '../../products/source';
@@ -10,8 +10,8 @@ import { runExecutor, type ProductLockOptions } from '../../utils/executor';
 export type FetchExecutorOptions = Pick<SourceBuildOptions, 'recipe' | 'release' | 'outputPath'> & ProductLockOptions;
 
 /**
- * Puts the version's source into the source cache (outside the repo), verified. Its Nx product is `source.json`
- * (file, sha256, where it came from): small, so a cache restore is cheap, and the next target re-fetches through the
+ * Puts the version's source, and its packaging tarball when the recipe names one, into the source cache (outside the
+ * repo), verified. Its Nx product is `source.json` (file, sha256, where it came from): small, so a cache restore is cheap, and the next target re-fetches through the
  * same code if this machine's source cache lacks the file. An optional recipe with no pinned source writes a
  * source.json that says it is absent, why, and how to pin it.
  */
@@ -30,8 +30,18 @@ export default async function fetchExecutor(options: FetchExecutorOptions, conte
       return;
     }
     const fetched = await fetchRecipeSource(build);
-    const record: SourceRecord = { schema: 1, name, version: build.release, available: true, file: fetched.file, sha256: fetched.sha256, from: fetched.from };
+    const packaging = await fetchRecipePackaging(build);
+    const record: SourceRecord = {
+      schema: 1,
+      name,
+      version: build.release,
+      available: true,
+      file: fetched.file,
+      sha256: fetched.sha256,
+      from: fetched.from,
+      ...(packaging ? { packaging: { file: packaging.file, sha256: packaging.sha256, from: packaging.from } } : {}),
+    };
     await writeManifest(out, record);
-    process.stdout.write(`pharos: ${fetched.file} verified (sha256 ${fetched.sha256}) in ${fetched.path}\n`);
+    for (const f of [fetched, ...(packaging ? [packaging] : [])]) process.stdout.write(`pharos: ${f.file} verified (sha256 ${f.sha256}) in ${f.path}\n`);
   });
 }

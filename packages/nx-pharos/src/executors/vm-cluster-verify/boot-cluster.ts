@@ -36,7 +36,10 @@ export async function bootCluster(c: ClusterBoot, vms: RunningVm[]): Promise<Ssh
   for (const [i, node] of nodes.entries()) {
     const seedDir = join(c.scratch, `seed-${node.name}`);
     await mkdir(seedDir, { recursive: true, mode: 0o700 });
-    const start = i === 0 ? ['slurmctld', ...(c.withBeegfs ? ['beegfs-mgmtd', 'beegfs-meta', 'beegfs-storage'] : [])] : ['slurmd'];
+    const start =
+      i === 0
+        ? ['slurmctld', ...(c.withBeegfs ? ['beegfs-mgmtd', 'beegfs-meta', 'beegfs-storage'] : [])]
+        : ['slurmd', ...(c.withBeegfs ? ['beegfs-helperd', 'mnt-beegfs.automount'] : [])];
     const req = {
       node,
       nodes,

@@ -1,9 +1,10 @@
 import { execa } from 'execa';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { beegfsChecks, CHECK_SCRIPT, jobCompletes, jobIdOf, slurmChecks, SUBMIT_JOB } from './cluster-checks';
+import { beegfsChecks, beegfsShareChecks, CHECK_SCRIPT, jobCompletes, jobIdOf, slurmChecks, SUBMIT_JOB } from './cluster-checks';
 
 describe('cluster checks', () => {
   let bin: string;
@@ -24,6 +25,8 @@ describe('cluster checks', () => {
     stub('sudo', 'exec "$@"');
     stub('beegfs-ctl', "echo 'storage01 [ID: 1]'");
     stub('beegfs-check-servers', 'echo all reachable');
+    stub('findmnt', 'echo beegfs');
+    stub('install', 'mkdir -p "$4"');
   });
   afterAll(() => rmSync(bin, { recursive: true, force: true }));
 
@@ -44,6 +47,44 @@ describe('cluster checks', () => {
     expect([unknown.exitCode, unknown.all]).toEqual([64, "cluster-checks.sh: unknown check 'reboot'"]);
   });
 
+  it('runs the BeeGFS share checks with their values quoted for the guest (stub tools on PATH; grep, cat and xargs real)', async () => {
+    const chunks = mkdtempSync(join(tmpdir(), 'pharos-chunks-'));
+    try {
+      writeFileSync(join(chunks, 'other'), 'not it');
+      mkdirSync(join(chunks, 'u0', '1A'), { recursive: true });
+      writeFileSync(join(chunks, 'u0', '1A', '6-5F0-1'), 'c0ffee');
+      expect((await run('beegfs-chunk-content', chunks, 'c0ffee')).all).toBe('c0ffee');
+      expect((await run('beegfs-chunk-content', chunks, 'c0ff')).all).toBe('');
+      expect((await run('beegfs-mounted', chunks)).all).toBe('beegfs');
+      await run('beegfs-write-job', 'hpc-compute', '/mnt/beegfs/pharos-verify/c0ffee.txt', 'c0ffee');
+      await run('beegfs-entry', '/pharos-verify/c0ffee.txt');
+      expect(calls()).toContain("sbatch --parsable -w hpc-compute -o /dev/null --wrap printf %s 'c0ffee' >'/mnt/beegfs/pharos-verify/c0ffee.txt'\n");
+      expect(calls()).toContain('sudo beegfs-ctl --getentryinfo --unmounted /pharos-verify/c0ffee.txt\n');
+    } finally {
+      rmSync(chunks, { recursive: true, force: true });
+    }
+  });
+
+  it('installs a sent SIF only when its digest matches, and runs a container check as a Slurm job (stub sudo, srun)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pharos-sif-'));
+    try {
+      writeFileSync(join(dir, '.a.sif.part'), 'sif bytes');
+      const sha = createHash('sha256').update('sif bytes').digest('hex');
+      const wrong = await run('install-sif', join(dir, '.a.sif.part'), join(dir, 'containers/a.sif'), '0'.repeat(64));
+      expect([wrong.exitCode === 0, existsSync(join(dir, 'containers/a.sif'))]).toEqual([false, false]);
+      const ok = await run('install-sif', join(dir, '.a.sif.part'), join(dir, 'containers/a.sif'), sha);
+      expect([ok.exitCode, ok.all, readFileSync(join(dir, 'containers/a.sif'), 'utf8')]).toEqual([
+        0,
+        `installed ${join(dir, 'containers/a.sif')}`,
+        'sif bytes',
+      ]);
+      await run('srun-sif', 'hpc-compute', '/mnt/beegfs/containers/a.sif', 'mpirun -n 2 mpi-hello');
+      expect(calls()).toContain('srun -w hpc-compute -N1 -n1 apptainer exec /mnt/beegfs/containers/a.sif /bin/sh -c mpirun -n 2 mpi-hello\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('judges what the guests print as a site would', () => {
     const [ctld, slurmd, sinfo, srun] = slurmChecks('hpc-compute');
     expect([ctld.vm, slurmd.vm, ctld.passes('active'), ctld.passes('inactive')]).toEqual([0, 1, true, false]);
@@ -53,5 +94,21 @@ describe('cluster checks', () => {
     expect(jobCompletes('42')).toMatchObject({ what: 'batch job 42 completes', args: ['job-state', '42'] });
     const [storage, servers] = beegfsChecks('hpc-compute');
     expect([storage.passes('x [ID: 3]'), servers.passes('meta01 UNREACHABLE'), servers.vm]).toEqual([true, false, 1]);
+    const share = beegfsShareChecks('hpc-compute', 'c0ffee');
+    const [mounted, dir] = share.mounted;
+    expect([mounted.vm, mounted.passes('beegfs'), mounted.passes('ext4'), mounted.passes('')]).toEqual([1, true, false, false]);
+    expect([dir.passes('1777 directory'), dir.passes('755 directory')]).toEqual([true, false]);
+    expect(share.write).toMatchObject({ vm: 0, args: ['beegfs-write-job', 'hpc-compute', '/mnt/beegfs/pharos-verify/c0ffee.txt', 'c0ffee'] });
+    const [entry, content] = share.after;
+    // As beegfs-ctl 7.4.7 prints it (ctl/source/modes/ModeGetEntryInfo.cpp).
+    const info =
+      'Entry type: file\nEntryID: 0-1-2\nMetadata node: hpc-controller [ID: 2]\nStripe pattern details:\n+ Type: RAID0\n+ Storage targets:\n  + 301 @ hpc-controller [ID: 3]';
+    expect([entry.args, entry.passes(info), entry.passes(info.replace('301 @', '302 @')), entry.passes('Entry type: directory\n  + 301 @ x')]).toEqual([
+      ['beegfs-entry', '/pharos-verify/c0ffee.txt'],
+      true,
+      false,
+      false,
+    ]);
+    expect([content.passes('c0ffee'), content.passes(''), content.passes('c0ffee2')]).toEqual([true, false, false]);
   });
 });

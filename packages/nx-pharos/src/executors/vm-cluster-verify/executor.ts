@@ -1,4 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
+import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { normalizeVmClusterOptions, type VmClusterOptions } from '../../lib/vm-image/normalize-options';
@@ -11,7 +12,8 @@ import { onInterrupt } from '../../utils/cleanup';
 import { PharosError } from '../../utils/errors';
 import { runExecutor } from '../../utils/executor';
 import { bootCluster } from './boot-cluster';
-import { beegfsChecks, jobCompletes, jobIdOf, runClusterCheck, slurmChecks, SUBMIT_JOB, type ClusterCheck } from './cluster-checks';
+import { deployAndRunContainer } from './cluster-containers';
+import { beegfsChecks, beegfsShareChecks, jobCompletes, jobIdOf, runClusterCheck, slurmChecks, SUBMIT_JOB, type ClusterCheck } from './cluster-checks';
 import { ownedName } from '../../utils/leftovers';
 
 export type VmClusterVerifyOptions = VmClusterOptions;
@@ -19,12 +21,15 @@ export type VmClusterVerifyOptions = VmClusterOptions;
 /**
  * Boots the controller and compute images under QEMU as one cluster (a private network over a loopback socket
  * between the VMs, SSH forwarded on 127.0.0.1), deployed by a cloud-init seed with a fresh auth/slurm key, then checks
- * what a site checks: slurmctld and slurmd active, the node idle in sinfo, `srun -N1 hostname` and a batch job. Both
+ * what a site checks: slurmctld and slurmd active, the node idle in sinfo, `srun -N1 hostname` and a batch job; with
+ * BeeGFS, its servers listed and reachable, and a file a batch job writes on the compute node's BeeGFS mount found by
+ * the controller with its exact content; then each of `containers` deployed into BeeGFS and its container.yaml checks
+ * run as Slurm jobs on the compute node through Apptainer. Both
  * VMs are stopped on success, failure and Ctrl-C; their serial logs are kept, and named on failure.
  */
 export default async function vmClusterVerifyExecutor(options: VmClusterVerifyOptions, context: ExecutorContext) {
   return runExecutor(async () => {
-    const { label, names, images, compute, bootTimeoutMinutes } = normalizeVmClusterOptions(options, context);
+    const { label, names, images, compute, containers, bootTimeoutMinutes } = normalizeVmClusterOptions(options, context);
     const disks: Array<{ manifest: VmImageManifest; disk: string }> = [];
     for (const image of images) disks.push(await readVerifiedDisk<VmImageManifest>(image, context.root, 'VM image'));
     const withBeegfs = disks.every((d) => !(d.manifest.without ?? []).includes('beegfs'));
@@ -70,9 +75,19 @@ export default async function vmClusterVerifyExecutor(options: VmClusterVerifyOp
       await check(jobCompletes(jobIdOf(await check(SUBMIT_JOB))));
       if (withBeegfs) {
         for (const c of beegfsChecks(compute)) await check(c);
+        const share = beegfsShareChecks(compute, randomBytes(16).toString('hex'));
+        for (const c of share.mounted) await check(c);
+        await check(jobCompletes(jobIdOf(await check(share.write))));
+        for (const c of share.after) await check(c);
+        for (const c of containers)
+          await deployAndRunContainer(targets, compute, c, { label, workspaceRoot: context.root, logs: shownLogs }, (l) => process.stdout.write(l));
       } else {
         const why = beegfsLeftOut.length ? beegfsLeftOut.join('; ') : 'imagesWithout in nx.json';
         process.stdout.write(`pharos: BeeGFS NOT checked: the images were built without it (${why})\n`);
+        if (containers.length)
+          process.stdout.write(
+            `pharos: containers NOT run on the cluster (${containers.map((c) => c.project).join(', ')}): they are deployed into BeeGFS, which the images lack\n`,
+          );
       }
       passed = true;
     } finally {

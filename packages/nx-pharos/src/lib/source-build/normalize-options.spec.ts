@@ -13,6 +13,13 @@ describe('source-build options', () => {
     for (const [name, extra] of [
       ['slurm', 'variants:\n  gpu:\n    configureFlags: [--with-nvml]\n'],
       ['beegfs', 'deb:\n  suites: [bookworm]\n'],
+      [
+        'apptainer',
+        `deb:\n  buildFrom:\n    - { suite: sid, packages: [golang-*] }\n`.replace(
+          /^/,
+          `    packaging:\n      - { kind: debian-pool, package: apptainer, file: apptainer_2-1.debian.tar.xz, sha256: unpinned }\n`,
+        ),
+      ],
     ]) {
       mkdirSync(join(ws, `third-party/${name}`), { recursive: true });
       writeFileSync(join(ws, `third-party/${name}/recipe.yaml`), `name: ${name}\ndefaultVersion: "2"\nversions:\n  "1":\n${source}  "2":\n${source}${extra}`);
@@ -90,6 +97,26 @@ describe('source-build options', () => {
     );
     // The tarball's suite is an option, not the target's identity.
     expect(normalizeOptions({ recipe: 'third-party/slurm/recipe.yaml', suite: 'bookworm' }, context('slurm', 'tarball'), 'tarball').suite).toBe('bookworm');
+  });
+
+  it("gives the version's packaging with the site's pins, and refuses a tarball of a version built with packaging or other suites", () => {
+    const sitePins = join(ws, 'sources.yaml');
+    writeFileSync(sitePins, `pins:\n  apptainer_2-1.debian.tar.xz: ${'b'.repeat(64)}\n`);
+    const saved = process.env.PHAROS_SOURCES_CONFIG;
+    process.env.PHAROS_SOURCES_CONFIG = sitePins;
+    try {
+      const b = normalizeOptions({ recipe: 'third-party/apptainer/recipe.yaml' }, context('apptainer', 'deb-bookworm'), 'fetch');
+      expect(b.packaging).toEqual([
+        expect.objectContaining({ file: 'apptainer_2-1.debian.tar.xz', sha256: 'b'.repeat(64), location: { kind: 'debian-pool', package: 'apptainer' } }),
+      ]);
+      expect(normalizeOptions({ recipe: 'third-party/slurm/recipe.yaml' }, context('slurm', 'tarball'), 'fetch').packaging).toEqual([]);
+    } finally {
+      if (saved === undefined) delete process.env.PHAROS_SOURCES_CONFIG;
+      else process.env.PHAROS_SOURCES_CONFIG = saved;
+    }
+    expect(() => normalizeOptions({ recipe: 'third-party/apptainer/recipe.yaml', suite: 'trixie' }, context('apptainer', 'tarball'), 'tarball')).toThrow(
+      'the tarball build of apptainer 2 does not support versions.2.packaging or deb.buildFrom: only the deb build uses them',
+    );
   });
 
   it('refuses a configuration, and names unknown versions and variants', () => {

@@ -14,6 +14,7 @@ import {
 import { debTarget } from '../../products/debs';
 import { debsDir, releaseDir, tarballDir } from '../../products/paths';
 import { defaultSuite, sourceAbsence, type SourceAbsence } from '../../products/source';
+import { recipePatches, type RecipePatch } from '../../tools/recipe-patches';
 import { configuredMirrors, configuredPins, withSitePins } from '../../tools/source-fetch';
 import { PharosError } from '../../utils/errors';
 import { projectRootOf, taskLabel, workspacePath } from '../../utils/executor';
@@ -51,6 +52,10 @@ export interface SourceBuild {
   /** The version's sources with the site's pins applied, and the site's mirrors: read here, so a bad sources.yaml
    * fails before any product is touched. */
   sources: PinnedSource[];
+  /** The version's packaging tarball's sources (its `debian/`), with the site's pins; empty when the source has one. */
+  packaging: PinnedSource[];
+  /** The version's patches, read and digested here, so a missing one fails before any product is touched. */
+  patches: RecipePatch[];
   mirrors: string[];
   /** Set when the recipe is optional and no source is pinned: fetch and deb then record the absence instead. */
   absence?: SourceAbsence;
@@ -87,13 +92,16 @@ export function normalizeOptions(options: SourceBuildOptions, context: ExecutorC
   const project = context.projectName as string;
   if (FIXED_SUITE.includes(kind)) assertTargetSuite(suite, context, recipe, recipeFile);
   if (kind === 'deb') assertRecipeSuite(suite, recipe, recipeFile, project);
+  if (kind === 'tarball') assertTarballInputs(recipe, version, recipeFile);
   const variants = recipeVariants(recipe, [...(options.gpu ? ['gpu'] : []), ...(options.minimal ? ['minimal'] : [])], recipeFile);
   const root = projectRootOf(context);
   const release = version.version;
   const dir = (own: SourceBuildKind, override: string | undefined, fallback: string) =>
     workspacePath((kind === own ? options.outputPath : undefined) ?? override ?? fallback, context);
-  const sources = withSitePins(version.sources, configuredPins());
-  const absence = sourceAbsence(recipe, release, sources, recipeFile);
+  const pins = configuredPins();
+  const sources = withSitePins(version.sources, pins);
+  const packaging = withSitePins(version.packaging, pins);
+  const absence = sourceAbsence(recipe, release, sources, recipeFile, packaging);
   return {
     label,
     project,
@@ -101,6 +109,8 @@ export function normalizeOptions(options: SourceBuildOptions, context: ExecutorC
     recipeFile,
     version,
     sources,
+    packaging,
+    patches: recipePatches(recipeFile, version, context.root),
     mirrors: configuredMirrors(),
     ...(absence ? { absence } : {}),
     release,
@@ -152,5 +162,22 @@ function assertRecipeSuite(suite: string, recipe: SourceRecipe, recipeFile: stri
   throw new PharosError(`${recipe.name} is built for ${suites.join(', ')}, not ${suite}`, {
     file: recipeFile,
     next: `npx nx run ${project}:${debTarget(suites[0])}, or add ${suite} to deb.suites once upstream supports its kernel and compilers`,
+  });
+}
+
+/**
+ * The tarball build reads the source's own debian/control, unpatched, and installs from the suite alone: a version
+ * whose packaging, patches or build dependencies come from elsewhere would be built from something else than its .debs.
+ */
+function assertTarballInputs(recipe: SourceRecipe, version: RecipeVersion, recipeFile: string): void {
+  const elsewhere = [
+    ...(version.packaging.length ? [`versions.${version.version}.packaging`] : []),
+    ...(version.patches.length ? [`versions.${version.version}.patches`] : []),
+    ...(recipe.deb.buildFrom?.length ? ['deb.buildFrom'] : []),
+  ];
+  if (!elsewhere.length) return;
+  throw new PharosError(`the tarball build of ${recipe.name} ${version.version} does not support ${elsewhere.join(' or ')}: only the deb build uses them`, {
+    file: recipeFile,
+    next: `build the .debs (deb-<suite>), or remove tarball/module.lua.hbs from ${recipe.name}'s folder`,
   });
 }

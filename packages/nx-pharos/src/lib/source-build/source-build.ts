@@ -34,6 +34,25 @@ export function fetchRecipeSource({
   });
 }
 
+/** The version's packaging tarball (its `debian/`), verified like the source; undefined when the source carries its own. */
+export async function fetchRecipePackaging({
+  recipe,
+  recipeFile,
+  version,
+  packaging,
+  mirrors,
+}: Pick<SourceBuild, 'recipe' | 'recipeFile' | 'version' | 'packaging' | 'mirrors'>): Promise<FetchedSource | undefined> {
+  if (!packaging.length) return undefined;
+  return fetchSource({
+    what: `${recipe.name} ${version.version} packaging`,
+    sources: packaging,
+    mirrors,
+    recipeFile,
+    debianMirror: optionalDebianMirror(),
+    log: (t) => process.stdout.write(`pharos: ${t}`),
+  });
+}
+
 export interface LoggedBuild {
   /** Names the log: tmp/logs/<project>-<what>.log. */
   what: string;

@@ -24,6 +24,9 @@ export interface Check {
   /** The product folder, mounted read-only, e.g. `<dir>:/debs:ro`. */
   product: string;
   hostname?: string;
+  /** Apptainer's exec: /dev/fuse, and an unconfined seccomp profile for user namespaces. */
+  devices?: string[];
+  securityOpt?: string[];
 }
 
 /**
@@ -35,7 +38,7 @@ export function runDebCheck(
   image: string,
   debsDir: string,
   debFiles: string[],
-  check: Pick<Check, 'script' | 'calls' | 'hostname'>,
+  check: Pick<Check, 'script' | 'calls' | 'hostname' | 'env' | 'devices' | 'securityOpt'>,
   label: string,
 ): Promise<void> {
   return runCheck(docker, { image, args: debFiles, product: `${debsDir}:/debs:ro`, ...check, calls: [INSTALL_DEBS_SCRIPT, ...check.calls] }, label);
@@ -50,6 +53,8 @@ export async function runCheck(docker: Docker, check: Check, label: string): Pro
     env: check.env,
     binds: [check.product, ...run.binds],
     hostname: check.hostname,
+    devices: check.devices,
+    securityOpt: check.securityOpt,
     labels: { 'org.pharos.verify': label },
   };
   // stdout and stderr in one stream, in order, as the check prints them.

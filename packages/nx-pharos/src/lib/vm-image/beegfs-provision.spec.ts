@@ -106,10 +106,14 @@ describe('beegfs-server.sh (hpc-controller)', () => {
 });
 
 describe('beegfs-client.sh (hpc-compute)', () => {
-  const run = (conf?: string) => {
-    const root = tree({ 'usr/src/beegfs-7.4.7/dkms.conf': '', ...(conf === undefined ? {} : { 'etc/beegfs/beegfs-client.conf': conf }) });
+  const run = (conf?: string, helperd: string | null = UPSTREAM_CONF) => {
+    const root = tree({
+      'usr/src/beegfs-7.4.7/dkms.conf': '',
+      ...(conf === undefined ? {} : { 'etc/beegfs/beegfs-client.conf': conf }),
+      ...(helperd === null ? {} : { 'etc/beegfs/beegfs-helperd.conf': helperd }),
+    });
     const upload = tree({ 'slurm.conf': 'ClusterName=hpc\nSlurmctldHost=hpc-controller\n' });
-    const stubs = stubDir({ 'apt-get': '', dkms: 'echo "beegfs/7.4.7: installed"' });
+    const stubs = stubDir({ 'apt-get': '', dkms: 'echo "beegfs/7.4.7: installed"', systemctl: '' });
     return runStubbed(join(SCRIPTS, 'beegfs-client.sh'), [], { PHAROS_ROOT: root, PHAROS_UPLOAD: upload }, stubs).then((r) => ({ ...r, root }));
   };
 
@@ -122,6 +126,36 @@ describe('beegfs-client.sh (hpc-compute)', () => {
       expect(r.calls.find((c) => c.startsWith('dkms status'))).toMatch(/^dkms status -m beegfs -v 7\.4\.7 -k \S+$/);
       expect(r.stdout).toContain('beegfs-client: beegfs 7.4.7 built by DKMS');
     }
+  });
+
+  it('runs helperd with the connAuthFile and mounts /mnt/beegfs on first access, once the connAuthFile exists', async () => {
+    const r = await run(UPSTREAM_CONF);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(read(r.root, 'etc/beegfs/beegfs-helperd.conf').connAuthFile).toBe(AUTH);
+    expect(readFileSync(join(r.root, 'etc/systemd/system/beegfs-helperd.service.d/pharos-auth.conf'), 'utf8')).toBe(`[Unit]\nConditionPathExists=${AUTH}\n`);
+    const mount = readFileSync(join(r.root, 'etc/systemd/system/mnt-beegfs.mount'), 'utf8');
+    for (const line of [
+      'What=beegfs_nodev',
+      'Where=/mnt/beegfs',
+      'Type=beegfs',
+      'Options=cfgFile=/etc/beegfs/beegfs-client.conf,_netdev',
+      'Requires=beegfs-helperd.service',
+      `ConditionPathExists=${AUTH}`,
+    ])
+      expect(mount.split('\n')).toContain(line);
+    const automount = readFileSync(join(r.root, 'etc/systemd/system/mnt-beegfs.automount'), 'utf8');
+    expect(automount.split('\n')).toEqual(expect.arrayContaining(['Where=/mnt/beegfs', 'WantedBy=remote-fs.target', `ConditionPathExists=${AUTH}`]));
+    expect(existsSync(join(r.root, 'mnt/beegfs'))).toBe(true);
+    expect(r.calls).toContain('systemctl enable beegfs-helperd mnt-beegfs.automount');
+  });
+
+  it('stops, naming why, when beegfs-helperd is not installed (the 7.4 client cannot mount without it)', async () => {
+    const r = await run(UPSTREAM_CONF, null);
+    expect([r.exitCode, r.stderr.trim(), r.calls]).toEqual([
+      2,
+      'beegfs-client: beegfs-helperd is not installed (no /etc/beegfs/beegfs-helperd.conf); the 7.4 client cannot mount without it',
+      [],
+    ]);
   });
 
   it('stops before installing anything when the client package left no config', async () => {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseVmImageDefinition, withoutProjects, type VmImageDefinition } from '../../definitions/vm-image';
 import { BASE_DISK_MANIFEST, baseDiskDir, VM_IMAGE_MANIFEST, vmImageDir, type DiskProduct } from '../../products/vm-image';
+import { sifManifestPath } from '../../products/sif';
 import { PharosError } from '../../utils/errors';
 import { projectRootOf, taskLabel, workspacePath } from '../../utils/executor';
 
@@ -90,7 +91,16 @@ export interface VmClusterOptions {
   /** The image project of the controller (slurmctld), and those of the compute nodes (slurmd). */
   controller: string;
   nodes: string[];
+  /** Application container projects whose SIF is deployed into BeeGFS and run through Slurm on the compute node. */
+  containers?: string[];
   bootTimeoutMinutes?: number;
+}
+
+/** A container the cluster runs: its SIF product and the container.yaml whose checks it runs. */
+export interface ClusterContainer {
+  project: string;
+  sifManifest: string;
+  definition: string;
 }
 
 export interface NormalizedVmClusterOptions {
@@ -101,6 +111,7 @@ export interface NormalizedVmClusterOptions {
   images: DiskProduct[];
   /** The compute node whose jobs are checked. */
   compute: string;
+  containers: ClusterContainer[];
   bootTimeoutMinutes: number;
 }
 
@@ -112,5 +123,10 @@ export function normalizeVmClusterOptions(options: VmClusterOptions, context: Ex
     if (root === undefined) throw new PharosError(`${project} is not a project`, { step: label });
     return { manifest: join(context.root, vmImageDir(root), VM_IMAGE_MANIFEST), producer: `${project}:image` };
   });
-  return { label, names, images, compute: options.nodes[0], bootTimeoutMinutes: options.bootTimeoutMinutes ?? DEFAULT_BOOT_TIMEOUT_MINUTES };
+  const containers = (options.containers ?? []).map((project) => {
+    const root = context.projectsConfigurations?.projects[project]?.root;
+    if (root === undefined) throw new PharosError(`${project} (in "containers") is not a project`, { step: label });
+    return { project, sifManifest: join(context.root, sifManifestPath(root, project)), definition: join(context.root, root, 'container.yaml') };
+  });
+  return { label, names, images, compute: options.nodes[0], containers, bootTimeoutMinutes: options.bootTimeoutMinutes ?? DEFAULT_BOOT_TIMEOUT_MINUTES };
 }
