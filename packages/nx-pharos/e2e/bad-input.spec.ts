@@ -290,7 +290,7 @@ const CASES: BadInput[] = [
     name: 'vm-image.yaml: a provision entry without requires',
     file: VM_IMAGE,
     edit: swap('{ script: ../hpc/scripts/beegfs-client.sh, requires: beegfs }', '{ script: ../hpc/scripts/beegfs-client.sh }'),
-    says: (line) => [`pharos: ${VM_IMAGE}:${line('{ script: ../hpc/scripts/beegfs-client.sh }')}: "provision[3]" lacks "requires"`],
+    says: (line) => [`pharos: ${VM_IMAGE}:${line('{ script: ../hpc/scripts/beegfs-client.sh }')}: "provision[4]" lacks "requires"`],
   },
   {
     name: 'vm-image.yaml: packages of a project without a recipe',
