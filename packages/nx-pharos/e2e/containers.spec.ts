@@ -83,7 +83,8 @@ describe('a copy of the workspace with containers', () => {
     expect(await affected()).toEqual(['python-science']);
     await git('checkout', '--', '.');
     appendFileSync(join(ws, 'containers/base-tools/Dockerfile'), '# a comment\n');
-    expect(await affected()).toEqual(['base-tools', 'openmpi', 'python-science']);
+    // hpc-compute's verify runs openmpi's SIF on the VM cluster (cluster.containers), so it is affected too.
+    expect(await affected()).toEqual(['base-tools', 'hpc-compute', 'openmpi', 'python-science']);
     await git('checkout', '--', '.');
   });
 

@@ -80,9 +80,11 @@ describe('a copy of the workspace with the Nx cache', () => {
     const run = await nx(['run-many', '-t', 'build,test', '--exclude=tag:third-party,tag:packer'], ws);
     expect(run.exitCode, run.output).toBe(0);
     // (Nx prints no line for a non-cached nx:noop task, so dev-container:build does not show here.) The SIFs are made
-    // and tested with the dev container's Apptainer, so they follow it; the images they convert do not.
-    const containers = ['base-tools', 'openmpi', 'python-science'].flatMap((p) => [`${p}:sif`, `${p}:test`]);
-    expect(ranTasks(run.tasks)).toEqual(['dev-container:image', 'dev-container:test', ...containers].sort());
+    // and tested with the dev container's Apptainer, so they follow it, and so do the overlays built and tested in
+    // it; the images they convert do not.
+    const containers = ['base-tools', 'openmpi', 'overlay-build-base', 'python-science'].flatMap((p) => [`${p}:sif`, `${p}:test`]);
+    const overlays = ['htslib-1.16', 'samtools-1.16.1'].flatMap((p) => [`${p}:overlay`, `${p}:test`]);
+    expect(ranTasks(run.tasks)).toEqual(['dev-container:image', 'dev-container:test', ...containers, ...overlays].sort());
     expect(run.tasks.get('openmpi:image')).toBe('cache');
     expect(run.tasks.get('debian-trixie:image')).toBe('cache');
   });
