@@ -88,8 +88,8 @@ variable "memory" {
 
 variable "provision_timeout" {
   type        = string
-  default     = "30m"
-  description = "Upper bound for the whole shell provisioner (a hung apt would otherwise hang the build)."
+  default     = "75m"
+  description = "Upper bound for the whole shell provisioner (a hung apt would otherwise hang the build); Pharos sets it (provisionTimeoutMinutes)."
 }
 
 source "qemu" "image" {

@@ -238,16 +238,25 @@ export function packerPhase(output: string): string {
   return steps.at(-1) ?? 'the start of the build';
 }
 
-export type BuildFailure = { kind: 'provisioner'; script: string; exitCode: number } | { kind: 'ssh-timeout' } | { kind: 'ssh-auth' } | { kind: 'other' };
+export type BuildFailure =
+  | { kind: 'provisioner'; script: string; exitCode: number }
+  | { kind: 'provision-timeout'; script: string }
+  | { kind: 'ssh-timeout' }
+  | { kind: 'ssh-auth' }
+  | { kind: 'other' };
+
+/** The script Packer was running at `index` of its output, or a placeholder. */
+function scriptBefore(output: string, index: number): string {
+  const scripts = [...output.slice(0, index).matchAll(/Provisioning with shell script: (\S+)/g)];
+  return scripts.length ? scripts[scripts.length - 1][1] : 'a provisioning script';
+}
 
 /** What stopped a `packer build`, from its output: a provisioning script's exit code, or the SSH wait. */
 export function diagnosePackerBuild(output: string): BuildFailure {
   const failed = /Script exited with non-zero exit status: (\d+)/.exec(output);
-  if (failed) {
-    const before = output.slice(0, failed.index);
-    const scripts = [...before.matchAll(/Provisioning with shell script: (\S+)/g)];
-    return { kind: 'provisioner', script: scripts.length ? scripts[scripts.length - 1][1] : 'a provisioning script', exitCode: Number(failed[1]) };
-  }
+  if (failed) return { kind: 'provisioner', script: scriptBefore(output, failed.index), exitCode: Number(failed[1]) };
+  const cancelled = /Cancelling provisioner after a timeout/.exec(output);
+  if (cancelled) return { kind: 'provision-timeout', script: scriptBefore(output, cancelled.index) };
   if (/Timeout waiting for SSH/i.test(output)) return { kind: 'ssh-timeout' };
   if (/authentication error when trying to connect via SSH|ssh: unable to authenticate/.test(output)) return { kind: 'ssh-auth' };
   return { kind: 'other' };

@@ -60,6 +60,7 @@ export default async function packerImageExecutor(options: PackerImageOptions, c
         accelerator,
         privateKey: key.privateKey,
         sshTimeoutMinutes: o.sshTimeoutMinutes(accelerator),
+        provisionTimeoutMinutes: o.provisionTimeoutMinutes,
         seedFiles: staged.seedFiles,
         serialLog,
         provisionScripts: provisionScripts(projectDir, context.root, def),
@@ -78,7 +79,7 @@ export default async function packerImageExecutor(options: PackerImageOptions, c
           built.output,
           built.timedOut,
           o.timeoutMinutes,
-          { label, serialLog, buildLog: buildLogPath, workspaceRoot: context.root },
+          { label, serialLog, buildLog: buildLogPath, workspaceRoot: context.root, provisionTimeoutMinutes: o.provisionTimeoutMinutes },
           built.qemuLost,
         );
 

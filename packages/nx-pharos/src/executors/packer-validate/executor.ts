@@ -14,7 +14,7 @@ export type PackerValidateOptions = Pick<VmImageOptions, 'definition'>;
  */
 export default async function packerValidateExecutor(options: PackerValidateOptions, context: ExecutorContext) {
   return runExecutor(async () => {
-    const { name, projectDir, def, sshTimeoutMinutes } = normalizeVmImageOptions(options, context);
+    const { name, projectDir, def, sshTimeoutMinutes, provisionTimeoutMinutes } = normalizeVmImageOptions(options, context);
     await inPackerScratch(context.root, `${name}-validate`, async (scratch) => {
       const version = await packerVersion();
       // Packer reads the key file; validation gets a throwaway one, never the workspace key.
@@ -34,6 +34,7 @@ export default async function packerValidateExecutor(options: PackerValidateOpti
           accelerator: 'tcg',
           privateKey: join(scratch, 'id_ed25519'),
           sshTimeoutMinutes: sshTimeoutMinutes('tcg'),
+          provisionTimeoutMinutes,
           seedFiles: staged.seedFiles,
           serialLog: join(scratch, 'serial.log'),
           provisionScripts: provisionScripts(projectDir, context.root, def),

@@ -7,6 +7,7 @@ export interface BuildLogs {
   serialLog: string;
   buildLog: string;
   workspaceRoot: string;
+  provisionTimeoutMinutes: number;
 }
 
 /** What a failed `packer build` tells the user: the script that failed, the SSH wait, or the time limit, and the log to read. */
@@ -27,6 +28,17 @@ export function packerBuildError(output: string, timedOut: boolean, minutes: num
       tail,
       next: `fix the script; the guest's serial console is in ${shown(at.serialLog)}, Packer's output in ${shown(at.buildLog)}`,
     });
+  }
+  if (failure.kind === 'provision-timeout') {
+    return new PharosError(
+      `provisioning ran past its time limit (${at.provisionTimeoutMinutes} minutes) in ${shown(failure.script)}, and Packer cancelled it`,
+      {
+        file: shown(failure.script),
+        step: at.label,
+        tail,
+        next: `if the machine was busy, run it again with --provisionTimeoutMinutes=<more>; if the script hung, its serial console is in ${shown(at.serialLog)}`,
+      },
+    );
   }
   if (failure.kind === 'ssh-auth') {
     return new PharosError('the VM refused the workspace SSH key', {

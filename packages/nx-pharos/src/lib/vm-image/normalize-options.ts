@@ -8,7 +8,12 @@ import { PharosError } from '../../utils/errors';
 import { projectRootOf, taskLabel, workspacePath } from '../../utils/executor';
 
 /** Minutes for a whole `packer build` (QEMU is killed after it). */
-export const DEFAULT_BUILD_TIMEOUT_MINUTES = 60;
+export const DEFAULT_BUILD_TIMEOUT_MINUTES = 120;
+/**
+ * For all provisioning scripts together. hpc-compute's DKMS build of the BeeGFS client takes 11 minutes under TCG on
+ * an idle 2-core machine, and ran past 25 on one that was also compiling (the old 30-minute limit stopped it).
+ */
+export const DEFAULT_PROVISION_TIMEOUT_MINUTES = 75;
 /** Minutes Packer waits for SSH: a first boot with cloud-init takes 1-3 minutes under TCG. */
 export const DEFAULT_SSH_TIMEOUT_MINUTES = { kvm: 5, tcg: 20 } as const;
 /** Minutes per VM of a verify cluster, to SSH with cloud-init done. */
@@ -32,6 +37,7 @@ export interface VmImageOptions {
   outputPath?: string;
   timeoutMinutes?: number;
   sshTimeoutMinutes?: number;
+  provisionTimeoutMinutes?: number;
 }
 
 export interface NormalizedVmImageOptions {
@@ -52,6 +58,7 @@ export interface NormalizedVmImageOptions {
   base: DiskProduct;
   timeoutMinutes: number;
   sshTimeoutMinutes: (accelerator: string) => number;
+  provisionTimeoutMinutes: number;
 }
 
 export function normalizeVmImageOptions(options: VmImageOptions, context: ExecutorContext, product: 'image' | 'base-disk' = 'image'): NormalizedVmImageOptions {
@@ -76,6 +83,7 @@ export function normalizeVmImageOptions(options: VmImageOptions, context: Execut
     timeoutMinutes: options.timeoutMinutes ?? DEFAULT_BUILD_TIMEOUT_MINUTES,
     sshTimeoutMinutes: (accelerator) =>
       options.sshTimeoutMinutes ?? (accelerator === 'kvm' ? DEFAULT_SSH_TIMEOUT_MINUTES.kvm : DEFAULT_SSH_TIMEOUT_MINUTES.tcg),
+    provisionTimeoutMinutes: options.provisionTimeoutMinutes ?? DEFAULT_PROVISION_TIMEOUT_MINUTES,
   };
 }
 

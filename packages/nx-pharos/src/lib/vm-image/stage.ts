@@ -127,6 +127,7 @@ export interface TemplateInputs {
   accelerator: string;
   privateKey: string;
   sshTimeoutMinutes: number;
+  provisionTimeoutMinutes: number;
   seedFiles: string[];
   serialLog: string;
   provisionScripts: string[];
@@ -142,6 +143,7 @@ export function templateVars(t: TemplateInputs): Record<string, string | number 
     accelerator: t.accelerator,
     ssh_private_key_file: t.privateKey,
     ssh_timeout: `${t.sshTimeoutMinutes}m`,
+    provision_timeout: `${t.provisionTimeoutMinutes}m`,
     seed_files: t.seedFiles,
     serial_log: t.serialLog,
     provision_scripts: t.provisionScripts,
