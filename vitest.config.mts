@@ -39,6 +39,17 @@ export default defineConfig({
           hookTimeout: 30 * 60_000,
         },
       },
+      {
+        // Many trials of one real build (Ctrl-C, concurrent runs): minutes, so npm run test:reliability.
+        test: {
+          name: 'reliability',
+          include: ['packages/*/e2e-reliability/**/*.spec.ts'],
+          globalSetup: ['packages/nx-pharos/e2e/global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 60 * 60_000,
+          hookTimeout: 30 * 60_000,
+        },
+      },
     ],
   },
 });
