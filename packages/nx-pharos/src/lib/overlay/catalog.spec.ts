@@ -26,20 +26,7 @@ const REAL: Record<string, string> = { [HTSLIB]: readFileSync(join(WORKSPACE, HT
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 const BASE_SHA = '67eed982b0f56a363f4340767db588e6fd6bb0e43016625fdb08efab3572ffe9';
 const HTSLIB_SQF = '3ec4601faf37e2caa207ce4385b1bf3767dfde921103d0ae8d1763780daf6898';
-const MKSQUASHFS = [
-  '-noappend',
-  '-keep-as-directory',
-  '-all-root',
-  '-processors',
-  '2',
-  '-b',
-  '128K',
-  '-comp',
-  'zstd',
-  '-Xcompression-level',
-  '3',
-  '-no-progress',
-];
+const MKSQUASHFS = '-noappend -keep-as-directory -all-root -processors 2 -b 128K -comp zstd -Xcompression-level 3 -no-progress'.split(' ');
 
 function manifest(key: string, over: Partial<OverlayManifest> = {}): OverlayManifest {
   const [name, version] = key.split('/');
