@@ -10,7 +10,10 @@ const USAGE = `usage: pharos <command>
                              download a source the recipe leaves unpinned, print its sha256 and size, and once you
                              confirm, pin it in the site's sources config and put it in the source cache; see --help
   run-in-dev-container [opts] [--] [command…]
-                             run a command (or an interactive shell) in the dev container; see --help`;
+                             run a command (or an interactive shell) in the dev container; see --help
+  list [--json] [filter…]    every overlay script of the tree: type, built or not (or stale), size, #WHATIS
+  info [--json] <name/version>
+                             one overlay: its header, #DEP closure, env, resources, sources, product and how to run it`;
 
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
@@ -68,6 +71,12 @@ export async function main(argv: string[]): Promise<void> {
       case 'run-in-dev-container': {
         const { runInDevContainerCli } = await import('./tools/dev-container-cli');
         process.exitCode = await runInDevContainerCli(rest);
+        return;
+      }
+      case 'list':
+      case 'info': {
+        const { listCli, infoCli } = await import('./lib/overlay/catalog-cli');
+        process.exitCode = await (command === 'list' ? listCli : infoCli)(rest);
         return;
       }
       default:

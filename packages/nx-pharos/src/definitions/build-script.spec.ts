@@ -15,11 +15,12 @@ const NO_OTHER = { slurm: [], pbs: [], lsf: [] };
 const SHA = 'c'.repeat(64);
 
 describe('condatainer-style headers (fixtures)', () => {
-  it('reads htslib: whatis, a pinned source, an env var with its note and Slurm long flags', () => {
+  it('reads htslib: whatis, its URL, a pinned source, an env var with its note and Slurm long flags', () => {
     expect(fixture('htslib/1.21.sh')).toEqual({
       file: 'containers/overlays/htslib/1.21.sh',
       type: 'app',
       whatis: 'C library for high-throughput sequencing data formats (SAM/BAM/CRAM, VCF/BCF)',
+      url: 'https://www.htslib.org/',
       deps: [],
       env: [{ key: 'HTSLIB_ROOT', value: '$app_root', note: 'htslib install prefix (headers in include/, libhts in lib/)', line: 6 }],
       interactive: [],
@@ -90,7 +91,7 @@ describe('condatainer-style headers (fixtures)', () => {
 
 describe('directives', () => {
   it('are read from column 0 only; an indented one and an unknown #KEY: are ordinary comments', () => {
-    const s = script(' #DEP:a/1\n\t#SBATCH --mem=1G\n#TODO: something\n#URL:https://example.org\n##SBATCH --bogus\n#SBATCHX --bogus');
+    const s = script(' #DEP:a/1\n\t#SBATCH --mem=1G\n#TODO: something\n#LICENSE:MIT\n##SBATCH --bogus\n#SBATCHX --bogus');
     expect(s.deps).toEqual([]);
     expect(s.scheduler.resources).toEqual({});
   });
@@ -132,9 +133,13 @@ describe('directives', () => {
     expect(errorOf('#ENV:A=1   ## inline\n#ENVNOTE:other').message).toBe('the note on A contradicts line 2 ("inline")');
   });
 
-  it('keep one description (#WHATIS: or #DESC:) and one #TYPE', () => {
+  it('keep one description (#WHATIS: or #DESC:), one #URL: and one #TYPE', () => {
     expect(script('#WHATIS:a tool\n#DESC:a tool').whatis).toBe('a tool');
     expect(errorOf('#WHATIS:a tool\n#WHATIS:another').message).toBe('#WHATIS: "another" contradicts line 2 ("a tool")');
+    // Free text, kept whole: a URL may hold a # (a fragment).
+    expect(script('#URL:https://www.htslib.org/#download\n#URL:https://www.htslib.org/#download').url).toBe('https://www.htslib.org/#download');
+    expect(script('#URL:').url).toBeUndefined();
+    expect(errorOf('#URL:https://a.example\n#URL:https://b.example').message).toBe('#URL: "https://b.example" contradicts line 2 ("https://a.example")');
     expect(script('').type).toBe('app');
     expect(script('#TYPE:DATA # reference data').type).toBe('data');
     expect(errorOf('#TYPE:ref').message).toBe('#TYPE:ref is not app or data');

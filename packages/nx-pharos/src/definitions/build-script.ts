@@ -11,11 +11,11 @@ import type { SourceLocation } from './source-recipe';
  * text and file path in, data out; a mistake is a PharosError naming the file and line.
  *
  * Read: `#DEP:`, `#SBATCH`/`#PBS`/`#BSUB` (scheduler-resources.ts), `#ENV:` with `#ENVNOTE:` on the next line,
- * `#WHATIS:`, `#INTERACTIVE:`, `#TYPE:`, and Pharos's own `#SRC:<url> sha256:<hex>` (or
+ * `#WHATIS:`, `#URL:` (shown by `pharos info`), `#INTERACTIVE:`, `#TYPE:`, and Pharos's own `#SRC:<url> sha256:<hex>` (or
  * `#SRC:debian-orig:<package>/<file> sha256:<hex>`, a file of the Debian archive's pool, wherever this host's archive is). condatainer's newer spellings
  * are read too: `#DESC:` for `#WHATIS:`, `{prefix}` for `$app_root`, and an `## note` after an `#ENV:` value for its
  * `#ENVNOTE:`. A trailing `#` comment is stripped from the structured directives (DEP, ENV, SRC, TYPE and the
- * scheduler lines); the free-text ones (WHATIS, DESC, ENVNOTE, INTERACTIVE) are kept whole, as condatainer keeps them.
+ * scheduler lines); the free-text ones (WHATIS, DESC, URL, ENVNOTE, INTERACTIVE) are kept whole, as condatainer keeps them.
  * A directive repeated exactly is ignored; one that contradicts an earlier line is an error naming both.
  *
  * condatainer directives Pharos does not support (UNSUPPORTED below; docs/overlays.md says why):
@@ -23,7 +23,7 @@ import type { SourceLocation } from './source-recipe';
  *   version is an Nx project with its own cache entry.
  * - `#SOURCE:` (fetch a URL, or ask for one): sources are `#SRC:` lines pinned by sha256 and fetched offline.
  * - `#INPUT:`: `#INTERACTIVE:` is the one way to ask, answered from a file or the environment, never a TTY.
- * Metadata Pharos does not use is left as ordinary comments: `#URL:`, `#LICENSE:`, `#REDISTRIBUTE:`, `#ARCH:`,
+ * Metadata Pharos does not use is left as ordinary comments: `#LICENSE:`, `#REDISTRIBUTE:`, `#ARCH:`,
  * `#AUTOUPDATE:`. condatainer's `module load`/`ml` lines as dependencies are not read: only `#DEP:` makes an edge.
  */
 
@@ -77,6 +77,8 @@ export interface BuildScript {
   file: string;
   type: OverlayType;
   whatis?: string;
+  /** `#URL:`, the project's home page; only shown (`pharos info`). */
+  url?: string;
   deps: DepRequirement[];
   env: EnvVar[];
   interactive: InteractivePrompt[];
@@ -223,6 +225,7 @@ export function parseBuildScript(text: string, file: string): BuildScript {
   const sources: ScriptSource[] = [];
   const directives: DirectiveLine[] = [];
   let whatis: { value: string; line: number } | undefined;
+  let url: { value: string; line: number } | undefined;
   let type: { value: OverlayType; line: number } | undefined;
   let lastEnv: { entry: EnvVar; line: number } | undefined;
   const notes = new Map<EnvVar, number>();
@@ -281,6 +284,11 @@ export function parseBuildScript(text: string, file: string): BuildScript {
         if (once(whatis, value, `#${key}:`, fail)) whatis = { value, line };
         break;
       }
+      case 'URL': {
+        const value = rest.trim();
+        if (value && once(url, value, '#URL:', fail)) url = { value, line };
+        break;
+      }
       case 'TYPE': {
         const value = splitComment(rest)[0].toLowerCase();
         if (value !== 'app' && value !== 'data') fail(`#TYPE:${value} is not app or data`, 'write #TYPE:app (the default) or #TYPE:data');
@@ -319,6 +327,7 @@ export function parseBuildScript(text: string, file: string): BuildScript {
     file,
     type: type?.value ?? 'app',
     ...(whatis ? { whatis: whatis.value } : {}),
+    ...(url ? { url: url.value } : {}),
     deps,
     env: [...env.values()],
     interactive,

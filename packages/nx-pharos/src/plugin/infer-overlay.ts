@@ -1,7 +1,7 @@
 import type { ProjectConfiguration } from '@nx/devkit';
-import { parseBuildScript, type BuildScript } from '../definitions/build-script';
-import { overlayClosure, resolveOverlayGraph, type OverlayGraph } from '../definitions/overlay-graph';
-import { OVERLAYS_ROOT, overlayPathClashes, overlayProjectName, parseOverlayPath, type OverlayPath } from '../definitions/overlay-path';
+import { overlayClosure } from '../definitions/overlay-graph';
+import { OVERLAYS_ROOT, overlayProjectName } from '../definitions/overlay-path';
+import { readOverlayScripts, type OverlayScripts, type ScriptFacts } from '../definitions/overlay-tree';
 import { overlayTestFile } from '../definitions/overlay-test';
 import { DEFAULT_OVERLAY_BASE } from '../definitions/plugin-options';
 import { PharosError } from '../utils/errors';
@@ -32,45 +32,16 @@ export interface OverlayDepEdge {
   line: number;
 }
 
-interface ScriptFacts {
-  path?: OverlayPath;
-  script?: BuildScript;
-  errors: PharosError[];
-}
-
-export interface OverlayTree {
-  scripts: Map<string, ScriptFacts>;
-  graph: OverlayGraph;
+export interface OverlayTree extends OverlayScripts {
   base: { project: string; root: string } | { error: PharosError };
 }
 
-function errorOf(err: unknown): PharosError {
-  return err instanceof PharosError ? err : new PharosError((err as Error).message);
-}
-
 /**
- * Every script read, the #DEP graph resolved, and the base SIF found among the container projects (`files` holds
- * every definition file the plugin was handed, Dockerfiles included). A script that does not parse still provides
- * its name/version, so the scripts that #DEP on it are judged on their own lines.
+ * Every script read and the #DEP graph resolved (definitions/overlay-tree.ts), and the base SIF found among the
+ * container projects (`files` holds every definition file the plugin was handed, Dockerfiles included).
  */
 export function overlayTree(scripts: readonly string[], files: readonly string[], read: (file: string) => string, baseOption?: string): OverlayTree {
-  const facts = new Map<string, ScriptFacts>();
-  const paths: OverlayPath[] = [];
-  for (const file of scripts) {
-    const entry: ScriptFacts = { errors: [] };
-    facts.set(file, entry);
-    try {
-      entry.path = parseOverlayPath(file);
-      paths.push(entry.path);
-      entry.script = parseBuildScript(read(file), file);
-    } catch (err) {
-      entry.errors.push(errorOf(err));
-    }
-  }
-  for (const clash of overlayPathClashes(paths)) facts.get(clash.details.file as string)?.errors.push(clash);
-  const graph = resolveOverlayGraph(paths.map((p) => ({ name: p.name, version: p.version, file: p.file, deps: facts.get(p.file)?.script?.deps ?? [] })));
-  for (const err of graph.errors) facts.get(err.details.file as string)?.errors.push(err);
-
+  const { scripts: facts, graph } = readOverlayScripts(scripts, read);
   const project = baseOption ?? DEFAULT_OVERLAY_BASE;
   const root = `containers/${project}`;
   const base = files.includes(`${root}/Dockerfile`)

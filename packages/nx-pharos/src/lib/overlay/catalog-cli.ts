@@ -1,0 +1,129 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, posix, sep } from 'node:path';
+import { OVERLAYS_ROOT } from '../../definitions/overlay-path';
+import { readOverlayScripts } from '../../definitions/overlay-tree';
+import { overlayManifestPath, readOverlayManifest } from '../../products/overlay';
+import { readSifManifest, sifManifestPath } from '../../products/sif';
+import { sha256File } from '../../utils/digest';
+import { PharosError } from '../../utils/errors';
+import { workspaceRootFrom } from '../../utils/paths';
+import { catalogRows, filterRows, findOverlay, formatCatalog, formatOverlayInfo, overlayInfo, type CatalogInput, type ProductState } from './catalog';
+
+/**
+ * `pharos list` and `pharos info`: read the tree's overlay scripts and what dist/ holds of them, and print what
+ * catalog.ts makes of it. Reads only: the scripts, the manifests and the .sqf sizes; nothing is built or hashed but
+ * the scripts themselves.
+ */
+
+export const LIST_USAGE = `usage: pharos list [--json] [filter…]
+
+Lists every overlay build script of the tree (containers/overlays/<name>/<version>.sh), sorted by name then version,
+with its type (app or data), whether dist/ holds it (built, stale, damaged, not built; invalid when the script has an
+error), the size of its .sqf and its #WHATIS. A filter keeps the overlays whose name/version contains it (sam, 1.16),
+or matches it whole with * and ? (samtools/*); with several, those that match all. See docs/overlays.md.
+
+options:
+  --json      the rows as JSON
+  -h, --help  this text`;
+
+export const INFO_USAGE = `usage: pharos info [--json] <name/version>
+
+Shows one overlay: its script, #WHATIS and #URL, type, #DEP lines and every overlay mounted under it, #ENV values,
+build resources, #SRC sources, and when built its .sqf, digests, base SIF, the overlays it was built on and how it
+was packed; and the command that runs something with it. The project name (samtools-1.16.1) works too.
+
+options:
+  --json      the same as JSON
+  -h, --help  this text`;
+
+interface CatalogArgs {
+  json: boolean;
+  help: boolean;
+  terms: string[];
+}
+
+function parseCatalogArgs(argv: readonly string[], command: string): CatalogArgs {
+  const out: CatalogArgs = { json: false, help: false, terms: [] };
+  for (const arg of argv) {
+    if (arg === '--json') out.json = true;
+    else if (arg === '-h' || arg === '--help') out.help = true;
+    else if (arg.startsWith('-')) throw new PharosError(`unknown option ${arg}`, { step: command, next: `see pharos ${command} --help` });
+    else out.terms.push(arg);
+  }
+  return out;
+}
+
+/** Every `.sh` under containers/overlays/, workspace-relative; the same files inference makes projects of. */
+function overlayScripts(root: string): string[] {
+  const dir = join(root, OVERLAYS_ROOT);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.sh'))
+    .map((f) => posix.join(OVERLAYS_ROOT, ...f.split(sep)))
+    .sort();
+}
+
+function productState(root: string, manifestFile: string, producer: string): ProductState {
+  const file = join(root, manifestFile);
+  if (!existsSync(file)) return { kind: 'absent' };
+  try {
+    const manifest = readOverlayManifest(file, root, producer);
+    const sqf = join(dirname(file), manifest.sqf);
+    return { kind: 'present', manifest, ...(existsSync(sqf) ? { sqfBytes: statSync(sqf).size } : {}) };
+  } catch (err) {
+    return { kind: 'unreadable', error: err instanceof PharosError ? err : new PharosError((err as Error).message, { file: manifestFile }) };
+  }
+}
+
+/** The current SIF digest of a base project, as inference finds its manifest (containers/<project>). */
+function baseDigest(root: string, project: string): string | undefined {
+  const file = join(root, sifManifestPath(`containers/${project}`, project));
+  try {
+    return existsSync(file) ? readSifManifest(file, root, `${project}:sif`).sha256 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function readCatalog(root: string): Promise<CatalogInput> {
+  const files = overlayScripts(root);
+  const tree = readOverlayScripts(files, (f) => readFileSync(join(root, f), 'utf8'));
+  const scriptDigests = new Map(await Promise.all(files.map(async (f) => [f, await sha256File(join(root, f))] as const)));
+  const products = new Map<string, ProductState>();
+  for (const { path } of tree.scripts.values()) {
+    if (path) products.set(path.key, productState(root, overlayManifestPath(path.name, path.version), `${path.projectName}:overlay`));
+  }
+  const bases = new Set([...products.values()].flatMap((p) => (p.kind === 'present' ? [p.manifest.base.project] : [])));
+  const baseDigests = new Map([...bases].map((project) => [project, baseDigest(root, project)] as const));
+  return { ...tree, scriptDigests, products, baseDigests };
+}
+
+function print(text: string): void {
+  process.stdout.write(text);
+}
+
+export async function listCli(argv: readonly string[], cwd = process.cwd()): Promise<number> {
+  const args = parseCatalogArgs(argv, 'list');
+  if (args.help) {
+    print(`${LIST_USAGE}\n`);
+    return 0;
+  }
+  const rows = filterRows(catalogRows(await readCatalog(workspaceRootFrom(cwd))), args.terms);
+  if (args.json) print(`${JSON.stringify(rows, null, 2)}\n`);
+  else if (rows.length) print(formatCatalog(rows));
+  else process.stderr.write(`pharos: ${args.terms.length ? `no overlay matches ${args.terms.join(' ')}` : `no overlay scripts under ${OVERLAYS_ROOT}/`}\n`);
+  return 0;
+}
+
+export async function infoCli(argv: readonly string[], cwd = process.cwd()): Promise<number> {
+  const args = parseCatalogArgs(argv, 'info');
+  if (args.help) {
+    print(`${INFO_USAGE}\n`);
+    return 0;
+  }
+  if (args.terms.length !== 1) throw new PharosError('name one overlay', { step: 'info', next: 'pharos info <name/version>; pharos list shows them' });
+  const catalog = await readCatalog(workspaceRootFrom(cwd));
+  const info = overlayInfo(catalog, findOverlay(catalog, args.terms[0]));
+  print(args.json ? `${JSON.stringify(info, null, 2)}\n` : formatOverlayInfo(info));
+  return 0;
+}
