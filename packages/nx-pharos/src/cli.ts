@@ -10,7 +10,9 @@ const USAGE = `usage: pharos <command>
                              download a source the recipe leaves unpinned, print its sha256 and size, and once you
                              confirm, pin it in the site's sources config and put it in the source cache; see --help
   run-in-dev-container [opts] [--] [command…]
-                             run a command (or an interactive shell) in the dev container; see --help`;
+                             run a command (or an interactive shell) in the dev container; see --help
+  exec -o <name/version>… [--base <project>] [--network] [--] [command…]
+                             run a command (or a shell) on the base SIF with built overlays mounted; see --help`;
 
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
@@ -68,6 +70,11 @@ export async function main(argv: string[]): Promise<void> {
       case 'run-in-dev-container': {
         const { runInDevContainerCli } = await import('./tools/dev-container-cli');
         process.exitCode = await runInDevContainerCli(rest);
+        return;
+      }
+      case 'exec': {
+        const { execCli } = await import('./lib/overlay/exec-cli');
+        process.exitCode = await execCli(rest);
         return;
       }
       default:

@@ -38,7 +38,9 @@ describe('an overlay in use', () => {
       await expect(refusal).rejects.toThrow(
         'samtools/1.16.1 is in use: a running `pharos exec` (or an overlay test or build that mounts it) holds dist/containers/overlays/samtools/1.16.1.sqf',
       );
-      await expect(refusal).rejects.toMatchObject({ details: { step: 'samtools-1.16.1:overlay', next: expect.stringMatching(/^wait for it to finish, then run again/) } });
+      await expect(refusal).rejects.toMatchObject({
+        details: { step: 'samtools-1.16.1:overlay', next: expect.stringMatching(/^wait for it to finish, then run again/) },
+      });
     } finally {
       await release();
     }

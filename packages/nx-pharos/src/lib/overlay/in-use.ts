@@ -11,7 +11,10 @@ import { shownPath, type NormalizedOverlayOptions } from './normalize-options';
 function inUse(o: NormalizedOverlayOptions, when: string): PharosError {
   return new PharosError(
     `${o.path.key} is in use: a running \`pharos exec\` (or an overlay test or build that mounts it) holds ${shownPath(o, o.products.sqf)}, so ${when}`,
-    { step: o.label, next: `wait for it to finish, then run again (\`flock --nonblock --exclusive ${shownPath(o, o.products.sqf)} true\` exits 0 once it is free)` },
+    {
+      step: o.label,
+      next: `wait for it to finish, then run again (\`flock --nonblock --exclusive ${shownPath(o, o.products.sqf)} true\` exits 0 once it is free)`,
+    },
   );
 }
 
