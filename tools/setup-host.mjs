@@ -21,6 +21,7 @@ const HOST_PACKAGES = [
   { pkg: 'fdisk', command: 'sfdisk', why: "the VM base disk's partition table (no loop devices needed)" },
   { pkg: 'xorriso', command: 'xorriso', why: "Packer's cd_files (the cloud-init NoCloud seed)" },
   { pkg: 'openssh-client', command: 'ssh-keygen', why: 'the workspace SSH key and the VM checks (ssh)' },
+  { pkg: 'util-linux', command: 'flock', why: 'the locks that keep an overlay in use from being replaced (pharos exec)' },
 ];
 
 const has = async (cmd) => (await $`command -v ${cmd}`.nothrow()).exitCode === 0 || existsSync(`/usr/sbin/${cmd}`) || existsSync(`/usr/bin/${cmd}`);

@@ -1,8 +1,8 @@
 import { execa } from 'execa';
-import { appendFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyWorkspace, nx, removeDir, sha256sum } from './harness';
+import { copyWorkspace, filesIn, nx, nxEnv, removeDir, sha256sum } from './harness';
 import type { OverlayManifest } from '../src/products/overlay';
 import type { SifManifest } from '../src/products/sif';
 
@@ -19,11 +19,19 @@ const OVERLAY_TASKS = ['htslib-1.16:overlay', 'htslib-1.16:test', 'samtools-1.16
 const TEST_OVERLAYS = ['run-many', '-t', 'test', '--projects=tag:overlay'];
 
 const ranOf = (tasks: Map<string, string>) => OVERLAY_TASKS.filter((t) => tasks.get(t) === 'ran').sort();
+/** Each file of an overlay's product with its content's digest: what must not change when an update fails. */
+const PRODUCT = (version: string) => [`${version}.sqf`, `${version}.env`, `${version}.sqf.json`];
 
 describe('overlays (htslib → samtools)', () => {
   let ws: string;
   const dist = (...parts: string[]) => join(ws, 'dist/containers/overlays', ...parts);
   const manifestOf = (name: string, version: string) => JSON.parse(readFileSync(dist(name, `${version}.sqf.json`), 'utf8')) as OverlayManifest;
+  /** The `pharos` command line of the copy (its own source), stdin not a terminal. */
+  const pharos = (args: string[], cwd = ws) =>
+    execa('node', [join(ws, 'packages/nx-pharos/bin/pharos.cjs'), ...args], { cwd, env: nxEnv(), reject: false, stdin: 'ignore' });
+  const productDigests = async (name: string, version: string) => Promise.all(PRODUCT(version).map(async (f) => `${f} ${await sha256sum(dist(name, f))}`));
+  /** Nothing a build leaves when it ends, however it ends: no `.new` file beside the product, no scratch tree. */
+  const leftovers = (name: string) => [...filesIn(dist(name)).filter((f) => f.includes('.new')), ...filesIn(join(ws, 'tmp/overlay'))];
   beforeAll(() => {
     ws = copyWorkspace();
   });
@@ -90,6 +98,80 @@ describe('overlays (htslib → samtools)', () => {
     } finally {
       rmSync(folder, { recursive: true });
     }
+  });
+
+  it('pharos exec runs a tool from the overlays with their environment, offline, in the current folder, and passes its exit code', async () => {
+    const here = join(ws, 'tmp/exec-here');
+    mkdirSync(here, { recursive: true });
+    writeFileSync(join(here, 'mine.txt'), 'a file of mine\n');
+    const script = [
+      'samtools --version | head -n 2',
+      'echo "root=$SAMTOOLS_ROOT"',
+      'echo "pwd=$(pwd)"',
+      'cat mine.txt',
+      // Interfaces of the network namespace: only the loopback without --network.
+      "echo \"net=$(sed -n 's/^ *\\([^:]*\\):.*/\\1/p' /proc/net/dev | tr '\\n' ' ')\"",
+      'exit 3',
+    ].join('; ');
+    const r = await pharos(['exec', '-o', 'samtools/1.16.1', '--', 'sh', '-c', script], here);
+    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(3);
+    expect(r.stdout).toContain('samtools 1.16.1\nUsing htslib 1.16');
+    expect(r.stdout).toContain('root=/cnt/samtools/1.16.1');
+    expect(r.stdout).toContain(`pwd=${here}`);
+    expect(r.stdout).toContain('a file of mine');
+    expect(r.stdout).toContain('net=lo ');
+    // Nothing stays held once it has ended.
+    expect((await execa('flock', ['--nonblock', '--exclusive', dist('samtools', '1.16.1.sqf'), 'true'], { reject: false })).exitCode).toBe(0);
+
+    const wrong = await pharos(['exec', '-o', 'samtools', '--', 'true']);
+    expect(wrong.exitCode).toBe(1);
+    expect(wrong.stderr).toContain('-o takes an overlay as name/version (e.g. samtools/1.16.1), got "samtools"');
+  });
+
+  it('refuses to update an overlay while pharos exec holds it, keeping the product, until exec ends', async () => {
+    const before = await productDigests('htslib', '1.16');
+    const exec = pharos(['exec', '-o', 'samtools/1.16.1', '--', 'sh', '-c', 'echo started; sleep 600']);
+    try {
+      await new Promise<void>((started, failed) => {
+        exec.stdout?.on('data', (d: Buffer) => d.toString().includes('started') && started());
+        void exec.then((r) => failed(new Error(`pharos exec ended before its command started:\n${r.stdout}\n${r.stderr}`)));
+      });
+      // htslib is mounted under samtools, so it is held too.
+      const refused = await nx(['run', 'htslib-1.16:overlay', '--skip-nx-cache', '--exclude-task-dependencies'], ws);
+      expect(refused.exitCode).not.toBe(0);
+      expect(refused.output).toContain(
+        'htslib/1.16 is in use: a running `pharos exec` (or an overlay test or build that mounts it) holds dist/containers/overlays/htslib/1.16.sqf',
+      );
+      expect(refused.output).toContain('next: wait for it to finish, then run again');
+      expect(await productDigests('htslib', '1.16')).toEqual(before);
+      expect(leftovers('htslib')).toEqual([]);
+    } finally {
+      exec.kill('SIGTERM');
+    }
+    expect((await exec).exitCode).toBe(143);
+    // Its locks end with it (their holders see their stdin close), so an update may go ahead.
+    const free = async () => (await execa('flock', ['--nonblock', '--exclusive', dist('htslib', '1.16.sqf'), 'true'], { reject: false })).exitCode === 0;
+    const deadline = Date.now() + 10_000;
+    while (!(await free()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await free()).toBe(true);
+  });
+
+  it('keeps the current overlay when its update fails, and leaves nothing behind', async () => {
+    const before = await productDigests('samtools', '1.16.1');
+    const original = readFileSync(join(ws, SAMTOOLS), 'utf8');
+    // A later install() replaces the script's own when the script is sourced.
+    appendFileSync(join(ws, SAMTOOLS), '\ninstall() {\n    echo "failing on purpose" >&2\n    exit 7\n}\n');
+    try {
+      const run = await nx(['run', 'samtools-1.16.1:overlay'], ws);
+      expect(run.exitCode).not.toBe(0);
+      expect(run.output).toContain('install() failed with exit code 7');
+      expect(await productDigests('samtools', '1.16.1')).toEqual(before);
+      expect(leftovers('samtools')).toEqual([]);
+      expect(existsSync(dist('samtools', '1.16.1.sqf.lock'))).toBe(false);
+    } finally {
+      writeFileSync(join(ws, SAMTOOLS), original);
+    }
+    expect(readdirSync(dist('samtools')).sort()).toEqual(PRODUCT('1.16.1').sort());
   });
 
   it("rebuilds and re-tests exactly samtools after an edit of samtools' script, never htslib", async () => {

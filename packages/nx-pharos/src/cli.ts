@@ -13,7 +13,9 @@ const USAGE = `usage: pharos <command>
                              run a command (or an interactive shell) in the dev container; see --help
   list [--json] [filter…]    every overlay script of the tree: type, built or not (or stale), size, #WHATIS
   info [--json] <name/version>
-                             one overlay: its header, #DEP closure, env, resources, sources, product and how to run it`;
+                             one overlay: its header, #DEP closure, env, resources, sources, product and how to run it
+  exec -o <name/version>… [--base <project>] [--network] [--] [command…]
+                             run a command (or a shell) on the base SIF with built overlays mounted; see --help`;
 
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
@@ -77,6 +79,11 @@ export async function main(argv: string[]): Promise<void> {
       case 'info': {
         const { listCli, infoCli } = await import('./lib/overlay/catalog-cli');
         process.exitCode = await (command === 'list' ? listCli : infoCli)(rest);
+        return;
+      }
+      case 'exec': {
+        const { execCli } = await import('./lib/overlay/exec-cli');
+        process.exitCode = await execCli(rest);
         return;
       }
       default:

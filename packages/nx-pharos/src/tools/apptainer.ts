@@ -59,6 +59,8 @@ export interface OverlayExec {
   prependPath?: string[];
   /** A writable tmpfs over the image, as condatainer builds: install() may write outside its prefix, and it is lost. */
   writableTmpfs?: boolean;
+  /** The working directory inside (`--pwd`); it must exist there, e.g. as a bind. */
+  pwd?: string;
   argv: string[];
 }
 
@@ -86,6 +88,7 @@ export function overlayExecArgv(spec: OverlayExec): string[] {
     ...spec.overlays.flatMap((o) => ['--overlay', `${plainPath(o, 'the overlay')}:ro`]),
     ...(spec.binds ?? []).flatMap((b) => ['--bind', `${plainPath(b.host, 'the path')}:${plainPath(b.container, 'the path')}${b.readOnly ? ':ro' : ''}`]),
     ...Object.entries(env).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
+    ...(spec.pwd ? ['--pwd', spec.pwd] : []),
     spec.sif,
     ...spec.argv,
   ];

@@ -1,10 +1,11 @@
 import { createProjectGraphAsync, readCachedProjectGraph, type ProjectGraph } from '@nx/devkit';
+import type Docker from 'dockerode';
 import { execa } from 'execa';
 import { join, resolve } from 'node:path';
 import { PharosError } from '../utils/errors';
 import { assertDaemon, dockerClient, runContainer } from './docker';
 import { DEV_CONTAINER_PROJECT } from '../products/image';
-import { containerCwd, devContainerRunSpec, hostFacts, readyDevContainer } from './dev-container';
+import { containerCwd, devContainerRunSpec, hostFacts, readyDevContainer, type DevRunRequest } from './dev-container';
 
 const HELP = `usage: tools/run-in-dev-container [options] [--] [command [args…]]
 
@@ -56,14 +57,53 @@ export function parseDevRunArgs(argv: string[]): DevRunCliArgs {
   return out;
 }
 
+/** The workspace this plugin's source lives in: the command line runs from it (bin/pharos.cjs). */
+export const CLI_WORKSPACE_ROOT = resolve(__dirname, '../../../..');
+
+/** The dev container project a command-line run uses: PHAROS_DEV_CONTAINER, else the default. */
+export function cliDevContainerProject(env: NodeJS.ProcessEnv = process.env): string {
+  return env.PHAROS_DEV_CONTAINER || DEV_CONTAINER_PROJECT;
+}
+
+/** A project's root, from the graph Nx last computed; `step` and `next` say what to do when there is no such project. */
+export async function cliProjectRoot(project: string, step: string, next: string): Promise<string> {
+  const root = (await projectGraph()).nodes[project]?.data.root;
+  if (root === undefined) throw new PharosError(`no project named "${project}" in this workspace`, { step, next });
+  return root;
+}
+
+/** The dev container's image for a command-line run, loaded from dist/ when the daemon lacks it (never built here). */
+export async function cliDevContainerImage(docker: Docker, workspaceRoot: string, step: string): Promise<string> {
+  const project = cliDevContainerProject();
+  const root = await cliProjectRoot(project, step, 'set PHAROS_DEV_CONTAINER');
+  return readyDevContainer(docker, workspaceRoot, project, root);
+}
+
+/**
+ * Runs a command in the dev container attached to this terminal: its output to ours, stdin passed and a TTY given
+ * when ours is one (raw, so Ctrl-C reaches the command), no time limit (a person decides how long it runs). Returns
+ * the command's exit code.
+ */
+export async function runAttached(docker: Docker, imageId: string, req: Omit<DevRunRequest, 'tty' | 'interactive'>): Promise<number> {
+  const tty = !!process.stdin.isTTY && !!process.stdout.isTTY;
+  const spec = devContainerRunSpec(imageId, { ...req, tty, interactive: !!process.stdin.isTTY }, hostFacts());
+  if (tty) process.stdin.setRawMode?.(true);
+  try {
+    return await runContainer(docker, { ...spec, timeLimit: Infinity }, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin });
+  } finally {
+    if (tty) process.stdin.setRawMode?.(false);
+    process.stdin.pause();
+  }
+}
+
 export async function runInDevContainerCli(argv: string[]): Promise<number> {
   const args = parseDevRunArgs(argv);
   if (args.help) {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  const workspaceRoot = resolve(__dirname, '../../../..');
-  const project = process.env.PHAROS_DEV_CONTAINER || DEV_CONTAINER_PROJECT;
+  const workspaceRoot = CLI_WORKSPACE_ROOT;
+  const project = cliDevContainerProject();
   const docker = dockerClient();
   await assertDaemon(docker);
   if (args.build) {
@@ -77,36 +117,16 @@ export async function runInDevContainerCli(argv: string[]): Promise<number> {
     });
     if (nx.exitCode !== 0) throw new PharosError(`could not build the dev container (nx run ${project}:image failed)`, { step: 'run-in-dev-container' });
   }
-  const graph = await projectGraph();
-  const root = graph.nodes[project]?.data.root;
-  if (root === undefined)
-    throw new PharosError(`no project named "${project}" in this workspace`, { step: 'run-in-dev-container', next: 'set PHAROS_DEV_CONTAINER' });
-  const imageId = await readyDevContainer(docker, workspaceRoot, project, root);
-  const interactive = args.command.length === 0 || !!process.stdin.isTTY;
-  const tty = !!process.stdin.isTTY && !!process.stdout.isTTY;
-  const spec = devContainerRunSpec(
-    imageId,
-    {
-      workspaceRoot,
-      cwd: containerCwd(workspaceRoot, process.cwd()),
-      command: args.command,
-      env: args.env,
-      dockerSocket: args.docker,
-      fuse: args.fuse,
-      tty,
-      interactive: interactive && !!process.stdin.isTTY,
-      label: 'run-in-dev-container',
-    },
-    hostFacts(),
-  );
-  if (tty) process.stdin.setRawMode?.(true);
-  try {
-    // A person at the terminal (or their own script) decides how long this runs: no time limit.
-    return await runContainer(docker, { ...spec, timeLimit: Infinity }, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin });
-  } finally {
-    if (tty) process.stdin.setRawMode?.(false);
-    process.stdin.pause();
-  }
+  const imageId = await cliDevContainerImage(docker, workspaceRoot, 'run-in-dev-container');
+  return runAttached(docker, imageId, {
+    workspaceRoot,
+    cwd: containerCwd(workspaceRoot, process.cwd()),
+    command: args.command,
+    env: args.env,
+    dockerSocket: args.docker,
+    fuse: args.fuse,
+    label: 'run-in-dev-container',
+  });
 }
 
 /** The graph Nx last computed (read-only, so it works for any caller), or a fresh one when there is none yet. */

@@ -1,10 +1,13 @@
+import { statSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { shownPath, type NormalizedOverlayOptions } from '../../lib/overlay/normalize-options';
-import { overlayBinDirs, type BaseSif, type MountedOverlay } from '../../lib/overlay/mounts';
-import { EMBEDDED_SCRIPT, OVERLAY_MOUNT_ROOT } from '../../products/overlay';
+import { envInSif, mountedBinDirs, type BaseSif, type MountedOverlay } from '../../lib/overlay/mounts';
+import { EMBEDDED_SCRIPT, OVERLAY_MOUNT_ROOT, overlayFileNames, type OverlayManifest } from '../../products/overlay';
 import { overlayExecArgv, type Apptainer } from '../../tools/apptainer';
-import type { FetchedSource } from '../../tools/source-fetch';
+import { resolveDebianMirror } from '../../tools/debian-mirror';
+import { fetchSource, type FetchedSource } from '../../tools/source-fetch';
+import { sha256File } from '../../utils/digest';
 import { buildLog } from '../../utils/build-log';
 import { onInterrupt } from '../../utils/cleanup';
 import { PharosError } from '../../utils/errors';
@@ -14,7 +17,19 @@ const INSTALL_SCRIPT = join(__dirname, 'install.sh');
 const TAIL_LINES = 25;
 
 /** Where things are inside the build container; only the prefix is the overlay's own. */
-const IN = { src: '/pharos/src', tmp: '/pharos/tmp', script: '/pharos/build-script.sh', env: (i: number) => `/pharos/env/${i}.env` };
+const IN = { src: '/pharos/src', tmp: '/pharos/tmp', script: '/pharos/build-script.sh', env: envInSif };
+
+/** Each #SRC of the script, fetched and checked against its digest (the source cache, the mirrors, then its URL). */
+export async function fetchScriptSources(o: NormalizedOverlayOptions): Promise<FetchedSource[]> {
+  const sources: FetchedSource[] = [];
+  const debianMirror = o.script.sources.some((s) => s.location.kind === 'debian-orig') ? resolveDebianMirror() : undefined;
+  for (const s of o.script.sources) {
+    const { location, sha256, file } = s;
+    const log = (t: string) => process.stdout.write(`pharos: ${t}`);
+    sources.push(await fetchSource({ what: `${o.path.key} (${file})`, sources: [{ file, sha256, location }], debianMirror, recipeFile: o.shownScript, log }));
+  }
+  return sources;
+}
 
 /**
  * A build's scratch tree under tmp/overlay/, named for its owner so the next run removes it after a kill -9:
@@ -65,7 +80,7 @@ export async function runInstall(apptainer: Apptainer, o: NormalizedOverlayOptio
       ...deps.map((d, i) => ({ host: d.env, container: IN.env(i), readOnly: true })),
     ],
     env: { NCPUS: String(o.ncpus), target_dir: o.appRoot, tmp_dir: IN.tmp, src_dir: IN.src, app_name: o.path.name, version: o.path.version },
-    prependPath: overlayBinDirs(deps.map((d) => `${OVERLAY_MOUNT_ROOT}/${d.overlay}`)),
+    prependPath: mountedBinDirs(deps),
     writableTmpfs: true,
     argv: ['/bin/bash', '-c', await readFile(INSTALL_SCRIPT, 'utf8'), 'pharos-install', IN.script, ...deps.map((_, i) => IN.env(i))],
   });
@@ -97,4 +112,37 @@ export async function runInstall(apptainer: Apptainer, o: NormalizedOverlayOptio
   const embedded = join(stage.target, EMBEDDED_SCRIPT);
   await mkdir(join(embedded, '..'), { recursive: true });
   await copyFile(stage.script, embedded);
+}
+
+export interface Built {
+  /** The new `.sqf`, not yet in place. */
+  sqf: string;
+  stage: Stage;
+  sources: FetchedSource[];
+  base: BaseSif;
+  deps: MountedOverlay[];
+  apptainerVersion: string;
+  /** mksquashfs's argv for a destination. */
+  args: (dest: string) => string[];
+}
+
+/** The manifest of a new overlay: each input by digest, the `.sqf` by its final name. */
+export async function overlayManifest(o: NormalizedOverlayOptions, b: Built): Promise<OverlayManifest> {
+  const names = overlayFileNames(o.path.version);
+  return {
+    schema: 1,
+    project: o.project,
+    overlay: o.path.key,
+    type: o.script.type,
+    sqf: names.sqf,
+    env: names.env,
+    sha256: await sha256File(b.sqf),
+    bytes: statSync(b.sqf).size,
+    script: { file: o.shownScript, sha256: await sha256File(b.stage.script) },
+    sources: b.sources.map((s) => ({ file: s.file, sha256: s.sha256 })),
+    base: { project: o.base.project, sif: b.base.manifest.sif, sha256: b.base.manifest.sha256 },
+    deps: b.deps.map((d) => ({ overlay: d.overlay, project: d.project, sha256: d.manifest.sha256 })),
+    mksquashfsArgs: b.args(names.sqf).slice(3),
+    apptainerVersion: b.apptainerVersion,
+  };
 }
