@@ -1,12 +1,11 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { checkTimeLimit } from '../../lib/image/check-limits';
-import { judge, Report, stripApptainerInfo, tailOf } from '../../lib/image/check-report';
+import { Report, stripApptainerInfo, tailOf } from '../../lib/image/check-report';
+import { assertChecksPassed, declaredChecks, runChecks } from '../../lib/overlay/checks';
 import { overlayBinDirs, verifiedBaseSif, verifiedDeps, verifiedOverlay, withOverlayEnv } from '../../lib/overlay/mounts';
 import { normalizeOverlayOptions, shownPath, type OverlayOptions } from '../../lib/overlay/normalize-options';
 import { appRoot, EMBEDDED_SCRIPT } from '../../products/overlay';
 import { apptainerForTask, overlayExecArgv } from '../../tools/apptainer';
 import { assertDaemon, dockerClient } from '../../tools/docker';
-import { PharosError } from '../../utils/errors';
 import { runExecutor } from '../../utils/executor';
 
 export type OverlayTestOptions = Omit<OverlayOptions, 'compression' | 'compressionLevel' | 'noWait' | 'wait'>;
@@ -19,9 +18,7 @@ export type OverlayTestOptions = Omit<OverlayOptions, 'compression' | 'compressi
 export default async function overlayTestExecutor(options: OverlayTestOptions, context: ExecutorContext) {
   return runExecutor(async () => {
     const o = normalizeOverlayOptions(options, context);
-    const declaredIn = o.checks?.shown ?? o.label;
-    const checks = o.checks?.list ?? [];
-    checks.forEach((c) => checkTimeLimit(c, 'apptainer', declaredIn)); // a bad limit is refused before anything runs
+    const checks = declaredChecks(o.checks, o.label);
     const report = new Report();
     const base = await verifiedBaseSif(o);
     const deps = await verifiedDeps(o);
@@ -63,17 +60,7 @@ export default async function overlayTestExecutor(options: OverlayTestOptions, c
           : `${embedded} has sha256 ${digest}, the manifest says ${self.manifest.script.sha256}`,
       );
 
-    for (const check of checks) {
-      const limit = checkTimeLimit(check, 'apptainer', declaredIn);
-      const r = await apptainer.run({ argv: exec(check.command), fuse: true, network: 'none', what: limit.what, timeLimit: limit.ms, raiseLimit: limit.raise });
-      judge(report, check, 'apptainer', { exitCode: r.exitCode, stdout: r.stdout, stderr: stripApptainerInfo(r.stderr) });
-    }
-    if (report.failures.length) {
-      throw new PharosError(`${report.failures.length} check(s) failed:\n  ${report.failures.join('\n  ')}`, {
-        step: o.label,
-        file: o.checks?.shown,
-        next: 'fix the build script or the expectation',
-      });
-    }
+    await runChecks(apptainer, checks, exec, report);
+    assertChecksPassed(report, { step: o.label, file: o.checks?.shown, next: 'fix the build script or the expectation' });
   });
 }

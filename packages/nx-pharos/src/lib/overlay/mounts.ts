@@ -22,11 +22,16 @@ export interface MountedOverlay {
   manifest: OverlayManifest;
 }
 
-export async function verifiedBaseSif(o: NormalizedOverlayOptions): Promise<BaseSif> {
-  const manifest = readSifManifest(o.base.manifest, o.workspaceRoot, o.base.producer);
-  const file = join(dirname(o.base.manifest), manifest.sif);
+/** A SIF read through its manifest (`producer` is the task that makes it, for the error when it is missing). */
+export async function verifiedSif(manifestFile: string, producer: string, o: { workspaceRoot: string }): Promise<BaseSif> {
+  const manifest = readSifManifest(manifestFile, o.workspaceRoot, producer);
+  const file = join(dirname(manifestFile), manifest.sif);
   await assertSifMatches(file, manifest, shownPath(o, file));
   return { file, manifest };
+}
+
+export async function verifiedBaseSif(o: Pick<NormalizedOverlayOptions, 'workspaceRoot' | 'base'>): Promise<BaseSif> {
+  return verifiedSif(o.base.manifest, o.base.producer, o);
 }
 
 export async function verifiedOverlay(manifestFile: string, producer: string, o: { workspaceRoot: string }): Promise<MountedOverlay> {
