@@ -1,7 +1,8 @@
 import type { ProjectConfiguration } from '@nx/devkit';
-import { parseBuildScript, type BuildScript } from '../definitions/build-script';
+import { parseApptainerDefinition, type ApptainerDefinition } from '../definitions/apptainer-definition';
+import { parseBuildScript, type BuildScript, type DepRequirement } from '../definitions/build-script';
 import { overlayClosure, resolveOverlayGraph, type OverlayGraph } from '../definitions/overlay-graph';
-import { OVERLAYS_ROOT, overlayPathClashes, overlayProjectName, parseOverlayPath, type OverlayPath } from '../definitions/overlay-path';
+import { OVERLAYS_ROOT, overlayKey, overlayPathClashes, overlayProjectName, parseOverlayPath, type OverlayPath } from '../definitions/overlay-path';
 import { overlayTestFile } from '../definitions/overlay-test';
 import { DEFAULT_OVERLAY_BASE } from '../definitions/plugin-options';
 import { PharosError } from '../utils/errors';
@@ -35,10 +36,13 @@ export interface OverlayDepEdge {
 interface ScriptFacts {
   path?: OverlayPath;
   script?: BuildScript;
+  /** A `.def` file's (plugin/infer-def-image.ts). */
+  definition?: ApptainerDefinition;
   errors: PharosError[];
 }
 
 export interface OverlayTree {
+  /** Every file of containers/overlays/ the plugin was handed, build scripts and `.def` files. */
   scripts: Map<string, ScriptFacts>;
   graph: OverlayGraph;
   base: { project: string; root: string } | { error: PharosError };
@@ -49,26 +53,47 @@ function errorOf(err: unknown): PharosError {
 }
 
 /**
- * Every script read, the #DEP graph resolved, and the base SIF found among the container projects (`files` holds
- * every definition file the plugin was handed, Dockerfiles included). A script that does not parse still provides
- * its name/version, so the scripts that #DEP on it are judged on their own lines.
+ * Every file read (`overlayFiles`: the scripts and `.def` files), the #DEP graph resolved, and the base SIF found
+ * among the container projects (`files` holds every definition file the plugin was handed, Dockerfiles included). A
+ * script that does not parse still provides its name/version, so the scripts that #DEP on it are judged on their own
+ * lines. A `.def` is in the tree for its name (two files may not make one project) but builds no overlay, so a #DEP
+ * on it is an error of its own.
  */
-export function overlayTree(scripts: readonly string[], files: readonly string[], read: (file: string) => string, baseOption?: string): OverlayTree {
+export function overlayTree(overlayFiles: readonly string[], files: readonly string[], read: (file: string) => string, baseOption?: string): OverlayTree {
   const facts = new Map<string, ScriptFacts>();
   const paths: OverlayPath[] = [];
-  for (const file of scripts) {
+  for (const file of overlayFiles) {
     const entry: ScriptFacts = { errors: [] };
     facts.set(file, entry);
     try {
       entry.path = parseOverlayPath(file);
       paths.push(entry.path);
-      entry.script = parseBuildScript(read(file), file);
+      if (entry.path.kind === 'def') entry.definition = parseApptainerDefinition(read(file), file);
+      else entry.script = parseBuildScript(read(file), file);
     } catch (err) {
       entry.errors.push(errorOf(err));
     }
   }
   for (const clash of overlayPathClashes(paths)) facts.get(clash.details.file as string)?.errors.push(clash);
-  const graph = resolveOverlayGraph(paths.map((p) => ({ name: p.name, version: p.version, file: p.file, deps: facts.get(p.file)?.script?.deps ?? [] })));
+  const images = new Map(paths.filter((p) => p.kind === 'def').map((p) => [p.key, p.file]));
+  const imageOf = (d: DepRequirement) => (d.range ? undefined : images.get(overlayKey(d.name, d.version)));
+  const nodes = paths
+    .filter((p) => p.kind === 'script')
+    .map((p) => {
+      const entry = facts.get(p.file) as ScriptFacts;
+      const deps = entry.script?.deps ?? [];
+      for (const dep of deps.filter(imageOf)) {
+        entry.errors.push(
+          new PharosError(`#DEP:${dep.text}: ${imageOf(dep)} is an Apptainer image, not an overlay a build can mount`, {
+            file: p.file,
+            line: dep.line,
+            next: 'build on it with Bootstrap: localimage in a .def, or #DEP on a build script (.sh)',
+          }),
+        );
+      }
+      return { name: p.name, version: p.version, file: p.file, deps: deps.filter((d) => !imageOf(d)) };
+    });
+  const graph = resolveOverlayGraph(nodes);
   for (const err of graph.errors) facts.get(err.details.file as string)?.errors.push(err);
 
   const project = baseOption ?? DEFAULT_OVERLAY_BASE;
