@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PharosError } from '../utils/errors';
+import { parseError } from '../testing/parse-error';
+import type { PharosError } from '../utils/errors';
 import { definitionBase, inferDefImageProject, isOverlayDefinition } from './infer-def-image';
 import { inferOverlayProject, overlayTree } from './infer-overlay';
 
@@ -14,15 +15,7 @@ function treeOf(files: Record<string, string>) {
 }
 const inferred = (text: string) => inferDefImageProject(DEF, treeOf({ [DEF]: text }), CONTAINERS);
 
-function errorOf(text: string): PharosError {
-  try {
-    inferred(text);
-  } catch (err) {
-    if (err instanceof PharosError) return err;
-    throw err;
-  }
-  throw new Error('expected the definition to be refused');
-}
+const errorOf = (text: string) => parseError(inferred, text, DEF);
 
 describe('.def image inference', () => {
   it('takes only .def files under containers/overlays/', () => {

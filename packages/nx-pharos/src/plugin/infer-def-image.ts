@@ -7,7 +7,7 @@ import { overlayDir } from '../products/overlay';
 import { asOutput, productDir } from '../products/paths';
 import { sifFileNames, sifManifestPath, sifProductPaths } from '../products/sif';
 import { PharosError } from '../utils/errors';
-import type { OverlayDepEdge, OverlayTree } from './infer-overlay';
+import { DEV_CONTAINER_IMAGE, failOn, type OverlayDepEdge, type OverlayTree } from './infer-overlay';
 import { buildTarget, executorInputs, IMAGE_NPM_INPUTS, PLUGIN } from './target-inputs';
 
 /**
@@ -20,8 +20,6 @@ import { buildTarget, executorInputs, IMAGE_NPM_INPUTS, PLUGIN } from './target-
 export function isOverlayDefinition(file: string): boolean {
   return file.startsWith(`${OVERLAYS_ROOT}/`) && file.endsWith('.def');
 }
-
-const DEV_CONTAINER_IMAGE = { projects: [DEV_CONTAINER_PROJECT], target: 'image' };
 
 export interface DefinitionBase {
   project: string;
@@ -58,9 +56,7 @@ export function definitionBase(def: ApptainerDefinition, containers: Record<stri
 
 export function inferDefImageProject(file: string, tree: OverlayTree, containers: Record<string, string>): ProjectConfiguration {
   const facts = tree.scripts.get(file);
-  const errors = facts?.errors ?? [];
-  if (errors.length === 1) throw errors[0];
-  if (errors.length) throw new Error(errors.map((e) => e.format()).join('\n'));
+  failOn(facts?.errors ?? []);
   const path = facts?.path as OverlayPath;
   const def = facts?.definition as ApptainerDefinition;
   const base = definitionBase(def, containers);
