@@ -123,7 +123,10 @@ export function parseApptainerDefinition(text: string, file: string): ApptainerD
       if (colon < 0) fail(`"${value}" is not a header line`, 'write Keyword: value (Bootstrap: localimage, From: <path>) before the first %section');
       const key = value.slice(0, colon).trim().toLowerCase();
       if (!HEADERS.has(key) && !NUMBERED_HEADER.test(key)) {
-        fail(`${value.slice(0, colon).trim()}: is not an Apptainer header keyword`, 'check its spelling; Bootstrap: and From: are the ones a Pharos .def needs');
+        fail(
+          `${value.slice(0, colon).trim()}: is not an Apptainer header keyword`,
+          'check its spelling; Bootstrap: and From: are the ones a Pharos .def needs',
+        );
       }
       if (header[key]) fail(`${key}: is given twice (line ${header[key].line} and here)`, 'keep one of the two lines');
       continued = { key, value: value.slice(colon + 1).trim(), line };

@@ -63,7 +63,7 @@ describe('.def image inference', () => {
       1,
     ]);
     expect(docker.details.next).toBe(
-      'write Bootstrap: localimage and From: <a container\'s SIF>, one of dist/containers/base-tools/base-tools.sif, dist/containers/overlay-build-base/overlay-build-base.sif',
+      "write Bootstrap: localimage and From: <a container's SIF>, one of dist/containers/base-tools/base-tools.sif, dist/containers/overlay-build-base/overlay-build-base.sif",
     );
     expect(errorOf(definition('Bootstrap: localimage')).message).toBe('Bootstrap: localimage names no image: From: is missing');
   });

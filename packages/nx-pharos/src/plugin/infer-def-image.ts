@@ -38,11 +38,14 @@ export function definitionBase(def: ApptainerDefinition, containers: Record<stri
   const next = `write Bootstrap: localimage and From: <a container's SIF>, one of ${known.join(', ') || '(none: add containers/<name>/Dockerfile)'}`;
   const bootstrap = def.bootstrap;
   if (bootstrap.value.toLowerCase() !== 'localimage') {
-    throw new PharosError(`Bootstrap: ${bootstrap.value}: a .def here is built on a Pharos SIF (Bootstrap: localimage); the build reaches no registry or archive`, {
-      file: def.file,
-      line: bootstrap.line,
-      next,
-    });
+    throw new PharosError(
+      `Bootstrap: ${bootstrap.value}: a .def here is built on a Pharos SIF (Bootstrap: localimage); the build reaches no registry or archive`,
+      {
+        file: def.file,
+        line: bootstrap.line,
+        next,
+      },
+    );
   }
   const from = def.from;
   if (!from) throw new PharosError('Bootstrap: localimage names no image: From: is missing', { file: def.file, line: bootstrap.line, next });

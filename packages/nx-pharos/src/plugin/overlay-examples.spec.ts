@@ -34,7 +34,9 @@ describe("the repository's overlays", () => {
 
   it('toy-genome is reference data: 1M blocks, its #DEP on samtools an edge, samtools and htslib mounted', () => {
     const p = project(`${ROOT}/toy-genome/1.0.sh`);
-    expect(p.metadata?.pharos).toEqual({ overlay: { key: 'toy-genome/1.0', type: 'data', deps: [{ project: 'samtools-1.16.1', file: `${ROOT}/toy-genome/1.0.sh`, line: 3 }] } });
+    expect(p.metadata?.pharos).toEqual({
+      overlay: { key: 'toy-genome/1.0', type: 'data', deps: [{ project: 'samtools-1.16.1', file: `${ROOT}/toy-genome/1.0.sh`, line: 3 }] },
+    });
     expect(p.targets?.overlay.dependsOn).toContainEqual({ projects: ['samtools-1.16.1'], target: 'overlay' });
     expect(p.targets?.overlay.options.deps.map((d: { overlay: string }) => d.overlay)).toEqual(['htslib/1.16', 'samtools/1.16.1']);
     expect(packArgv({ tree: '/t', dest: '/d', type: 'data', processors: 1, compression: '-comp zstd' }).join(' ')).toContain('-b 1M');

@@ -40,6 +40,8 @@ describe('apptainer build of a definition file', () => {
   });
 
   it('leaves any other failure to the build log', () => {
-    expect(unprivilegedBuildRefusal('+ cp /nope /x\ncp: cannot stat /nope\nFATAL:   While performing build: while running engine: exit status 1')).toBeUndefined();
+    expect(
+      unprivilegedBuildRefusal('+ cp /nope /x\ncp: cannot stat /nope\nFATAL:   While performing build: while running engine: exit status 1'),
+    ).toBeUndefined();
   });
 });

@@ -30,8 +30,7 @@ export async function buildDefinition(apptainer: Apptainer, o: NormalizedDefImag
       step: `${o.label}: apptainer build`,
       tail: output.trim().split('\n').slice(-TAIL_LINES),
       next:
-        refusal?.next ??
-        `read the full log, ${shownPath(o, logFile)}; %post runs as root in a user namespace (no other user exists there) and without network`,
+        refusal?.next ?? `read the full log, ${shownPath(o, logFile)}; %post runs as root in a user namespace (no other user exists there) and without network`,
     });
   });
 }

@@ -27,10 +27,16 @@ export default async function defTestExecutor(options: DefTestOptions, context: 
     const base = readSifManifest(o.base.manifest, o.workspaceRoot, o.base.producer);
     const built = self.manifest;
     if (built.base?.sha256 !== base.sha256) {
-      report.fail('base SIF', `${shown} was built on ${built.base?.sif} ${built.base?.sha256}, ${o.base.project}'s SIF is now ${base.sha256}; rebuild the sif target`);
+      report.fail(
+        'base SIF',
+        `${shown} was built on ${built.base?.sif} ${built.base?.sha256}, ${o.base.project}'s SIF is now ${base.sha256}; rebuild the sif target`,
+      );
     }
     if (built.definition?.sha256 !== o.definitionSha256) {
-      report.fail('definition', `${shown} was built from ${built.definition?.file} ${built.definition?.sha256}, ${o.shownDefinition} is now ${o.definitionSha256}; rebuild the sif target`);
+      report.fail(
+        'definition',
+        `${shown} was built from ${built.definition?.file} ${built.definition?.sha256}, ${o.shownDefinition} is now ${o.definitionSha256}; rebuild the sif target`,
+      );
     }
 
     const docker = dockerClient();
