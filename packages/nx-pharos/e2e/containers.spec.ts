@@ -83,8 +83,9 @@ describe('a copy of the workspace with containers', () => {
     expect(await affected()).toEqual(['python-science']);
     await git('checkout', '--', '.');
     appendFileSync(join(ws, 'containers/base-tools/Dockerfile'), '# a comment\n');
-    // hpc-compute's verify runs openmpi's SIF on the VM cluster (cluster.containers), so it is affected too.
-    expect(await affected()).toEqual(['base-tools', 'hpc-compute', 'openmpi', 'python-science']);
+    // hpc-compute's verify runs openmpi's SIF on the VM cluster (cluster.containers), so it is affected too, and
+    // site-shell is a .def image built From: base-tools' SIF.
+    expect(await affected()).toEqual(['base-tools', 'hpc-compute', 'openmpi', 'python-science', 'site-shell-1.0']);
     await git('checkout', '--', '.');
   });
 

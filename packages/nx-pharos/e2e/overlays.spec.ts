@@ -7,22 +7,34 @@ import type { OverlayManifest } from '../src/products/overlay';
 import type { SifManifest } from '../src/products/sif';
 
 /**
- * The overlays end to end through Nx: htslib from Debian's orig tarball, samtools linked against it (#DEP), each built
- * in the base SIF and tested under apptainer exec. The main job (global setup) builds both overlays once, for real;
- * here a copy of the workspace tests them, checks the products against their manifests and each other, then edits
- * samtools' script and sees exactly samtools' tasks run again (a real rebuild: its compile against the htslib
- * overlay), none of htslib's.
+ * The overlays end to end through Nx: htslib from Debian's orig tarball, samtools linked against it (#DEP), the
+ * toy-genome reference data indexed by that samtools (#DEP, 1M blocks), each built in the base SIF and tested under
+ * apptainer exec; and site-shell, a .def image built by apptainer on base-tools' SIF. The main job (global setup)
+ * builds them once, for real; here a copy of the workspace tests them, checks the products against their manifests
+ * and each other, then edits samtools' script and sees exactly samtools' and toy-genome's tasks run again (a real
+ * rebuild: samtools' compile against the htslib overlay, the index made again by the new samtools), none of htslib's.
  */
 const HTSLIB = 'containers/overlays/htslib/1.16.sh';
 const SAMTOOLS = 'containers/overlays/samtools/1.16.1.sh';
-const OVERLAY_TASKS = ['htslib-1.16:overlay', 'htslib-1.16:test', 'samtools-1.16.1:overlay', 'samtools-1.16.1:test'];
+const TOY_GENOME = 'containers/overlays/toy-genome/1.0.sh';
+const SITE_SHELL = 'containers/overlays/site-shell/1.0.def';
+const OVERLAY_TASKS = [
+  'htslib-1.16:overlay',
+  'htslib-1.16:test',
+  'samtools-1.16.1:overlay',
+  'samtools-1.16.1:test',
+  'toy-genome-1.0:overlay',
+  'toy-genome-1.0:test',
+  'site-shell-1.0:sif',
+  'site-shell-1.0:test',
+];
 const TEST_OVERLAYS = ['run-many', '-t', 'test', '--projects=tag:overlay'];
 
 const ranOf = (tasks: Map<string, string>) => OVERLAY_TASKS.filter((t) => tasks.get(t) === 'ran').sort();
 /** Each file of an overlay's product with its content's digest: what must not change when an update fails. */
 const PRODUCT = (version: string) => [`${version}.sqf`, `${version}.env`, `${version}.sqf.json`];
 
-describe('overlays (htslib → samtools)', () => {
+describe('overlays (htslib → samtools → toy-genome; site-shell.def)', () => {
   let ws: string;
   const dist = (...parts: string[]) => join(ws, 'dist/containers/overlays', ...parts);
   const manifestOf = (name: string, version: string) => JSON.parse(readFileSync(dist(name, `${version}.sqf.json`), 'utf8')) as OverlayManifest;
@@ -44,6 +56,38 @@ describe('overlays (htslib → samtools)', () => {
     // The check's own line, when it ran here rather than coming from the cache.
     if (run.tasks.get('samtools-1.16.1:test') === 'ran')
       expect(run.output).toContain('ok   samtools reports the htslib overlay it was linked with [apptainer]');
+    if (run.tasks.get('toy-genome-1.0:test') === 'ran')
+      expect(run.output).toContain('ok   samtools faidx reads the first bases of chr1 through the index [apptainer]');
+    if (run.tasks.get('site-shell-1.0:test') === 'ran') expect(run.output).toContain('ok   the runscript runs site-info [apptainer]');
+  });
+
+  it('packs the reference data with 1M blocks, its FASTA and index inside, on the samtools and htslib it was made with', async () => {
+    const genome = manifestOf('toy-genome', '1.0');
+    const htslib = manifestOf('htslib', '1.16');
+    const samtools = manifestOf('samtools', '1.16.1');
+    expect(genome).toMatchObject({ project: 'toy-genome-1.0', overlay: 'toy-genome/1.0', type: 'data', sources: [] });
+    expect(genome.mksquashfsArgs.join(' ')).toContain('-b 1M');
+    expect(genome.deps).toEqual([
+      { overlay: 'htslib/1.16', project: 'htslib-1.16', sha256: htslib.sha256 },
+      { overlay: 'samtools/1.16.1', project: 'samtools-1.16.1', sha256: samtools.sha256 },
+    ]);
+    expect(await sha256sum(dist('toy-genome', genome.sqf))).toBe(genome.sha256);
+    expect(genome.script).toEqual({ file: TOY_GENOME, sha256: await sha256sum(join(ws, TOY_GENOME)) });
+    expect(readFileSync(dist('toy-genome', '1.0.env'), 'utf8')).toBe("# genome FASTA; genome.fa.fai beside it\nGENOME_FASTA='/cnt/toy-genome/1.0/genome.fa'\n");
+    const listing = (await execa('unsquashfs', ['-l', dist('toy-genome', '1.0.sqf')])).stdout;
+    expect(listing).toContain('squashfs-root/cnt/toy-genome/1.0/genome.fa');
+    expect(listing).toContain('squashfs-root/cnt/toy-genome/1.0/genome.fa.fai');
+  });
+
+  it('builds the .def image on the base-tools SIF its From: names, recording both digests in one SIF manifest', async () => {
+    const manifest = JSON.parse(readFileSync(dist('site-shell', '1.0.sif.json'), 'utf8')) as SifManifest;
+    const base = JSON.parse(readFileSync(join(ws, 'dist/containers/base-tools/base-tools.sif.json'), 'utf8')) as SifManifest;
+    expect(manifest).toMatchObject({ schema: 1, project: 'site-shell-1.0', sif: '1.0.sif' });
+    expect(manifest.image).toBeUndefined();
+    expect(manifest.definition).toEqual({ file: SITE_SHELL, sha256: await sha256sum(join(ws, SITE_SHELL)) });
+    expect(manifest.base).toEqual({ project: 'base-tools', sif: 'base-tools.sif', sha256: base.sha256 });
+    expect(await sha256sum(dist('site-shell', manifest.sif))).toBe(manifest.sha256);
+    expect(statSync(dist('site-shell', manifest.sif)).size).toBe(manifest.bytes);
   });
 
   it('writes products that agree with their manifests and with each other', async () => {
@@ -78,6 +122,8 @@ describe('overlays (htslib → samtools)', () => {
     const deps = JSON.parse(readFileSync(file, 'utf8')).graph.dependencies as Record<string, Array<{ target: string; type: string }>>;
     expect(deps['samtools-1.16.1']).toContainEqual(expect.objectContaining({ target: 'htslib-1.16', type: 'static' }));
     expect(deps['samtools-1.16.1']).toContainEqual(expect.objectContaining({ target: 'overlay-build-base' }));
+    expect(deps['toy-genome-1.0']).toContainEqual(expect.objectContaining({ target: 'samtools-1.16.1', type: 'static' }));
+    expect(deps['site-shell-1.0']).toContainEqual(expect.objectContaining({ target: 'base-tools', type: 'static' }));
     // The script is its project's root, so an edit of it affects that project.
     const affected = await nx(['show', 'projects', '--affected', `--files=${SAMTOOLS}`], ws);
     expect(affected.output.split('\n').map((l) => l.trim())).toContain('samtools-1.16.1');
@@ -174,17 +220,34 @@ describe('overlays (htslib → samtools)', () => {
     expect(readdirSync(dist('samtools')).sort()).toEqual(PRODUCT('1.16.1').sort());
   });
 
-  it("rebuilds and re-tests exactly samtools after an edit of samtools' script, never htslib", async () => {
+  it('refuses a .def whose From: is no Pharos SIF, naming the file and the line', async () => {
+    const folder = join(ws, 'containers/overlays/pulled');
+    mkdirSync(folder);
+    writeFileSync(join(folder, '1.0.def'), 'Bootstrap: docker\nFrom: debian:trixie\n%post\n    true\n');
+    try {
+      const run = await nx(['show', 'projects'], ws);
+      expect(run.exitCode).not.toBe(0);
+      expect(run.output).toContain(
+        'pharos: containers/overlays/pulled/1.0.def:1: Bootstrap: docker: a .def here is built on a Pharos SIF (Bootstrap: localimage); the build reaches no registry or archive',
+      );
+    } finally {
+      rmSync(folder, { recursive: true });
+    }
+  });
+
+  it("rebuilds and re-tests exactly samtools and the data made with it after an edit of samtools' script, never htslib", async () => {
     const before = manifestOf('samtools', '1.16.1');
     appendFileSync(join(ws, SAMTOOLS), '# edited by e2e/overlays.spec.ts\n');
     const run = await nx(TEST_OVERLAYS, ws);
     expect(run.exitCode, run.output.slice(-4000)).toBe(0);
-    expect(ranOf(run.tasks)).toEqual(['samtools-1.16.1:overlay', 'samtools-1.16.1:test']);
+    expect(ranOf(run.tasks)).toEqual(['samtools-1.16.1:overlay', 'samtools-1.16.1:test', 'toy-genome-1.0:overlay', 'toy-genome-1.0:test']);
     expect(run.tasks.get('htslib-1.16:overlay')).toBe('cache');
+    expect(run.tasks.get('site-shell-1.0:sif')).toBe('cache');
     const after = manifestOf('samtools', '1.16.1');
     expect(after.script.sha256).not.toBe(before.script.sha256);
     expect(after.deps).toEqual(before.deps);
     expect(await sha256sum(dist('samtools', after.sqf))).toBe(after.sha256);
+    expect(manifestOf('toy-genome', '1.0').deps[1]).toEqual({ overlay: 'samtools/1.16.1', project: 'samtools-1.16.1', sha256: after.sha256 });
 
     const again = await nx(TEST_OVERLAYS, ws);
     expect(again.exitCode, again.output.slice(-4000)).toBe(0);

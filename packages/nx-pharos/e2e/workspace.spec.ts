@@ -83,7 +83,10 @@ describe('a copy of the workspace with the Nx cache', () => {
     // and tested with the dev container's Apptainer, so they follow it, and so do the overlays built and tested in
     // it; the images they convert do not.
     const containers = ['base-tools', 'openmpi', 'overlay-build-base', 'python-science'].flatMap((p) => [`${p}:sif`, `${p}:test`]);
-    const overlays = ['htslib-1.16', 'samtools-1.16.1'].flatMap((p) => [`${p}:overlay`, `${p}:test`]);
+    const overlays = [
+      ...['htslib-1.16', 'samtools-1.16.1', 'toy-genome-1.0'].flatMap((p) => [`${p}:overlay`, `${p}:test`]),
+      ...['site-shell-1.0:sif', 'site-shell-1.0:test'],
+    ];
     expect(ranTasks(run.tasks)).toEqual(['dev-container:image', 'dev-container:test', ...containers, ...overlays].sort());
     expect(run.tasks.get('openmpi:image')).toBe('cache');
     expect(run.tasks.get('debian-trixie:image')).toBe('cache');

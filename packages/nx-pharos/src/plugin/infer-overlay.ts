@@ -22,14 +22,20 @@ export function isOverlayScript(file: string): boolean {
   return file.startsWith(`${OVERLAYS_ROOT}/`) && file.endsWith('.sh');
 }
 
-/** The dev container runs Apptainer and mksquashfs for the overlay and test targets. */
-const DEV_CONTAINER_IMAGE = { projects: [DEV_CONTAINER_PROJECT], target: 'image' };
+/** The dev container runs Apptainer and mksquashfs for the overlay, .def and test targets. */
+export const DEV_CONTAINER_IMAGE = { projects: [DEV_CONTAINER_PROJECT], target: 'image' };
 
 /** A #DEP edge as the project graph takes it (createDependencies), in the project's metadata. */
 export interface OverlayDepEdge {
   project: string;
   file: string;
   line: number;
+}
+
+/** Fails a project on its errors: one as it is (Nx prints its file and line), several as one message listing each. */
+export function failOn(errors: readonly PharosError[]): void {
+  if (errors.length === 1) throw errors[0];
+  if (errors.length) throw new Error(errors.map((e) => e.format()).join('\n'));
 }
 
 export interface OverlayTree extends OverlayScripts {
@@ -60,9 +66,7 @@ export function overlayTree(scripts: readonly string[], files: readonly string[]
 
 export function inferOverlayProject(file: string, tree: OverlayTree): ProjectConfiguration {
   const facts = tree.scripts.get(file);
-  const errors = [...(facts?.errors ?? []), ...('error' in tree.base ? [tree.base.error] : [])];
-  if (errors.length === 1) throw errors[0];
-  if (errors.length) throw new Error(errors.map((e) => e.format()).join('\n'));
+  failOn([...(facts?.errors ?? []), ...('error' in tree.base ? [tree.base.error] : [])]);
   const { path, script } = facts as Required<ScriptFacts>;
   const base = tree.base as { project: string; root: string };
   const edges = tree.graph.edges.filter((e) => e.source === path.key);

@@ -15,6 +15,7 @@ import { inferDockerImageProject } from './infer-docker-image';
 import { inferSourceBuildProject, TARBALL_TEMPLATE } from './infer-source-build';
 import { inferVmImageProject } from './infer-vm-image';
 import { inferOverlayProject, isOverlayScript, overlayTree, type OverlayDepEdge, type OverlayTree } from './infer-overlay';
+import { inferDefImageProject, isOverlayDefinition } from './infer-def-image';
 import { parsePluginOptions, type PharosPluginOptions } from '../definitions/plugin-options';
 import { overlapError, overlappingOutputs, withDeclaredOutputs } from './outputs-check';
 import { workspaceFacts, type WorkspaceFacts } from './workspace-facts';
@@ -24,16 +25,17 @@ import { workspaceFacts, type WorkspaceFacts } from './workspace-facts';
  *   <dir>/base-image.yaml  → a distribution base image (pulled, or bootstrapped from the Debian archive)
  *   <dir>/Dockerfile       → a Docker image
  *   containers/overlays/<name>/<version>.sh → an overlay (docs/overlays.md)
+ *   containers/overlays/<name>/<version>.def → a SIF built from an Apptainer definition file (docs/overlays.md)
  * Adding such a folder adds the project; its targets come from here, refined by an optional project.json.
  */
 export const createNodesV2: CreateNodesV2<PharosPluginOptions> = [
-  // Every *.sh is matched (Nx takes one pattern per plugin); only those under containers/overlays/ are projects.
-  '**/{Dockerfile,base-image.yaml,container.yaml,recipe.yaml,vm-image.yaml,*.sh}',
+  // Every *.sh and *.def is matched (Nx takes one pattern per plugin); only those under containers/overlays/ are projects.
+  '**/{Dockerfile,base-image.yaml,container.yaml,recipe.yaml,vm-image.yaml,*.sh,*.def}',
   (matched, rawOptions, context) => {
     const options = reported(() => pluginOptions(rawOptions, context.workspaceRoot));
     const read = (file: string) => readFileSync(join(context.workspaceRoot, file), 'utf8');
-    const files = matched.filter((f) => !f.endsWith('.sh'));
-    const scripts = matched.filter(isOverlayScript);
+    const files = matched.filter((f) => !f.endsWith('.sh') && !f.endsWith('.def'));
+    const scripts = matched.filter((f) => isOverlayScript(f) || isOverlayDefinition(f));
     // All definition files arrive together, so what other projects make is known before any project is inferred.
     const facts = workspaceFacts(files, read);
     const overlays = overlayTree(scripts, files, read, options.overlayBase);
@@ -73,6 +75,7 @@ function baseProducersOf(dockerfile: string, workspaceRoot: string, producers: M
 function inferProject(file: string, workspaceRoot: string, facts: WorkspaceFacts, options: PharosPluginOptions, overlays: OverlayTree) {
   const full = join(workspaceRoot, file);
   if (isOverlayScript(file)) return inferOverlayProject(file, overlays);
+  if (isOverlayDefinition(file)) return inferDefImageProject(file, overlays, facts.containers);
   switch (basename(file)) {
     case 'base-image.yaml':
       return inferBaseImageProject(file, parseBaseImageDefinition(readFileSync(full, 'utf8'), file));
@@ -117,7 +120,7 @@ export const createDependencies: CreateDependencies<PharosPluginOptions> = (_opt
   // Keyed by project name; the root is in the configuration.
   for (const project of Object.values(context.projects)) {
     const overlay = (project.metadata as { pharos?: { overlay?: { deps: OverlayDepEdge[] } } } | undefined)?.pharos?.overlay;
-    // An overlay's #DEP lines, each with its script as the source file, so `nx graph` shows where an edge comes from.
+    // An overlay's #DEP lines (a .def's From:), each with its file as the source, so `nx graph` shows where an edge comes from.
     for (const dep of overlay?.deps ?? []) {
       if (project.name) deps.push({ source: project.name, target: dep.project, type: DependencyType.static, sourceFile: dep.file });
     }

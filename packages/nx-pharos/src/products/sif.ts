@@ -14,7 +14,12 @@ export interface SifManifest {
   sif: string;
   sha256: string;
   bytes: number;
-  image: { id: string; archiveSha256: string };
+  /** A container's SIF: the image product it was converted from. */
+  image?: { id: string; archiveSha256: string };
+  /** A `.def` image (containers/overlays/<name>/<version>.def): the definition file it was built from… */
+  definition?: { file: string; sha256: string };
+  /** …and the SIF its `From:` names, a container's `sif` product. */
+  base?: { project: string; sif: string; sha256: string };
   mksquashfsArgs: string;
   apptainerVersion: string;
   /** The public half of the signing key, when the SIF is signed. */

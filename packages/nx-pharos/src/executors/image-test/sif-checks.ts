@@ -52,8 +52,8 @@ export async function testSif(
   const shown = shownPath(o, sif);
   await assertSifMatches(sif, sifManifest, shown);
   report.ok(`${shown} matches its manifest`);
-  if (sifManifest.image.id !== image.id) {
-    report.fail('SIF source', `${shown} was built from image ${sifManifest.image.id}, the image is now ${image.id}; rebuild the sif target`);
+  if (sifManifest.image?.id !== image.id) {
+    report.fail('SIF source', `${shown} was built from image ${sifManifest.image?.id}, the image is now ${image.id}; rebuild the sif target`);
   }
 
   const run = async (argv: string[]) => {

@@ -24,6 +24,14 @@ export interface MountedOverlay {
   manifest: OverlayManifest;
 }
 
+/** A SIF read through its manifest (`producer` is the task that makes it, for the error when it is missing). */
+export async function verifiedSif(manifestFile: string, producer: string, o: { workspaceRoot: string }): Promise<BaseSif> {
+  const manifest = readSifManifest(manifestFile, o.workspaceRoot, producer);
+  const file = join(dirname(manifestFile), manifest.sif);
+  await assertSifMatches(file, manifest, shownPath(o, file));
+  return { file, manifest };
+}
+
 /** Where a base SIF's manifest is and the task that writes it. */
 export interface BaseSifRef {
   workspaceRoot: string;
@@ -31,10 +39,7 @@ export interface BaseSifRef {
 }
 
 export async function verifiedBaseSif(o: BaseSifRef): Promise<BaseSif> {
-  const manifest = readSifManifest(o.base.manifest, o.workspaceRoot, o.base.producer);
-  const file = join(dirname(o.base.manifest), manifest.sif);
-  await assertSifMatches(file, manifest, shownPath(o, file));
-  return { file, manifest };
+  return verifiedSif(o.base.manifest, o.base.producer, o);
 }
 
 /** An overlay's product as its manifest describes it (the files not yet checked). */

@@ -69,14 +69,20 @@ export interface NormalizedOverlayOptions {
   compression?: SquashfsCompression;
   compressionLevel?: number;
   devContainer: string;
-  checks?: { file: string; shown: string; list: OverlayCheck[] };
+  checks?: OverlayChecks;
+}
+
+export interface OverlayChecks {
+  file: string;
+  shown: string;
+  list: OverlayCheck[];
 }
 
 export function shownPath(o: { workspaceRoot: string }, path: string): string {
   return relative(o.workspaceRoot, path) || path;
 }
 
-function readText(file: string, shown: string, what: string, next: string): string {
+export function readText(file: string, shown: string, what: string, next: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
@@ -94,18 +100,6 @@ export function normalizeOverlayOptions(options: OverlayOptions, context: Execut
   const script = parseBuildScript(scriptText, shownScript);
   const wanted = buildCpus(script.scheduler.resources);
   const products = overlayProductPaths(join(workspaceRoot, overlayDir(path.name)), path.version);
-  let checks: NormalizedOverlayOptions['checks'];
-  if (options.checks) {
-    const file = workspacePath(options.checks, context);
-    const shown = relative(workspaceRoot, file);
-    let text = '';
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      // No <version>.test.yaml: no declared checks; the built-in ones still run.
-    }
-    checks = { file, shown, list: parseOverlayTest(text, shown).checks };
-  }
   return {
     workspaceRoot,
     project: context.projectName as string,
@@ -123,6 +117,20 @@ export function normalizeOverlayOptions(options: OverlayOptions, context: Execut
     compression: options.compression,
     compressionLevel: options.compressionLevel,
     devContainer: options.devContainer ?? DEV_CONTAINER_PROJECT,
-    checks,
+    checks: readOverlayChecks(options.checks, context),
   };
+}
+
+/** `<version>.test.yaml`, read when the test runs; a missing file means no declared checks (the built-in ones still run). */
+export function readOverlayChecks(option: string | undefined, context: ExecutorContext): OverlayChecks | undefined {
+  if (!option) return undefined;
+  const file = workspacePath(option, context);
+  const shown = relative(context.root, file);
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    // No checks file: nothing declared.
+  }
+  return { file, shown, list: parseOverlayTest(text, shown).checks };
 }
