@@ -69,6 +69,7 @@ describe('pharos list and info', () => {
       ['OVERLAY', 'TYPE', 'STATUS', 'SIZE'],
       ['htslib/1.16', 'app', 'built', '7.7 MiB'],
       ['samtools/1.16.1', 'app', 'not built', '-'],
+      ['toy-genome/1.0', 'data', 'not built', '-'],
     ]);
     const json = JSON.parse(await printed(listCli, '--json', 'sam'));
     expect(json.map((r: { overlay: string; status: string }) => [r.overlay, r.status])).toEqual([['samtools/1.16.1', 'not built']]);
