@@ -153,6 +153,25 @@ describe('directives', () => {
     expect(errorOf('#INTERACTIVE:  ').message).toBe('#INTERACTIVE: has no prompt');
   });
 
+  it('read #NETWORK:yes once, and refuse any other value at its line', () => {
+    expect(script('').network).toBeUndefined();
+    expect(script('#NETWORK:no').network).toBeUndefined();
+    expect(script('#WHATIS:x\n#NETWORK:YES   # fetches its models\n#NETWORK:yes').network).toEqual({ line: 3 });
+    const bad = errorOf('#NETWORK:true');
+    expect(bad.message).toBe('#NETWORK:true is not yes or no');
+    expect(bad.details).toMatchObject({ file: FILE, line: 2 });
+    expect(errorOf('#NETWORK:yes\n#NETWORK:no').message).toBe('#NETWORK: "no" contradicts line 2 ("yes")');
+  });
+
+  it('read the #ANSWERS:sha256: pin of the answers kept outside the tree', () => {
+    expect(script(`#INTERACTIVE:Licence key\n#ANSWERS:sha256:${SHA}  # site-wide key`).answers).toEqual({ sha256: SHA, line: 3 });
+    expect(script('').answers).toBeUndefined();
+    const bad = errorOf(`#ANSWERS:${SHA}`);
+    expect(bad.message).toBe(`#ANSWERS:${SHA} is not sha256: followed by 64 lower-case hex digits`);
+    expect(bad.details.line).toBe(2);
+    expect(errorOf(`#ANSWERS:sha256:${SHA}\n#ANSWERS:sha256:${'d'.repeat(64)}`).message).toContain('contradicts line 2');
+  });
+
   it('read #SRC:<url> sha256:<hex>, naming the line of a bad digest or URL', () => {
     expect(script(`#SRC:https://example.org/a/x%201.0.tar.gz?raw=1 sha256:${SHA}  # upstream`).sources).toEqual([
       { location: { kind: 'url', url: 'https://example.org/a/x%201.0.tar.gz?raw=1' }, sha256: SHA, file: 'x 1.0.tar.gz', line: 2 },

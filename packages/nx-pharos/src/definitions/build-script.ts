@@ -12,17 +12,20 @@ import type { SourceLocation } from './source-recipe';
  *
  * Read: `#DEP:`, `#SBATCH`/`#PBS`/`#BSUB` (scheduler-resources.ts), `#ENV:` with `#ENVNOTE:` on the next line,
  * `#WHATIS:`, `#URL:` (shown by `pharos info`), `#INTERACTIVE:`, `#TYPE:`, and Pharos's own `#SRC:<url> sha256:<hex>` (or
- * `#SRC:debian-orig:<package>/<file> sha256:<hex>`, a file of the Debian archive's pool, wherever this host's archive is). condatainer's newer spellings
+ * `#SRC:debian-orig:<package>/<file> sha256:<hex>`, a file of the Debian archive's pool, wherever this host's archive is),
+ * `#NETWORK:yes` (install() runs with the network) and `#ANSWERS:sha256:<hex>` (the digest of the answers to the
+ * #INTERACTIVE: prompts, when they are kept outside the tree). condatainer's newer spellings
  * are read too: `#DESC:` for `#WHATIS:`, `{prefix}` for `$app_root`, and an `## note` after an `#ENV:` value for its
  * `#ENVNOTE:`. A trailing `#` comment is stripped from the structured directives (DEP, ENV, SRC, TYPE and the
- * scheduler lines); the free-text ones (WHATIS, DESC, URL, ENVNOTE, INTERACTIVE) are kept whole, as condatainer keeps them.
+ * scheduler lines, NETWORK, ANSWERS); the free-text ones (WHATIS, DESC, URL, ENVNOTE, INTERACTIVE) are kept whole, as condatainer keeps them.
  * A directive repeated exactly is ignored; one that contradicts an earlier line is an error naming both.
  *
  * condatainer directives Pharos does not support (UNSUPPORTED below; docs/overlays.md says why):
  * - `#PH:`/`#PL:` and `#TARGET:` (templates that expand to many versions): one script per version here, since each
  *   version is an Nx project with its own cache entry.
  * - `#SOURCE:` (fetch a URL, or ask for one): sources are `#SRC:` lines pinned by sha256 and fetched offline.
- * - `#INPUT:`: `#INTERACTIVE:` is the one way to ask, answered from a file or the environment, never a TTY.
+ * - `#INPUT:`: `#INTERACTIVE:` is the one way to ask, answered from a file (`<version>.answers`, or one under
+ *   `$PHAROS_ANSWERS_DIR`), never a TTY.
  * Metadata Pharos does not use is left as ordinary comments: `#LICENSE:`, `#REDISTRIBUTE:`, `#ARCH:`,
  * `#AUTOUPDATE:`. condatainer's `module load`/`ml` lines as dependencies are not read: only `#DEP:` makes an edge.
  */
@@ -84,6 +87,16 @@ export interface BuildScript {
   interactive: InteractivePrompt[];
   sources: ScriptSource[];
   scheduler: SchedulerDirectives;
+  /**
+   * `#NETWORK:yes`: install() runs with the network (Docker's default bridge) instead of none. Absent, or `#NETWORK:no`,
+   * the build has no network at all.
+   */
+  network?: { line: number };
+  /**
+   * `#ANSWERS:sha256:<hex>`: the digest of the answers file, so answers kept outside the tree (a licence key) are in the
+   * build's key through the script (lib/overlay/answers.ts).
+   */
+  answers?: { sha256: string; line: number };
   /** Where `install()` is defined. */
   installLine: number;
 }
@@ -227,6 +240,8 @@ export function parseBuildScript(text: string, file: string): BuildScript {
   let whatis: { value: string; line: number } | undefined;
   let url: { value: string; line: number } | undefined;
   let type: { value: OverlayType; line: number } | undefined;
+  let network: { value: string; line: number } | undefined;
+  let answers: { value: string; line: number } | undefined;
   let lastEnv: { entry: EnvVar; line: number } | undefined;
   const notes = new Map<EnvVar, number>();
   let installLine: number | undefined;
@@ -295,6 +310,22 @@ export function parseBuildScript(text: string, file: string): BuildScript {
         if (once(type, value, '#TYPE:', fail)) type = { value: value as OverlayType, line };
         break;
       }
+      case 'NETWORK': {
+        const value = splitComment(rest)[0].toLowerCase();
+        if (value !== 'yes' && value !== 'no') {
+          fail(`#NETWORK:${value} is not yes or no`, 'write #NETWORK:yes for a build that must reach the network; without the line it has none');
+        }
+        if (once(network, value, '#NETWORK:', fail)) network = { value, line };
+        break;
+      }
+      case 'ANSWERS': {
+        const value = splitComment(rest)[0];
+        const sha = /^sha256:([0-9a-f]{64})$/.exec(value);
+        if (!sha)
+          fail(`#ANSWERS:${value} is not sha256: followed by 64 lower-case hex digits`, 'write #ANSWERS:sha256:<hex>; sha256sum <answers file> prints it');
+        if (once(answers, sha[1], '#ANSWERS:', fail)) answers = { value: sha[1], line };
+        break;
+      }
       case 'INTERACTIVE': {
         const prompt = rest.trim().replace(/\\n/g, '\n');
         if (!prompt) fail('#INTERACTIVE: has no prompt', 'write the question the build asks after #INTERACTIVE:');
@@ -333,6 +364,8 @@ export function parseBuildScript(text: string, file: string): BuildScript {
     interactive,
     sources,
     scheduler: readSchedulerDirectives(directives, file),
+    ...(network?.value === 'yes' ? { network: { line: network.line } } : {}),
+    ...(answers ? { answers: { sha256: answers.value, line: answers.line } } : {}),
     installLine,
   };
 }
