@@ -5,9 +5,9 @@ const SHA = 'a'.repeat(64);
 const script = (header: string) => `#!/usr/bin/bash\n${header}\ninstall() {\n  true\n}\n`;
 const DOCKERFILES = ['containers/overlay-build-base/Dockerfile', 'containers/base-tools/Dockerfile'];
 
-function treeOf(scripts: Record<string, string>, baseOption?: string, files = DOCKERFILES) {
+function treeOf(scripts: Record<string, string>, baseOption?: string, files = DOCKERFILES, answers: string[] = []) {
   const files_ = Object.keys(scripts);
-  return overlayTree(files_, files, (f) => scripts[f], baseOption);
+  return overlayTree(files_, files, (f) => scripts[f], baseOption, answers);
 }
 
 const HTSLIB = 'containers/overlays/htslib/1.16.sh';
@@ -61,6 +61,20 @@ describe('overlay inference', () => {
     expect(p.targets?.overlay.options.deps.map((d: { overlay: string }) => d.overlay)).toEqual(['htslib/1.16', 'samtools/1.16.1']);
     expect(p.targets?.overlay.dependsOn).toContainEqual({ projects: ['samtools-1.16.1'], target: 'overlay' });
     expect(p.targets?.overlay.dependsOn).not.toContainEqual({ projects: ['htslib-1.16'], target: 'overlay' });
+  });
+
+  it('keys a script with #INTERACTIVE: prompts on its answers file, and passes the file only when Nx hashes it', () => {
+    const VENDOR = 'containers/overlays/vendor-tool/2.0.sh';
+    const ANSWERS = 'containers/overlays/vendor-tool/2.0.answers';
+    const scripts = { ...GOOD, [VENDOR]: script('#INTERACTIVE:Licence key') };
+    const seen = inferOverlayProject(VENDOR, treeOf(scripts, undefined, DOCKERFILES, [ANSWERS])).targets?.overlay;
+    expect(seen?.inputs).toContain(`{workspaceRoot}/${ANSWERS}`);
+    expect(seen?.options.answers).toBe(ANSWERS);
+    const ignored = inferOverlayProject(VENDOR, treeOf(scripts)).targets?.overlay;
+    expect(ignored?.inputs).toContain(`{workspaceRoot}/${ANSWERS}`);
+    expect(ignored?.options).not.toHaveProperty('answers');
+    // Without prompts, neither: the build reads /dev/null.
+    expect(JSON.stringify(inferOverlayProject(HTSLIB, treeOf(GOOD)).targets?.overlay)).not.toContain('.answers');
   });
 
   it('takes the base from the plugin option, and refuses one that is not a container', () => {

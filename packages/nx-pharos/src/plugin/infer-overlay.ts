@@ -1,4 +1,5 @@
 import type { ProjectConfiguration } from '@nx/devkit';
+import { overlayAnswersFile } from '../definitions/overlay-answers';
 import { overlayClosure } from '../definitions/overlay-graph';
 import { OVERLAYS_ROOT, overlayProjectName } from '../definitions/overlay-path';
 import { readOverlayScripts, type OverlayScripts, type ScriptFacts } from '../definitions/overlay-tree';
@@ -40,13 +41,21 @@ export function failOn(errors: readonly PharosError[]): void {
 
 export interface OverlayTree extends OverlayScripts {
   base: { project: string; root: string } | { error: PharosError };
+  /** The `<version>.answers` files Nx hashes (lib/overlay/answers.ts). */
+  answers: ReadonlySet<string>;
 }
 
 /**
  * Every script read and the #DEP graph resolved (definitions/overlay-tree.ts), and the base SIF found among the
  * container projects (`files` holds every definition file the plugin was handed, Dockerfiles included).
  */
-export function overlayTree(scripts: readonly string[], files: readonly string[], read: (file: string) => string, baseOption?: string): OverlayTree {
+export function overlayTree(
+  scripts: readonly string[],
+  files: readonly string[],
+  read: (file: string) => string,
+  baseOption?: string,
+  answers: readonly string[] = [],
+): OverlayTree {
   const { scripts: facts, graph } = readOverlayScripts(scripts, read);
   const project = baseOption ?? DEFAULT_OVERLAY_BASE;
   const root = `containers/${project}`;
@@ -61,7 +70,7 @@ export function overlayTree(scripts: readonly string[], files: readonly string[]
           },
         ),
       };
-  return { scripts: facts, graph, base };
+  return { scripts: facts, graph, base, answers: new Set(answers) };
 }
 
 export function inferOverlayProject(file: string, tree: OverlayTree): ProjectConfiguration {
@@ -79,6 +88,8 @@ export function inferOverlayProject(file: string, tree: OverlayTree): ProjectCon
   const products = overlayProductPaths(overlayDir(path.name), path.version);
   const options = { script: file, base: { project: base.project, manifest: sifManifestPath(base.root, base.project) }, deps };
   const baseSif = { projects: [base.project], target: 'sif' };
+  // The answers to #INTERACTIVE: prompts are in the key; the executor takes the file only when Nx hashes it.
+  const answers = script.interactive.length ? overlayAnswersFile(path.name, path.version) : undefined;
   return {
     // The script itself is the root: several versions share a folder, and a root owns the files at or under it, so
     // `nx affected` sees an edit of this script as this project's.
@@ -94,10 +105,11 @@ export function inferOverlayProject(file: string, tree: OverlayTree): ProjectCon
     targets: {
       overlay: {
         executor: `${PLUGIN}:overlay`,
-        options,
+        options: { ...options, ...(answers && tree.answers.has(answers) ? { answers } : {}) },
         dependsOn: [baseSif, DEV_CONTAINER_IMAGE, ...edges.map((e) => ({ projects: [project(e.target)], target: 'overlay' }))],
         inputs: [
           `{workspaceRoot}/${file}`,
+          ...(answers ? [`{workspaceRoot}/${answers}`] : []),
           // What it is built on, by digest: each #DEP overlay's manifest, the base SIF's and the dev container's.
           { dependentTasksOutputFiles: '**/*.sqf.json' },
           { dependentTasksOutputFiles: '**/*.sif.json' },

@@ -59,7 +59,7 @@ describe("the repository's overlays", () => {
     mkdirSync(target);
     const install = readFileSync(join(__dirname, '../executors/overlay/install.sh'), 'utf8');
     const env = { target_dir: target, tmp_dir: join(stubs, 'tmp'), NCPUS: '1', app_name: 'toy-genome', version: '1.0' };
-    const r = await execa('bash', ['-c', install, 'pharos-install', join(WORKSPACE, `${ROOT}/toy-genome/1.0.sh`)], {
+    const r = await execa('bash', ['-c', install, 'pharos-install', join(WORKSPACE, `${ROOT}/toy-genome/1.0.sh`), '/dev/null', 'no network'], {
       reject: false,
       env: { ...env, PATH: `${join(stubs, 'bin')}:${process.env.PATH}` },
     });

@@ -16,6 +16,7 @@ import { inferSourceBuildProject, TARBALL_TEMPLATE } from './infer-source-build'
 import { inferVmImageProject } from './infer-vm-image';
 import { inferOverlayProject, isOverlayScript, overlayTree, type OverlayDepEdge, type OverlayTree } from './infer-overlay';
 import { inferDefImageProject, isOverlayDefinition } from './infer-def-image';
+import { isOverlayAnswers } from '../definitions/overlay-answers';
 import { parsePluginOptions, type PharosPluginOptions } from '../definitions/plugin-options';
 import { overlapError, overlappingOutputs, withDeclaredOutputs } from './outputs-check';
 import { workspaceFacts, type WorkspaceFacts } from './workspace-facts';
@@ -30,15 +31,17 @@ import { workspaceFacts, type WorkspaceFacts } from './workspace-facts';
  */
 export const createNodesV2: CreateNodesV2<PharosPluginOptions> = [
   // Every *.sh and *.def is matched (Nx takes one pattern per plugin); only those under containers/overlays/ are projects.
-  '**/{Dockerfile,base-image.yaml,container.yaml,recipe.yaml,vm-image.yaml,*.sh,*.def}',
+  // An overlay's <version>.answers is matched too, never a project: Nx hands over only the files it hashes (none that
+  // .gitignore or .nxignore leave out), which is what an answers file must be to be in the overlay's key.
+  '**/{Dockerfile,base-image.yaml,container.yaml,recipe.yaml,vm-image.yaml,*.sh,*.def,*.answers}',
   (matched, rawOptions, context) => {
     const options = reported(() => pluginOptions(rawOptions, context.workspaceRoot));
     const read = (file: string) => readFileSync(join(context.workspaceRoot, file), 'utf8');
-    const files = matched.filter((f) => !f.endsWith('.sh') && !f.endsWith('.def'));
+    const files = matched.filter((f) => !/\.(sh|def|answers)$/.test(f));
     const scripts = matched.filter((f) => isOverlayScript(f) || isOverlayDefinition(f));
     // All definition files arrive together, so what other projects make is known before any project is inferred.
     const facts = workspaceFacts(files, read);
-    const overlays = overlayTree(scripts, files, read, options.overlayBase);
+    const overlays = overlayTree(scripts, files, read, options.overlayBase, matched.filter(isOverlayAnswers));
     return createNodesFromFiles(
       (file, _options, ctx) =>
         reported(() => {

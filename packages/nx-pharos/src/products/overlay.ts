@@ -65,6 +65,13 @@ export interface OverlayManifest {
   base: { project: string; sif: string; sha256: string };
   /** Every overlay mounted during the build, in mount order (dependencies first). */
   deps: Array<{ overlay: string; project: string; sha256: string }>;
+  /** true when install() ran with the network (`#NETWORK:yes`): not reproducible from the pinned sources alone. */
+  network?: boolean;
+  /**
+   * The answers install() read on its stdin (#INTERACTIVE:): the file (`$PHAROS_ANSWERS_DIR/…` when outside the tree)
+   * and its sha256, never the answers, which may be secrets.
+   */
+  answers?: { file: string; sha256: string };
   mksquashfsArgs: string[];
   apptainerVersion: string;
 }

@@ -1,5 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { writeFile } from 'node:fs/promises';
+import { readOverlayAnswers } from '../../lib/overlay/answers';
 import { publishOverlay, refuseWhileInUse } from '../../lib/overlay/in-use';
 import { heldDeps, verifiedBaseSif } from '../../lib/overlay/mounts';
 import { normalizeOverlayOptions, shownPath, type OverlayOptions } from '../../lib/overlay/normalize-options';
@@ -17,7 +18,8 @@ export type { OverlayOptions };
 
 /**
  * Builds an overlay from its script: install() in the base SIF with the #DEP overlays mounted read-only and the
- * prefix bound at /cnt/<name>/<version>, offline, from the #SRC files; then the prefix packed with mksquashfs.
+ * prefix bound at /cnt/<name>/<version>, offline (unless #NETWORK:yes), from the #SRC files, the answers to its
+ * #INTERACTIVE: prompts on its stdin; then the prefix packed with mksquashfs.
  * Product: <version>.sqf, <version>.env and <version>.sqf.json, each first written as a `.new-…` sibling; the current
  * product is replaced only once all three are complete, and not while anything uses it (lib/overlay/in-use.ts).
  */
@@ -25,13 +27,7 @@ export default async function overlayExecutor(options: OverlayOptions, context: 
   return runExecutor(async (run) => {
     const o = normalizeOverlayOptions(options, context);
     await run.lockProduct(context, o.products.sqf, options);
-    if (o.script.interactive.length) {
-      throw new PharosError(`the script asks ${o.script.interactive.length} question(s) (#INTERACTIVE:), and answering them is not supported yet`, {
-        file: o.shownScript,
-        line: o.script.interactive[0].line,
-        next: 'remove the #INTERACTIVE: lines and the prompts in install()',
-      });
-    }
+    const answers = readOverlayAnswers(o);
     await refuseWhileInUse(o);
     const compression = overlayCompression(o.compression, o.compressionLevel);
     const base = await verifiedBaseSif(o);
@@ -40,7 +36,7 @@ export default async function overlayExecutor(options: OverlayOptions, context: 
     let next: NextProduct | undefined;
     try {
       const sources = await fetchScriptSources(o);
-      stage = await stageBuild(o, sources);
+      stage = await stageBuild(o, sources, answers);
       next = await nextProduct([o.products.sqf, o.products.env, o.products.manifest]);
       const docker = dockerClient();
       await assertDaemon(docker);
@@ -65,7 +61,7 @@ export default async function overlayExecutor(options: OverlayOptions, context: 
       // bench/overlay.mjs reads this line: the pack alone, against a raw mksquashfs of the same tree.
       process.stdout.write(`pharos: packed ${o.path.key} in ${((Date.now() - packStarted) / 1000).toFixed(1)} s\n`);
       await writeFile(next.path(o.products.env), envFileText(o.script.env, o.appRoot));
-      const manifest = await overlayManifest(o, { sqf: next.path(o.products.sqf), stage, sources, base, deps: deps.overlays, apptainerVersion, args });
+      const manifest = await overlayManifest(o, { sqf: next.path(o.products.sqf), stage, sources, answers, base, deps: deps.overlays, apptainerVersion, args });
       await writeOverlayManifest(next.path(o.products.manifest), manifest);
       await publishOverlay(o, next);
       process.stdout.write(`pharos: ${shownPath(o, o.products.sqf)} (${(manifest.bytes / 1e6).toFixed(1)} MB, sha256 ${manifest.sha256.slice(0, 12)}…)\n`);

@@ -9,7 +9,7 @@ const INSTALL = readFileSync(join(__dirname, 'install.sh'), 'utf8');
 const dir = mkdtempSync(join(tmpdir(), 'pharos-install-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function runInstall(script: string, envFiles: Record<string, string> = {}) {
+async function runInstall(script: string, envFiles: Record<string, string> = {}, answers = '/dev/null') {
   const file = join(dir, 'build.sh');
   writeFileSync(file, script);
   const target = join(dir, 'target');
@@ -21,7 +21,7 @@ async function runInstall(script: string, envFiles: Record<string, string> = {})
     return join(dir, name);
   });
   const env = { NCPUS: '3', target_dir: target, tmp_dir: tmp, src_dir: join(dir, 'src'), app_name: 'x', version: '1.0' };
-  return execa('bash', ['-c', INSTALL, 'pharos-install', file, ...envs], { reject: false, env, extendEnv: false });
+  return execa('bash', ['-c', INSTALL, 'pharos-install', file, answers, 'no network', ...envs], { reject: false, env, extendEnv: false });
 }
 
 describe('install.sh', () => {
@@ -31,7 +31,22 @@ describe('install.sh', () => {
     });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(readFileSync(join(dir, 'target/out'), 'utf8')).toBe(`${join(dir, 'tmp')} 3 x/1.0 /cnt/htslib/1.16\n`);
+    expect(r.stdout).toContain('pharos-phase: install() of x/1.0 into');
+    expect(r.stdout).toContain('3 CPU(s), no network');
     expect(r.stdout).toContain('pharos-phase: install() done');
+  });
+
+  it('gives install() the answers on its stdin, one a line, and /dev/null without them', async () => {
+    const ask =
+      'install() {\n  read -r eula\n  read -r key\n  echo "$eula|$key" > "$target_dir/out"\n  if read -r more; then echo "more: $more" >> "$target_dir/out"; fi\n}\n';
+    writeFileSync(join(dir, 'answers'), 'yes\nLICENCE-1\n');
+    const r = await runInstall(ask, {}, join(dir, 'answers'));
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'target/out'), 'utf8')).toBe('yes|LICENCE-1\n');
+    // Without answers a `read` meets the end of its input at once (and set -e stops the build), never a terminal.
+    const none = await runInstall(ask);
+    expect(none.exitCode).not.toBe(0);
+    expect(none.stdout).not.toContain('install() done');
   });
 
   it('fails at the first failing command, also inside a pipeline', async () => {

@@ -35,6 +35,11 @@ export interface OverlayOptions extends ProductLockOptions {
   deps?: OverlayDepOption[];
   /** The checks (`overlay-test` only); a missing file means none. */
   checks?: string;
+  /**
+   * `<version>.answers` beside the script (`overlay` only), given when the script has #INTERACTIVE: prompts and Nx
+   * sees the file, so that it is in the key (lib/overlay/answers.ts).
+   */
+  answers?: string;
   compression?: SquashfsCompression;
   compressionLevel?: number;
   devContainer?: string;
@@ -66,6 +71,8 @@ export interface NormalizedOverlayOptions {
   deps: NormalizedOverlayDep[];
   /** `$NCPUS`: the script's scheduler request, at most what this machine has. */
   ncpus: number;
+  /** The in-tree answers file, absolute, when inference found it among the files Nx hashes. */
+  answersInKey?: string;
   compression?: SquashfsCompression;
   compressionLevel?: number;
   devContainer: string;
@@ -114,6 +121,7 @@ export function normalizeOverlayOptions(options: OverlayOptions, context: Execut
     base: { project: options.base.project, manifest: workspacePath(options.base.manifest, context), producer: `${options.base.project}:sif` },
     deps: (options.deps ?? []).map((d) => ({ ...d, manifest: workspacePath(d.manifest, context), producer: `${d.project}:overlay` })),
     ncpus: Math.max(1, Math.min(wanted ?? cpus, cpus)),
+    ...(options.answers ? { answersInKey: workspacePath(options.answers, context) } : {}),
     compression: options.compression,
     compressionLevel: options.compressionLevel,
     devContainer: options.devContainer ?? DEV_CONTAINER_PROJECT,
