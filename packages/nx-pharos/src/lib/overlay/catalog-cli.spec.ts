@@ -54,6 +54,35 @@ describe('pharos list and info', () => {
     writeFileSync(join(dist, '1.16.sqf.json'), JSON.stringify(manifest));
     writeFileSync(join(dist, '1.16.sqf'), '');
     truncateSync(join(dist, '1.16.sqf'), manifest.bytes);
+
+    // site-shell's SIF, on a base-tools SIF whose manifest is there too (its digest is what info shows).
+    const base = join(root, 'dist/containers/base-tools');
+    mkdirSync(base, { recursive: true });
+    const baseSif = {
+      schema: 1,
+      project: 'base-tools',
+      sif: 'base-tools.sif',
+      sha256: 'b'.repeat(64),
+      bytes: 1,
+      mksquashfsArgs: '',
+      apptainerVersion: '1.4.5',
+    };
+    writeFileSync(join(base, 'base-tools.sif.json'), JSON.stringify(baseSif));
+    const shell = join(root, 'dist/containers/overlays/site-shell');
+    mkdirSync(shell, { recursive: true });
+    const definition = 'containers/overlays/site-shell/1.0.def';
+    const sif = {
+      ...baseSif,
+      project: 'site-shell-1.0',
+      sif: '1.0.sif',
+      sha256: 'e'.repeat(64),
+      bytes: 1048576,
+      definition: { file: definition, sha256: await sha256File(join(root, definition)) },
+      base: { project: 'base-tools', sif: 'base-tools.sif', sha256: 'b'.repeat(64) },
+    };
+    writeFileSync(join(shell, '1.0.sif.json'), JSON.stringify(sif));
+    writeFileSync(join(shell, '1.0.sif'), '');
+    truncateSync(join(shell, '1.0.sif'), sif.bytes);
   });
 
   afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -69,6 +98,7 @@ describe('pharos list and info', () => {
       ['OVERLAY', 'TYPE', 'STATUS', 'SIZE'],
       ['htslib/1.16', 'app', 'built', '7.7 MiB'],
       ['samtools/1.16.1', 'app', 'not built', '-'],
+      ['site-shell/1.0', 'image', 'built', '1.0 MiB'],
       ['toy-genome/1.0', 'data', 'not built', '-'],
     ]);
     const json = JSON.parse(await printed(listCli, '--json', 'sam'));
@@ -80,6 +110,10 @@ describe('pharos list and info', () => {
     expect(info).toContain('  sqf:         dist/containers/overlays/htslib/1.16.sqf (8,069,120 bytes, 7.7 MiB)');
     expect(info).toContain('pharos exec -o htslib/1.16 -- <command>');
     expect(JSON.parse(await printed(infoCli, '--json', 'samtools-1.16.1'))).toMatchObject({ overlay: 'samtools/1.16.1', status: 'not built' });
+    const image = await printed(infoCli, 'site-shell/1.0');
+    expect(image).toContain('  type:        image (a SIF built from an Apptainer definition file, not an overlay)\n  status:      built\n');
+    expect(image).toContain(`  From:       dist/containers/base-tools/base-tools.sif (line 4) (project base-tools; its SIF has sha256 ${'b'.repeat(64)})`);
+    expect(JSON.parse(await printed(infoCli, '--json', 'site-shell-1.0'))).toMatchObject({ type: 'image', product: { sha256: 'e'.repeat(64) } });
     const unknown = await pharos('info', 'htslib/1.21');
     expect(unknown.exitCode).toBe(1);
     expect(unknown.stderr).toBe('pharos: info: no overlay htslib/1.21; the tree has htslib/1.16\n  next: pharos info htslib/1.16');

@@ -2,24 +2,26 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, posix, sep } from 'node:path';
 import { OVERLAYS_ROOT } from '../../definitions/overlay-path';
 import { readOverlayScripts } from '../../definitions/overlay-tree';
-import { overlayManifestPath, readOverlayManifest } from '../../products/overlay';
-import { readSifManifest, sifManifestPath } from '../../products/sif';
+import { overlayDir, overlayManifestPath, readOverlayManifest } from '../../products/overlay';
+import { readSifManifest, sifManifestPath, sifProductPaths, type SifManifest } from '../../products/sif';
 import { sha256File } from '../../utils/digest';
 import { PharosError } from '../../utils/errors';
 import { workspaceRootFrom } from '../../utils/paths';
 import { catalogRows, filterRows, findOverlay, formatCatalog, formatOverlayInfo, overlayInfo, type CatalogInput, type ProductState } from './catalog';
+import { definitionBaseProject, formatImageInfo, imageInfo } from './catalog-image';
 
 /**
- * `pharos list` and `pharos info`: read the tree's overlay scripts and what dist/ holds of them, and print what
- * catalog.ts makes of it. Reads only: the scripts, the manifests and the .sqf sizes; nothing is built or hashed but
- * the scripts themselves.
+ * `pharos list` and `pharos info`: read the tree's overlay scripts and `.def` images and what dist/ holds of them, and
+ * print what catalog.ts makes of it. Reads only: the files, the manifests and the .sqf and .sif sizes; nothing is
+ * built or hashed but the scripts and definitions themselves.
  */
 
 export const LIST_USAGE = `usage: pharos list [--json] [filter…]
 
-Lists every overlay build script of the tree (containers/overlays/<name>/<version>.sh), sorted by name then version,
-with its type (app or data), whether dist/ holds it (built, stale, damaged, not built; invalid when the script has an
-error), the size of its .sqf and its #WHATIS. A filter keeps the overlays whose name/version contains it (sam, 1.16),
+Lists every overlay build script of the tree (containers/overlays/<name>/<version>.sh) and .def image (<version>.def),
+sorted by name then version, with its type (app, data, or image for a .def), whether dist/ holds it (built, stale,
+damaged, not built; invalid when the file has an error), the size of its .sqf (or .sif) and its #WHATIS (a .def's
+first line of %help). A filter keeps the overlays whose name/version contains it (sam, 1.16),
 or matches it whole with * and ? (samtools/*); with several, those that match all. See docs/overlays.md.
 
 options:
@@ -28,9 +30,11 @@ options:
 
 export const INFO_USAGE = `usage: pharos info [--json] <name/version>
 
-Shows one overlay: its script, #WHATIS and #URL, type, #DEP lines and every overlay mounted under it, #ENV values,
-build resources, #SRC sources, and when built its .sqf, digests, base SIF, the overlays it was built on and how it
-was packed; and the command that runs something with it. The project name (samtools-1.16.1) works too.
+Shows one overlay: its script, #WHATIS and #URL, type, #NETWORK, #DEP lines and every overlay mounted under it, #ENV
+values, build resources, #INTERACTIVE questions, #SRC sources, and when built its .sqf, digests, base SIF, the
+overlays it was built on and how it was packed; and the command that runs something with it. For a .def image: its
+Bootstrap: and From:, the base SIF's digest, and when built its .sif and what it was built from. The project name
+(samtools-1.16.1) works too.
 
 options:
   --json      the same as JSON
@@ -53,23 +57,30 @@ function parseCatalogArgs(argv: readonly string[], command: string): CatalogArgs
   return out;
 }
 
-/** Every `.sh` under containers/overlays/, workspace-relative; the same files inference makes projects of. */
+/** Every `.sh` and `.def` under containers/overlays/, workspace-relative; the same files inference makes projects of. */
 function overlayScripts(root: string): string[] {
   const dir = join(root, OVERLAYS_ROOT);
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith('.sh'))
+    .filter((f) => f.endsWith('.sh') || f.endsWith('.def'))
     .map((f) => posix.join(OVERLAYS_ROOT, ...f.split(sep)))
     .sort();
 }
 
-function productState(root: string, manifestFile: string, producer: string): ProductState {
+/** What dist/ holds under `manifestFile`: the manifest as `read` reads it, and the size of the file it names. */
+function productState<M>(
+  root: string,
+  manifestFile: string,
+  producer: string,
+  read: (file: string, root: string, producer: string) => M,
+  fileOf: (m: M) => string,
+): ProductState<M> {
   const file = join(root, manifestFile);
   if (!existsSync(file)) return { kind: 'absent' };
   try {
-    const manifest = readOverlayManifest(file, root, producer);
-    const sqf = join(dirname(file), manifest.sqf);
-    return { kind: 'present', manifest, ...(existsSync(sqf) ? { sqfBytes: statSync(sqf).size } : {}) };
+    const manifest = read(file, root, producer);
+    const product = join(dirname(file), fileOf(manifest));
+    return { kind: 'present', manifest, ...(existsSync(product) ? { fileBytes: statSync(product).size } : {}) };
   } catch (err) {
     return { kind: 'unreadable', error: err instanceof PharosError ? err : new PharosError((err as Error).message, { file: manifestFile }) };
   }
@@ -90,12 +101,24 @@ export async function readCatalog(root: string): Promise<CatalogInput> {
   const tree = readOverlayScripts(files, (f) => readFileSync(join(root, f), 'utf8'));
   const scriptDigests = new Map(await Promise.all(files.map(async (f) => [f, await sha256File(join(root, f))] as const)));
   const products = new Map<string, ProductState>();
-  for (const { path } of tree.scripts.values()) {
-    if (path) products.set(path.key, productState(root, overlayManifestPath(path.name, path.version), `${path.projectName}:overlay`));
+  const images = new Map<string, ProductState<SifManifest>>();
+  const bases = new Set<string>();
+  for (const { path, definition } of tree.scripts.values()) {
+    if (path?.kind === 'script') {
+      const state = productState(root, overlayManifestPath(path.name, path.version), `${path.projectName}:overlay`, readOverlayManifest, (m) => m.sqf);
+      products.set(path.key, state);
+      if (state.kind === 'present') bases.add(state.manifest.base.project);
+    } else if (path) {
+      const manifest = sifProductPaths(overlayDir(path.name), path.version).manifest;
+      const state = productState(root, manifest, `${path.projectName}:sif`, readSifManifest, (m) => m.sif);
+      images.set(path.key, state);
+      if (state.kind === 'present' && state.manifest.base) bases.add(state.manifest.base.project);
+      const from = definition && definitionBaseProject(definition);
+      if (from) bases.add(from);
+    }
   }
-  const bases = new Set([...products.values()].flatMap((p) => (p.kind === 'present' ? [p.manifest.base.project] : [])));
   const baseDigests = new Map([...bases].map((project) => [project, baseDigest(root, project)] as const));
-  return { ...tree, scriptDigests, products, baseDigests };
+  return { ...tree, scriptDigests, products, images, baseDigests };
 }
 
 function print(text: string): void {
@@ -123,7 +146,13 @@ export async function infoCli(argv: readonly string[], cwd = process.cwd()): Pro
   }
   if (args.terms.length !== 1) throw new PharosError('name one overlay', { step: 'info', next: 'pharos info <name/version>; pharos list shows them' });
   const catalog = await readCatalog(workspaceRootFrom(cwd));
-  const info = overlayInfo(catalog, findOverlay(catalog, args.terms[0]));
+  const file = findOverlay(catalog, args.terms[0]);
+  if (catalog.scripts.get(file)?.path?.kind === 'def') {
+    const info = imageInfo(catalog, file);
+    print(args.json ? `${JSON.stringify(info, null, 2)}\n` : formatImageInfo(info));
+    return 0;
+  }
+  const info = overlayInfo(catalog, file);
   print(args.json ? `${JSON.stringify(info, null, 2)}\n` : formatOverlayInfo(info));
   return 0;
 }

@@ -4,7 +4,9 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readOverlayScripts } from '../../definitions/overlay-tree';
 import type { OverlayManifest } from '../../products/overlay';
+import type { SifManifest } from '../../products/sif';
 import { PharosError } from '../../utils/errors';
+import { formatImageInfo, imageInfo } from './catalog-image';
 import {
   catalogRows,
   filterRows,
@@ -50,17 +52,23 @@ function manifest(key: string, over: Partial<OverlayManifest> = {}): OverlayMani
   };
 }
 
-const built = (m: OverlayManifest): ProductState => ({ kind: 'present', manifest: m, sqfBytes: m.bytes });
+const built = (m: OverlayManifest): ProductState => ({ kind: 'present', manifest: m, fileBytes: m.bytes });
 const BUILT = { 'htslib/1.16': built(manifest('htslib/1.16')), 'samtools/1.16.1': built(manifest('samtools/1.16.1')) };
 
-function catalog(opts: { scripts?: Record<string, string>; products?: Record<string, ProductState>; base?: string } = {}): CatalogInput {
+function catalog(
+  opts: { scripts?: Record<string, string>; products?: Record<string, ProductState>; images?: Record<string, ProductState<SifManifest>>; base?: string } = {},
+): CatalogInput {
   const scripts = opts.scripts ?? REAL;
   const tree = readOverlayScripts(Object.keys(scripts), (f) => scripts[f]);
   return {
     ...tree,
     scriptDigests: new Map(Object.entries(scripts).map(([f, text]) => [f, sha(text)])),
     products: new Map(Object.entries(opts.products ?? {})),
-    baseDigests: new Map([['overlay-build-base', opts.base ?? BASE_SHA]]),
+    images: new Map(Object.entries(opts.images ?? {})),
+    baseDigests: new Map([
+      ['overlay-build-base', opts.base ?? BASE_SHA],
+      ['base-tools', opts.base ?? BASE_SHA],
+    ]),
   };
 }
 
@@ -140,7 +148,7 @@ describe('pharos list: the rows', () => {
     const error = new PharosError('not valid JSON (Unexpected end of JSON input)', { file: 'dist/containers/overlays/htslib/1.16.sqf.json' });
     const products: Record<string, ProductState> = {
       'htslib/1.16': { kind: 'unreadable', error },
-      'samtools/1.16.1': { kind: 'present', manifest: manifest('samtools/1.16.1'), sqfBytes: 100 },
+      'samtools/1.16.1': { kind: 'present', manifest: manifest('samtools/1.16.1'), fileBytes: 100 },
     };
     expect(catalogRows(catalog({ products })).map((r) => [r.status, r.bytes, r.reasons])).toEqual([
       ['damaged', undefined, ['dist/containers/overlays/htslib/1.16.sqf.json: not valid JSON (Unexpected end of JSON input)']],
@@ -326,5 +334,111 @@ describe('pharos info', () => {
     expect(formatResources({ nodes: 2, tasks: 8, cpusPerTask: 4, memoryMiB: 1536, timeMinutes: 90, gpus: 2, gpuType: 'a100' })).toBe(
       'nodes 2, tasks 8, cpus per task 4, memory 1536 MiB per node, time 1h30m, gpus 2 (a100) per node',
     );
+  });
+});
+
+const SITE_SHELL = 'containers/overlays/site-shell/1.0.def';
+const DEF = readFileSync(join(WORKSPACE, SITE_SHELL), 'utf8');
+const SIF_SHA = '9'.repeat(64);
+
+function sifManifest(over: Partial<SifManifest> = {}): SifManifest {
+  return {
+    schema: 1,
+    project: 'site-shell-1.0',
+    sif: '1.0.sif',
+    sha256: SIF_SHA,
+    bytes: 52_000_000,
+    definition: { file: SITE_SHELL, sha256: sha(DEF) },
+    base: { project: 'base-tools', sif: 'base-tools.sif', sha256: BASE_SHA },
+    mksquashfsArgs: '-comp zstd -Xcompression-level 1',
+    apptainerVersion: '1.4.5',
+    ...over,
+  };
+}
+
+describe('.def images in pharos list and info', () => {
+  const scripts = { ...REAL, [SITE_SHELL]: DEF };
+  /** `fileBytes` null: no .sif beside the manifest. */
+  const image = (m: SifManifest, fileBytes: number | null = m.bytes): Record<string, ProductState<SifManifest>> => ({
+    'site-shell/1.0': { kind: 'present', manifest: m, ...(fileBytes === null ? {} : { fileBytes }) },
+  });
+  const row = (c: CatalogInput) => catalogRows(c).find((r) => r.overlay === 'site-shell/1.0');
+
+  it('lists one as an image, with its %help line, and its status from <version>.sif.json', () => {
+    expect(row(catalog({ scripts }))).toEqual({
+      overlay: 'site-shell/1.0',
+      type: 'image',
+      status: 'not built',
+      reasons: [],
+      whatis: 'base-tools with site-info, which says what the image is and which tools it carries.',
+      script: SITE_SHELL,
+    });
+    expect(row(catalog({ scripts, images: image(sifManifest()) }))).toMatchObject({ status: 'built', bytes: 52_000_000, reasons: [] });
+  });
+
+  it('says stale when the definition or the base SIF has changed, damaged when the .sif is not the one recorded', () => {
+    const edited = { ...scripts, [SITE_SHELL]: `${DEF}\n` };
+    expect(row(catalog({ scripts: edited, images: image(sifManifest()) }))?.reasons).toEqual(['the definition has changed since the build']);
+    expect(row(catalog({ scripts, images: image(sifManifest()), base: 'b'.repeat(64) }))?.reasons).toEqual([
+      'the base SIF (base-tools) has been rebuilt since',
+    ]);
+    expect(row(catalog({ scripts, images: image(sifManifest(), null) }))).toMatchObject({
+      status: 'damaged',
+      reasons: ['dist/containers/overlays/site-shell/1.0.sif is missing; its manifest is there'],
+    });
+  });
+
+  it('shows its Bootstrap:, From:, the base SIF and its digest, and what the manifest records', () => {
+    const info = imageInfo(catalog({ scripts, images: image(sifManifest()) }), SITE_SHELL);
+    expect(info).toMatchObject({
+      overlay: 'site-shell/1.0',
+      project: 'site-shell-1.0',
+      type: 'image',
+      status: 'built',
+      bootstrap: { value: 'localimage', line: 3 },
+      from: { value: 'dist/containers/base-tools/base-tools.sif', line: 4 },
+      base: { project: 'base-tools', sha256: BASE_SHA },
+      product: { sif: 'dist/containers/overlays/site-shell/1.0.sif', sha256: SIF_SHA, definitionSha256: sha(DEF) },
+      run: 'apptainer run dist/containers/overlays/site-shell/1.0.sif',
+    });
+    const text = formatImageInfo(info);
+    expect(text).toContain(
+      [
+        'built on',
+        '  Bootstrap:  localimage (line 3)',
+        `  From:       dist/containers/base-tools/base-tools.sif (line 4) (project base-tools; its SIF has sha256 ${BASE_SHA})`,
+      ].join('\n'),
+    );
+    expect(text).toContain(`  base SIF:    base-tools.sif (project base-tools), sha256 ${BASE_SHA}\n`);
+    expect(formatImageInfo(imageInfo(catalog({ scripts }), SITE_SHELL))).toContain('product\n  not built: npx nx run site-shell-1.0:sif\n');
+  });
+});
+
+describe('pharos info: the network and the questions', () => {
+  const VENDOR = 'containers/overlays/vendor-tool/2.0.sh';
+  const header = `#INTERACTIVE:Accept the EULA? (yes/no)\n#INTERACTIVE:Licence key\n#ANSWERS:sha256:${'a'.repeat(64)}\n#NETWORK:yes`;
+  const scripts = { ...REAL, [VENDOR]: script(header) };
+
+  it('says loudly that a build has the network, and which questions it asks and where the answers come from', () => {
+    const vendor = manifest('vendor-tool/2.0', { network: true, answers: { file: '$PHAROS_ANSWERS_DIR/vendor-tool/2.0.answers', sha256: 'a'.repeat(64) } });
+    const info = overlayInfo(catalog({ scripts, products: { 'vendor-tool/2.0': built(vendor) } }), VENDOR);
+    expect(info.network).toEqual({ line: 5 });
+    expect(info.questions).toEqual({
+      prompts: [
+        { prompt: 'Accept the EULA? (yes/no)', line: 2 },
+        { prompt: 'Licence key', line: 3 },
+      ],
+      answers: 'containers/overlays/vendor-tool/2.0.answers, or $PHAROS_ANSWERS_DIR/vendor-tool/2.0.answers',
+      pinned: 'a'.repeat(64),
+    });
+    const text = formatOverlayInfo(info);
+    expect(text).toContain('  network:  WITH NETWORK (#NETWORK:yes, line 5): builds are not reproducible from pinned sources\n');
+    expect(text).toContain(
+      'questions (#INTERACTIVE)\n  line 2: Accept the EULA? (yes/no)\n  line 3: Licence key\n' +
+        '  answered from containers/overlays/vendor-tool/2.0.answers, or $PHAROS_ANSWERS_DIR/vendor-tool/2.0.answers, one a line\n',
+    );
+    expect(text).toContain(`  answers:     $PHAROS_ANSWERS_DIR/vendor-tool/2.0.answers, sha256 ${'a'.repeat(64)}\n`);
+    expect(text).toContain('  network:     yes: install() could reach the network\n');
+    expect(formatOverlayInfo(overlayInfo(catalog(), HTSLIB))).not.toMatch(/network|questions/);
   });
 });

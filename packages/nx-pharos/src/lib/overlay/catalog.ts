@@ -1,34 +1,40 @@
 import { posix } from 'node:path';
-import { expandEnvValue, sourceText, type DepRequirement, type OverlayType } from '../../definitions/build-script';
+import { definitionSummary, type ApptainerDefinition } from '../../definitions/apptainer-definition';
+import { expandEnvValue, sourceText, type BuildScript, type DepRequirement, type OverlayType } from '../../definitions/build-script';
+import { ANSWERS_DIR_ENV, ANSWERS_EXTENSION, overlayAnswersFile } from '../../definitions/overlay-answers';
 import { overlayClosure, resolveDependency } from '../../definitions/overlay-graph';
 import { overlayKey, type OverlayPath } from '../../definitions/overlay-path';
-import type { OverlayScripts } from '../../definitions/overlay-tree';
+import type { OverlayScripts, ScriptFacts } from '../../definitions/overlay-tree';
 import { buildCpus, SCHEDULER_PREFIXES, type ResourceSpec, type Scheduler } from '../../definitions/scheduler-resources';
 import { appRoot, overlayDir, overlayProductPaths, type OverlayManifest } from '../../products/overlay';
+import type { SifManifest } from '../../products/sif';
 import { formatDuration } from '../../utils/duration';
 import { PharosError } from '../../utils/errors';
 import { compareVersions, sortVersions } from '../../utils/version-order';
 
 /**
- * `pharos list` and `pharos info`: what the tree's overlay scripts are and what dist/ holds of each, as condatainer's
- * `list` and `info` show installed overlays. The scripts are the catalogue (an overlay is what a script builds, built
- * or not); dist/ says which are built, and whether what is built still matches the script, its #DEP overlays and the
- * base SIF. Pure: the tree as read (definitions/overlay-tree.ts) and what the CLI found in dist/ in, rows and text out.
- * Cheap by design: sizes and digests are compared as the manifests record them; no .sqf is hashed.
+ * `pharos list` and `pharos info`: what the tree's overlay scripts and `.def` images are and what dist/ holds of each,
+ * as condatainer's `list` and `info` show installed overlays. The files are the catalogue (an overlay is what a script
+ * builds, built or not); dist/ says which are built, and whether what is built still matches the script (or
+ * definition), its #DEP overlays and the base SIF. Pure: the tree as read (definitions/overlay-tree.ts) and what the
+ * CLI found in dist/ in, rows and text out. Cheap by design: sizes and digests are compared as the manifests record
+ * them; no .sqf or .sif is hashed.
  */
 
-/** What dist/ holds for one overlay. */
-export type ProductState =
+/** What dist/ holds for one overlay (an OverlayManifest) or `.def` image (a SifManifest). */
+export type ProductState<M = OverlayManifest> =
   | { kind: 'absent' }
   | { kind: 'unreadable'; error: PharosError }
-  /** `sqfBytes` is the .sqf's size on disk, undefined when there is none. */
-  | { kind: 'present'; manifest: OverlayManifest; sqfBytes?: number };
+  /** `fileBytes` is the size on disk of the .sqf (or .sif) the manifest describes, undefined when there is none. */
+  | { kind: 'present'; manifest: M; fileBytes?: number };
 
 export interface CatalogInput extends OverlayScripts {
-  /** The sha256 of each script as it is now, by its workspace-relative path. */
+  /** The sha256 of each script and definition as it is now, by its workspace-relative path. */
   scriptDigests: ReadonlyMap<string, string>;
   /** By `name/version`; an overlay missing here is not built. */
   products: ReadonlyMap<string, ProductState>;
+  /** The `.def` images' SIFs, by `name/version`; one missing here is not built. */
+  images: ReadonlyMap<string, ProductState<SifManifest>>;
   /** The sha256 of each base project's SIF now (by project), undefined when it has no SIF manifest. */
   baseDigests: ReadonlyMap<string, string | undefined>;
 }
@@ -53,13 +59,23 @@ export function execLine(key: string): string {
   return `${PHAROS_COMMAND} exec -o ${key} -- <command>`;
 }
 
-/** The scripts laid out as `containers/overlays/<name>/<version>.sh`. */
+/** The scripts and definitions laid out as `containers/overlays/<name>/<version>.sh` (or `.def`). */
 function overlayPaths(input: Pick<CatalogInput, 'scripts'>): OverlayPath[] {
   return [...input.scripts.values()].flatMap((f) => (f.path ? [f.path] : []));
 }
 
 function productOf(input: CatalogInput, key: string): ProductState {
   return input.products.get(key) ?? { kind: 'absent' };
+}
+
+export function imageOf(input: CatalogInput, key: string): ProductState<SifManifest> {
+  return input.images.get(key) ?? { kind: 'absent' };
+}
+
+/** The base SIF a product was built on, when it has been rebuilt since. */
+function baseReason(input: CatalogInput, base: { project: string; sha256: string }): string[] {
+  const now = input.baseDigests.get(base.project);
+  return now !== undefined && now !== base.sha256 ? [`the base SIF (${base.project}) has been rebuilt since`] : [];
 }
 
 /** What has changed since the overlay `key` was built, as its manifest records what it was built from. */
@@ -76,40 +92,65 @@ function staleReasons(input: CatalogInput, key: string, manifest: OverlayManifes
     if (now.kind !== 'present') reasons.push(`${dep.overlay}, built under it, is not built now`);
     else if (now.manifest.sha256 !== dep.sha256) reasons.push(`${dep.overlay} has been rebuilt since`);
   }
-  const base = input.baseDigests.get(manifest.base.project);
-  if (base !== undefined && base !== manifest.base.sha256) reasons.push(`the base SIF (${manifest.base.project}) has been rebuilt since`);
+  reasons.push(...baseReason(input, manifest.base));
   return reasons;
 }
 
-function productJudgement(input: CatalogInput, path: OverlayPath, scriptSha256: string | undefined): Judgement {
-  const product = productOf(input, path.key);
+/** What has changed since the `.def` image was built: the definition, or the SIF its `From:` names. */
+function imageStaleReasons(input: CatalogInput, manifest: SifManifest, definitionSha256: string | undefined): string[] {
+  const edited = definitionSha256 !== undefined && manifest.definition && definitionSha256 !== manifest.definition.sha256;
+  return [...(edited ? ['the definition has changed since the build'] : []), ...(manifest.base ? baseReason(input, manifest.base) : [])];
+}
+
+/**
+ * damaged: the manifest cannot be read, or the file it describes (`file`, workspace-relative) is missing or of another
+ * size; else built, or stale for the reasons `stale` gives.
+ */
+function productJudgement<M extends { bytes: number }>(product: ProductState<M>, file: (m: M) => string, stale: (m: M) => string[]): Judgement {
   if (product.kind === 'absent') return { status: 'not built', reasons: [] };
   if (product.kind === 'unreadable') {
     const { message, details } = product.error;
     return { status: 'damaged', reasons: [details.file ? `${details.file}: ${message}` : message] };
   }
-  const { manifest, sqfBytes } = product;
-  const sqf = posix.join(overlayDir(path.name), manifest.sqf);
-  if (sqfBytes === undefined) return { status: 'damaged', reasons: [`${sqf} is missing; its manifest is there`] };
-  if (sqfBytes !== manifest.bytes) return { status: 'damaged', reasons: [`${sqf} is ${sqfBytes} bytes, its manifest says ${manifest.bytes}`] };
-  const reasons = staleReasons(input, path.key, manifest, scriptSha256);
+  const { manifest, fileBytes } = product;
+  const shown = file(manifest);
+  if (fileBytes === undefined) return { status: 'damaged', reasons: [`${shown} is missing; its manifest is there`] };
+  if (fileBytes !== manifest.bytes) return { status: 'damaged', reasons: [`${shown} is ${fileBytes} bytes, its manifest says ${manifest.bytes}`] };
+  const reasons = stale(manifest);
   return { status: reasons.length ? 'stale' : 'built', reasons };
 }
 
-/** The script's own errors first (it cannot be built as it is), else what dist/ holds. */
+/** The file's own errors first (it cannot be built as it is), else what dist/ holds. */
 export function judgeOverlay(input: CatalogInput, file: string): Judgement {
   const facts = input.scripts.get(file);
   if (!facts?.path || facts.errors.length) return { status: 'invalid', reasons: (facts?.errors ?? []).map((e) => e.message) };
-  return productJudgement(input, facts.path, input.scriptDigests.get(file));
+  const { path } = facts;
+  const digest = input.scriptDigests.get(file);
+  const inDist = (name: string) => posix.join(overlayDir(path.name), name);
+  if (path.kind === 'def') {
+    return productJudgement(
+      imageOf(input, path.key),
+      (m) => inDist(m.sif),
+      (m) => imageStaleReasons(input, m, digest),
+    );
+  }
+  return productJudgement(
+    productOf(input, path.key),
+    (m) => inDist(m.sqf),
+    (m) => staleReasons(input, path.key, m, digest),
+  );
 }
+
+/** An overlay's type, or `image` for a `.def` (a SIF, not an overlay). */
+export type CatalogType = OverlayType | 'image';
 
 export interface CatalogRow {
   /** `name/version`, or the script's path when it is not laid out as one. */
   overlay: string;
-  type?: OverlayType;
+  type?: CatalogType;
   status: OverlayStatus;
   reasons: string[];
-  /** The .sqf's size, as its manifest records it. */
+  /** The .sqf's (or .sif's) size, as its manifest records it. */
   bytes?: number;
   whatis?: string;
   script: string;
@@ -123,17 +164,24 @@ function byNameThenVersion(a: { path?: OverlayPath; file: string }, b: { path?: 
   return byVersion || (a.file < b.file ? -1 : a.file > b.file ? 1 : 0);
 }
 
-/** One row per script of the tree, sorted by name, then version. */
+/** The one line about it: a script's #WHATIS:, a definition's first line of %help. */
+function whatisOf(facts: { script?: BuildScript; definition?: ApptainerDefinition }): string | undefined {
+  return facts.script?.whatis ?? (facts.definition ? definitionSummary(facts.definition) : undefined);
+}
+
+/** One row per script and `.def` of the tree, sorted by name, then version. */
 export function catalogRows(input: CatalogInput): CatalogRow[] {
   const entries = [...input.scripts].map(([file, facts]) => ({ file, ...facts }));
-  return entries.sort(byNameThenVersion).map(({ file, path, script }) => {
-    const product = path ? productOf(input, path.key) : undefined;
+  return entries.sort(byNameThenVersion).map((entry) => {
+    const { file, path, script, definition } = entry;
+    const product = path ? (path.kind === 'def' ? imageOf(input, path.key) : productOf(input, path.key)) : undefined;
+    const whatis = whatisOf(entry);
     return {
       overlay: path?.key ?? file,
-      ...(script ? { type: script.type } : {}),
+      ...(script ? { type: script.type } : definition ? { type: 'image' as const } : {}),
       ...judgeOverlay(input, file),
       ...(product?.kind === 'present' ? { bytes: product.manifest.bytes } : {}),
-      ...(script?.whatis ? { whatis: script.whatis } : {}),
+      ...(whatis ? { whatis } : {}),
       script: file,
     };
   });
@@ -174,6 +222,7 @@ export function formatBytes(bytes: number): string {
 
 /** Left-aligned columns two spaces apart; the last column is not padded. */
 function alignColumns(lines: readonly string[][]): string[] {
+  if (!lines.length) return [];
   const widths = lines[0].map((_, column) => Math.max(...lines.map((cells) => cells[column].length)));
   return lines.map((cells) =>
     cells
@@ -258,6 +307,10 @@ export interface OverlayInfo {
   /** Scheduler directives Pharos keeps for a scheduler but does not map: `#SBATCH --partition=short`. */
   schedulerOther: Array<{ directive: string; line: number }>;
   sources: Array<{ source: string; file: string; sha256: string; line: number }>;
+  /** `#NETWORK:yes`: install() can reach the network. */
+  network?: { line: number };
+  /** The `#INTERACTIVE:` prompts, and where their answers are read from (never the answers). */
+  questions?: { prompts: Array<{ prompt: string; line: number }>; answers: string; pinned?: string };
   /** When dist/ holds a readable manifest: what it records, paths workspace-relative. */
   product?: {
     sqf: string;
@@ -267,6 +320,8 @@ export interface OverlayInfo {
     sha256: string;
     base: OverlayManifest['base'];
     deps: OverlayManifest['deps'];
+    network?: true;
+    answers?: OverlayManifest['answers'];
     apptainerVersion: string;
     mksquashfsArgs: string[];
   };
@@ -279,15 +334,31 @@ function directiveText(scheduler: Scheduler, flag: string, value?: string): stri
   return `${SCHEDULER_PREFIXES[scheduler]} ${joined}`;
 }
 
-/** Everything `pharos info` shows of the overlay whose script is `file` (findOverlay). */
-export function overlayInfo(input: CatalogInput, file: string): OverlayInfo {
+/** What the tree knows of `file`, with its path; its error when it cannot be read at all. */
+export function readableFacts(input: Pick<CatalogInput, 'scripts'>, file: string): ScriptFacts & { path: OverlayPath } {
   const facts = input.scripts.get(file);
-  const { path, script } = facts ?? {};
-  if (!path || !script) {
-    const errors = facts?.errors ?? [];
-    if (errors.length === 1) throw errors[0];
-    throw new PharosError(`${file} cannot be read:\n${errors.map((e) => e.format()).join('\n')}`, { step: 'info' });
-  }
+  if (facts?.path && (facts.script || facts.definition)) return facts as ScriptFacts & { path: OverlayPath };
+  const errors = facts?.errors ?? [];
+  if (errors.length === 1) throw errors[0];
+  throw new PharosError(`${file} cannot be read:\n${errors.map((e) => e.format()).join('\n')}`, { step: 'info' });
+}
+
+/** The questions a script asks, and the file their answers come from (lib/overlay/answers.ts). */
+function questionsOf(path: OverlayPath, script: BuildScript): OverlayInfo['questions'] {
+  if (!script.interactive.length) return undefined;
+  const outside = `$${ANSWERS_DIR_ENV}/${path.name}/${path.version}${ANSWERS_EXTENSION}`;
+  return {
+    prompts: script.interactive.map((p) => ({ prompt: p.prompt, line: p.line })),
+    answers: `${overlayAnswersFile(path.name, path.version)}, or ${outside}`,
+    ...(script.answers ? { pinned: script.answers.sha256 } : {}),
+  };
+}
+
+/** Everything `pharos info` shows of the overlay whose script is `file` (findOverlay); `imageInfo` for a `.def`. */
+export function overlayInfo(input: CatalogInput, file: string): OverlayInfo {
+  const { path, script } = readableFacts(input, file);
+  if (!script) throw new PharosError(`${file} is an Apptainer definition file, not a build script`, { step: 'info' });
+  const questions = questionsOf(path, script);
   const root = appRoot(path.name, path.version);
   const paths = overlayPaths(input);
   const resolve = (dep: DepRequirement) => {
@@ -318,6 +389,8 @@ export function overlayInfo(input: CatalogInput, file: string): OverlayInfo {
       script.scheduler.other[s].map((o) => ({ directive: directiveText(s, o.flag, o.value), line: o.line })),
     ),
     sources: script.sources.map((s) => ({ source: sourceText(s), file: s.file, sha256: s.sha256, line: s.line })),
+    ...(script.network ? { network: script.network } : {}),
+    ...(questions ? { questions } : {}),
     ...(product.kind === 'present'
       ? {
           product: {
@@ -328,6 +401,8 @@ export function overlayInfo(input: CatalogInput, file: string): OverlayInfo {
             sha256: product.manifest.sha256,
             base: product.manifest.base,
             deps: product.manifest.deps,
+            ...(product.manifest.network ? { network: true as const } : {}),
+            ...(product.manifest.answers ? { answers: product.manifest.answers } : {}),
             apptainerVersion: product.manifest.apptainerVersion,
             mksquashfsArgs: product.manifest.mksquashfsArgs,
           },
@@ -352,14 +427,19 @@ export function formatResources(spec: ResourceSpec): string {
 }
 
 /** One section of `info`: a heading and its lines indented under it, or nothing when it has none. */
-function section(heading: string, lines: readonly string[]): string[] {
+export function section(heading: string, lines: readonly string[]): string[] {
   return lines.length ? ['', heading, ...lines.map((l) => `  ${l}`)] : [];
 }
 
 /** `label: value` lines with the values aligned; an empty label continues the line above. */
-function labelled(pairs: ReadonlyArray<[string, string | undefined]>): string[] {
+export function labelled(pairs: ReadonlyArray<[string, string | undefined]>): string[] {
   const present = pairs.filter((p): p is [string, string] => p[1] !== undefined);
   return alignColumns(present.map(([label, value]) => [label ? `${label}:` : '', value]));
+}
+
+/** What `info` says of a product dist/ does not hold (readably), and the task that makes it. */
+export function unbuiltLine(status: OverlayStatus, task: string): string {
+  return status === 'not built' ? `not built: npx nx run ${task}` : `no readable manifest (status above): npx nx run ${task} --skip-nx-cache`;
 }
 
 /** The text `pharos info` prints. */
@@ -372,6 +452,7 @@ export function formatOverlayInfo(info: OverlayInfo): string {
       ['script', info.script],
       ['url', info.url],
       ['type', `${info.type} (installed and mounted at ${info.appRoot})`],
+      ['network', info.network ? `WITH NETWORK (#NETWORK:yes, line ${info.network.line}): builds are not reproducible from pinned sources` : undefined],
       ['status', info.status],
     ]).map((l) => `  ${l}`),
     ...info.reasons.map((r) => `    ${info.status}: ${r}`),
@@ -383,6 +464,11 @@ export function formatOverlayInfo(info: OverlayInfo): string {
     ...section('build resources (#SBATCH, #PBS, #BSUB)', [
       `${formatResources(info.resources)}${info.ncpus !== undefined ? `; $NCPUS ${info.ncpus} (at most this machine's CPUs)` : ''}`,
       ...info.schedulerOther.map((o) => `kept for a scheduler: ${o.directive} (line ${o.line})`),
+    ]),
+    ...section('questions (#INTERACTIVE)', [
+      ...(info.questions?.prompts ?? []).map((q) => `line ${q.line}: ${q.prompt.replace(/\n/g, '\n    ')}`),
+      ...(info.questions ? [`answered from ${info.questions.answers}, one a line`] : []),
+      ...(info.questions?.pinned ? [`pinned: #ANSWERS:sha256:${info.questions.pinned}`] : []),
     ]),
     ...section(
       'sources (#SRC)',
@@ -398,14 +484,12 @@ export function formatOverlayInfo(info: OverlayInfo): string {
             ['manifest', p.manifest],
             ['base SIF', `${p.base.sif} (project ${p.base.project}), sha256 ${p.base.sha256}`],
             ...p.deps.map((d, n): [string, string] => [n ? '' : 'built on', `${d.overlay} sha256 ${d.sha256}`]),
+            ['network', p.network ? 'yes: install() could reach the network' : undefined],
+            ['answers', p.answers ? `${p.answers.file}, sha256 ${p.answers.sha256}` : undefined],
             ['apptainer', p.apptainerVersion],
             ['mksquashfs', p.mksquashfsArgs.join(' ')],
           ])
-        : [
-            info.status === 'not built'
-              ? `not built: npx nx run ${info.project}:overlay`
-              : `no readable manifest (status above): npx nx run ${info.project}:overlay --skip-nx-cache`,
-          ],
+        : [unbuiltLine(info.status, `${info.project}:overlay`)],
     ),
     ...section('use it', [info.exec]),
   ];
