@@ -29,6 +29,13 @@ describe('pharos list and info', () => {
     }
   }
 
+  /** A product's manifest, and beside it a sparse file of the size it records (list and info never read the image). */
+  function place(dir: string, file: string, manifest: { bytes: number }) {
+    writeFileSync(join(dir, `${file}.json`), JSON.stringify(manifest));
+    writeFileSync(join(dir, file), '');
+    truncateSync(join(dir, file), manifest.bytes);
+  }
+
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'pharos-catalog-'));
     writeFileSync(join(root, 'nx.json'), '{}\n');
@@ -51,9 +58,7 @@ describe('pharos list and info', () => {
       mksquashfsArgs: ['-noappend', '-b', '128K'],
       apptainerVersion: '1.4.5',
     };
-    writeFileSync(join(dist, '1.16.sqf.json'), JSON.stringify(manifest));
-    writeFileSync(join(dist, '1.16.sqf'), '');
-    truncateSync(join(dist, '1.16.sqf'), manifest.bytes);
+    place(dist, '1.16.sqf', manifest);
 
     // site-shell's SIF, on a base-tools SIF whose manifest is there too (its digest is what info shows).
     const base = join(root, 'dist/containers/base-tools');
@@ -80,9 +85,7 @@ describe('pharos list and info', () => {
       definition: { file: definition, sha256: await sha256File(join(root, definition)) },
       base: { project: 'base-tools', sif: 'base-tools.sif', sha256: 'b'.repeat(64) },
     };
-    writeFileSync(join(shell, '1.0.sif.json'), JSON.stringify(sif));
-    writeFileSync(join(shell, '1.0.sif'), '');
-    truncateSync(join(shell, '1.0.sif'), sif.bytes);
+    place(shell, '1.0.sif', sif);
   });
 
   afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -3,7 +3,18 @@ import { overlayDir } from '../../products/overlay';
 import { productDir } from '../../products/paths';
 import { sifFileNames, sifProductPaths, type SifManifest } from '../../products/sif';
 import { PharosError } from '../../utils/errors';
-import { formatBytes, imageOf, judgeOverlay, labelled, readableFacts, section, unbuiltLine, type CatalogInput, type OverlayStatus } from './catalog';
+import {
+  baseSifLine,
+  imageOf,
+  judgeOverlay,
+  labelled,
+  productSection,
+  readableFacts,
+  section,
+  sizedFile,
+  type CatalogInput,
+  type OverlayStatus,
+} from './catalog';
 
 /**
  * `pharos info` of a `.def` image (containers/overlays/<name>/<version>.def): a SIF built on a container's SIF, not an
@@ -105,19 +116,18 @@ export function formatImageInfo(info: ImageInfo): string {
         ['From', info.from ? `${info.from.value} (line ${info.from.line})${base}` : undefined],
       ]),
     ),
-    ...section(
-      'product',
-      p
-        ? labelled([
-            ['sif', `${p.sif} (${p.bytes.toLocaleString('en-US')} bytes, ${formatBytes(p.bytes)})`],
-            ['sha256', p.sha256],
-            ['manifest', p.manifest],
-            ['definition', p.definitionSha256 ? `sha256 ${p.definitionSha256}` : undefined],
-            ['base SIF', p.base ? `${p.base.sif} (project ${p.base.project}), sha256 ${p.base.sha256}` : undefined],
-            ['apptainer', p.apptainerVersion],
-            ['mksquashfs', p.mksquashfsArgs],
-          ])
-        : [unbuiltLine(info.status, `${info.project}:sif`)],
+    ...productSection(
+      info.status,
+      `${info.project}:sif`,
+      p && [
+        ['sif', sizedFile(p.sif, p.bytes)],
+        ['sha256', p.sha256],
+        ['manifest', p.manifest],
+        ['definition', p.definitionSha256 ? `sha256 ${p.definitionSha256}` : undefined],
+        ['base SIF', p.base ? baseSifLine(p.base) : undefined],
+        ['apptainer', p.apptainerVersion],
+        ['mksquashfs', p.mksquashfsArgs],
+      ],
     ),
     ...section('use it', [info.run]),
   ];

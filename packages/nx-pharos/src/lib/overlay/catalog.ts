@@ -437,9 +437,23 @@ export function labelled(pairs: ReadonlyArray<[string, string | undefined]>): st
   return alignColumns(present.map(([label, value]) => [label ? `${label}:` : '', value]));
 }
 
-/** What `info` says of a product dist/ does not hold (readably), and the task that makes it. */
-export function unbuiltLine(status: OverlayStatus, task: string): string {
-  return status === 'not built' ? `not built: npx nx run ${task}` : `no readable manifest (status above): npx nx run ${task} --skip-nx-cache`;
+/** `<path> (8,069,120 bytes, 7.7 MiB)`. */
+export function sizedFile(path: string, bytes: number): string {
+  return `${path} (${bytes.toLocaleString('en-US')} bytes, ${formatBytes(bytes)})`;
+}
+
+/** The base SIF a manifest records. */
+export function baseSifLine(base: { project: string; sif: string; sha256: string }): string {
+  return `${base.sif} (project ${base.project}), sha256 ${base.sha256}`;
+}
+
+/**
+ * The `product` section of `info`: what the manifest records (`rows`), or, when dist/ does not hold it readably, the
+ * task that makes it.
+ */
+export function productSection(status: OverlayStatus, task: string, rows: ReadonlyArray<[string, string | undefined]> | undefined): string[] {
+  const unbuilt = status === 'not built' ? `not built: npx nx run ${task}` : `no readable manifest (status above): npx nx run ${task} --skip-nx-cache`;
+  return section('product', rows ? labelled(rows) : [unbuilt]);
 }
 
 /** The text `pharos info` prints. */
@@ -474,22 +488,21 @@ export function formatOverlayInfo(info: OverlayInfo): string {
       'sources (#SRC)',
       info.sources.flatMap((s) => [s.source, `  sha256 ${s.sha256}`]),
     ),
-    ...section(
-      'product',
-      p
-        ? labelled([
-            ['sqf', `${p.sqf} (${p.bytes.toLocaleString('en-US')} bytes, ${formatBytes(p.bytes)})`],
-            ['sha256', p.sha256],
-            ['env', p.env],
-            ['manifest', p.manifest],
-            ['base SIF', `${p.base.sif} (project ${p.base.project}), sha256 ${p.base.sha256}`],
-            ...p.deps.map((d, n): [string, string] => [n ? '' : 'built on', `${d.overlay} sha256 ${d.sha256}`]),
-            ['network', p.network ? 'yes: install() could reach the network' : undefined],
-            ['answers', p.answers ? `${p.answers.file}, sha256 ${p.answers.sha256}` : undefined],
-            ['apptainer', p.apptainerVersion],
-            ['mksquashfs', p.mksquashfsArgs.join(' ')],
-          ])
-        : [unbuiltLine(info.status, `${info.project}:overlay`)],
+    ...productSection(
+      info.status,
+      `${info.project}:overlay`,
+      p && [
+        ['sqf', sizedFile(p.sqf, p.bytes)],
+        ['sha256', p.sha256],
+        ['env', p.env],
+        ['manifest', p.manifest],
+        ['base SIF', baseSifLine(p.base)],
+        ...p.deps.map((d, n): [string, string] => [n ? '' : 'built on', `${d.overlay} sha256 ${d.sha256}`]),
+        ['network', p.network ? 'yes: install() could reach the network' : undefined],
+        ['answers', p.answers ? `${p.answers.file}, sha256 ${p.answers.sha256}` : undefined],
+        ['apptainer', p.apptainerVersion],
+        ['mksquashfs', p.mksquashfsArgs.join(' ')],
+      ],
     ),
     ...section('use it', [info.exec]),
   ];
