@@ -1,20 +1,33 @@
 import { describe, expect, it } from 'vitest';
-import { buildFromDefinitionArgv, unprivilegedBuildRefusal } from './apptainer-definition';
+import { buildFromDefinitionArgv, subordinateIdsFor, unprivilegedBuildRefusal } from './apptainer-definition';
 
 describe('apptainer build of a definition file', () => {
-  it('builds unprivileged in a root-mapped namespace: no subuid route, no fakeroot binary from the dev container', () => {
+  it('builds as root of a user namespace with a range of ids, without the fakeroot binary of the dev container', () => {
     expect(buildFromDefinitionArgv('/w/dist/x/.1.0.sif.tmp', 'containers/overlays/x/1.0.def', '-comp zstd -Xcompression-level 1')).toEqual([
       'apptainer',
       'build',
       '--force',
       '--fakeroot',
-      '--ignore-subuid',
       '--ignore-fakeroot-command',
       '--mksquashfs-args',
       '-comp zstd -Xcompression-level 1',
       '/w/dist/x/.1.0.sif.tmp',
       'containers/overlays/x/1.0.def',
     ]);
+  });
+
+  it('names a failed id mapping as such, not as a host without user namespaces', () => {
+    const r = unprivilegedBuildRefusal(
+      "\u001b[91mERROR  : 'newgidmap' execution failed. Check that 'newgidmap' is setuid root or has setcap cap_setgid+eip.\n",
+    );
+    expect(r?.message).toContain('could not map a range of ids');
+    expect(r?.next).not.toContain('sysctl');
+  });
+
+  it('gives the caller 65536 subordinate ids that never hold its own', () => {
+    expect(subordinateIdsFor(0)).toBe('0:100000:65536\n');
+    expect(subordinateIdsFor(1000)).toBe('1000:100000:65536\n');
+    expect(subordinateIdsFor(100500)).toBe('100500:200000:65536\n');
   });
 
   it("recognises Apptainer's own words for a host without unprivileged user namespaces, and says what to enable", () => {

@@ -1,20 +1,26 @@
 /**
- * `apptainer build` of a definition file, unprivileged, in the dev container. Apptainer 1.4 builds a `.def` without
- * root by running it as root in a *root-mapped user namespace* (the calling user is root inside, no other user
- * exists): cmd/internal/cli/build_linux.go, fakerootExec. That needs nothing but unprivileged user namespaces, which
- * the dev container gets from `seccomp=unconfined` (DevCommand `fuse`), never `--privileged`.
+ * `apptainer build` of a definition file, without privilege, in the dev container: Apptainer's `--fakeroot` build runs
+ * %post as root of a user namespace whose ids 1-65535 map to a subordinate range of the caller's (cmd/internal/cli/
+ * build_linux.go, fakerootExec), so a base whose files belong to several users and groups unpacks and builds as it
+ * would for root. It needs unprivileged user namespaces from the host, a subordinate range for the user the dev
+ * container runs as (subordinateIdsFor, bound over /etc/subuid and /etc/subgid: nothing to configure on the host), and
+ * /proc unmasked in the dev container (tools/dev-container.ts, UserNamespaceBuild); never `--privileged`.
  *
- * - `--fakeroot`: what Apptainer implies for a user's build anyway, written out.
- * - `--ignore-subuid`: the dev container's entrypoint creates the user with `useradd`, which gives it an /etc/subuid
- *   range on Debian; Apptainer would then take the "rootless" route, which needs the setuid newuidmap that the dev
- *   container has not got (and could not use without privilege). The root-mapped namespace needs neither.
+ * - Not `--ignore-subuid` (Apptainer's root-mapped namespace): it maps the caller alone, so unpacking a base with files
+ *   of other owners (the `shadow` group's, `/var/mail`'s) fails with "failed to change uid and gids".
  * - `--ignore-fakeroot-command`: Apptainer would otherwise bind the dev container's `fakeroot` into the image and run
  *   %post under it, and that binary is linked against the dev container's glibc (trixie's): on an older base
- *   (bookworm's overlay-build-base) it fails with "GLIBC_2.x not found". Without it %post runs as root in the
- *   namespace, which is all an offline %post (no package manager can reach an archive) needs.
+ *   (bookworm's overlay-build-base) it fails with "GLIBC_2.x not found". In the namespace %post is root already.
  */
 export function buildFromDefinitionArgv(dest: string, definition: string, mksquashfs: string): string[] {
-  return ['apptainer', 'build', '--force', '--fakeroot', '--ignore-subuid', '--ignore-fakeroot-command', '--mksquashfs-args', mksquashfs, dest, definition];
+  return ['apptainer', 'build', '--force', '--fakeroot', '--ignore-fakeroot-command', '--mksquashfs-args', mksquashfs, dest, definition];
+}
+
+/** The subordinate ids of `uid` (/etc/subuid syntax, by number): 65536 ids that do not hold the caller's own. */
+export function subordinateIdsFor(uid: number): string {
+  const count = 65536;
+  const start = uid >= 100000 && uid < 100000 + count ? 200000 : 100000;
+  return `${uid}:${start}:${count}\n`;
 }
 
 /**
@@ -37,6 +43,15 @@ export interface BuildRefusal {
 /** When a failed build's output says the host refused the unprivileged build, what to tell the user; else undefined. */
 export function unprivilegedBuildRefusal(output: string): BuildRefusal | undefined {
   const lines = output.split('\n');
+  const idMap = lines.find((l) => /'new[ug]idmap' execution failed/.test(l));
+  if (idMap) {
+    return {
+      message: `Apptainer could not map a range of ids for the user the dev container runs as (Apptainer: "${idMap.replace(/^\W*ERROR\s*:\s*/, '').trim()}")`,
+      next:
+        'a .def build works here when Pharos runs as root (the dev container then runs as root, with no setuid helper involved); ' +
+        'as another user the setuid newgidmap in the dev container does not map the range yet (docs/overlays.md, ".def images")',
+    };
+  }
   const said = lines.find((l) => NO_USER_NAMESPACE.some((m) => l.includes(m)));
   if (!said) return undefined;
   const fatal = lines.find((l) => l.startsWith('FATAL:'))?.replace(/^FATAL:\s*/, '') ?? said.replace(/^\w+:\s*/, '');

@@ -28,9 +28,16 @@ export function mksquashfsArgs(compression: SquashfsCompression = DEFAULT_COMPRE
   return `-comp ${compression} -Xcompression-level ${chosen}`;
 }
 
+/**
+ * mksquashfs's arguments that leave out what the image holds under /dev (an empty folder stays): a debootstrapped base
+ * has device nodes there, which no runtime uses (Docker and Apptainer each mount their own /dev) and which a `.def`
+ * build on the SIF, unpacking it in a user namespace, cannot create (unsquashfs fails, exit 2).
+ */
+export const WITHOUT_DEVICE_NODES = '-wildcards -e dev/*';
+
 /** `apptainer build` from a `docker save` archive: no daemon, no registry, no privilege. */
 export function buildFromArchiveArgv(dest: string, archive: string, mksquashfs: string): string[] {
-  return ['apptainer', 'build', '--force', '--mksquashfs-args', mksquashfs, dest, `docker-archive:${archive}`];
+  return ['apptainer', 'build', '--force', '--mksquashfs-args', `${mksquashfs} ${WITHOUT_DEVICE_NODES}`, dest, `docker-archive:${archive}`];
 }
 
 /**

@@ -34,6 +34,17 @@ describe('devContainerRunSpec', () => {
     expect(spec.cmd).toEqual(['bash', '-l']);
   });
 
+  it('gives a .def build its subordinate ids and an unmasked /proc, never privilege', () => {
+    const spec = devContainerRunSpec(
+      'i',
+      { workspaceRoot: WS, cwd: WS, fuse: true, userNamespaceBuild: { subordinateIds: `${WS}/tmp/s/subid` } },
+      { uid: 0, gid: 0 },
+    );
+    expect(spec.binds).toEqual([`${WS}:${WS}`, `${WS}/tmp/s/subid:/etc/subuid:ro`, `${WS}/tmp/s/subid:/etc/subgid:ro`]);
+    expect(spec.securityOpt).toEqual(['seccomp=unconfined', 'systempaths=unconfined']);
+    expect(JSON.stringify(spec)).not.toMatch(/privileged|CapAdd|SYS_ADMIN/i);
+  });
+
   it('keeps a cwd inside the workspace and falls back to its root', () => {
     expect(containerCwd(WS, `${WS}/a/b`)).toBe(`${WS}/a/b`);
     expect(containerCwd(WS, '/tmp')).toBe(WS);

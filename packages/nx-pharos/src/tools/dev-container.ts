@@ -39,9 +39,19 @@ export interface DevRunRequest {
   extraBinds?: string[];
   /** `none`: no network at all (a build from pinned sources must not reach out); default Docker's bridge. */
   network?: 'none';
+  /** A `.def` build as root of a user namespace with a whole range of ids (tools/apptainer-definition.ts). */
+  userNamespaceBuild?: UserNamespaceBuild;
   tty?: boolean;
   interactive?: boolean;
   label?: string;
+}
+
+/**
+ * What Apptainer's `--fakeroot` build needs in the dev container: a range of subordinate ids for the user it runs as
+ * (`subordinateIds`, a host file bound over /etc/subuid and /etc/subgid, see subordinateIdsFor), and /proc unmasked.
+ */
+export interface UserNamespaceBuild {
+  subordinateIds: string;
 }
 
 export function devContainerRunSpec(imageId: string, req: DevRunRequest, host: HostFacts): ContainerSpec {
@@ -60,6 +70,13 @@ export function devContainerRunSpec(imageId: string, req: DevRunRequest, host: H
   if (req.fuse) {
     devices.push('/dev/fuse');
     securityOpt.push('seccomp=unconfined');
+  }
+  if (req.userNamespaceBuild) {
+    const ids = req.userNamespaceBuild.subordinateIds;
+    binds.push(`${ids}:/etc/subuid:ro`, `${ids}:/etc/subgid:ro`);
+    // Docker masks parts of /proc, and the kernel refuses a fresh procfs in a new user namespace while any of it is
+    // masked; this unmasks /proc for this container only, nothing like --privileged (no capability, no device).
+    securityOpt.push('systempaths=unconfined');
   }
   const env: Record<string, string> = { ...(req.env ?? {}) };
   if (host.uid !== 0) {
@@ -129,6 +146,7 @@ export interface DevCommand {
   readOnlyFiles?: string[];
   /** `none`: the command runs without any network. */
   network?: 'none';
+  userNamespaceBuild?: UserNamespaceBuild;
   /** Stream the command's output as it comes, besides capturing it. */
   echo?: NodeJS.WritableStream;
   /** As in ContainerSpec: what the command is, its time limit and how to raise it. */
@@ -158,6 +176,7 @@ export class DevContainerRunner {
         fuse: call.fuse,
         extraBinds: (call.readOnlyFiles ?? []).map((f) => `${f}:${f}:ro`),
         network: call.network,
+        userNamespaceBuild: call.userNamespaceBuild,
         label: this.label,
       },
       hostFacts(),

@@ -1,8 +1,12 @@
 import type { NormalizedDefImageOptions } from '../../lib/overlay/def-image';
 import { shownPath } from '../../lib/overlay/normalize-options';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Apptainer } from '../../tools/apptainer';
-import { buildFromDefinitionArgv, unprivilegedBuildRefusal } from '../../tools/apptainer-definition';
+import { buildFromDefinitionArgv, subordinateIdsFor, unprivilegedBuildRefusal } from '../../tools/apptainer-definition';
 import { writeAtomically } from '../../utils/atomic-file';
+import { onInterrupt } from '../../utils/cleanup';
+import { ownedName } from '../../utils/leftovers';
 import { buildLog } from '../../utils/build-log';
 import { PharosError } from '../../utils/errors';
 
@@ -13,12 +17,34 @@ const TAIL_LINES = 25;
  * the build succeeded. The whole output goes to the log; a host that refuses the unprivileged build is named as such.
  */
 export async function buildDefinition(apptainer: Apptainer, o: NormalizedDefImageOptions, squashfs: string, logFile: string): Promise<void> {
+  // The subordinate ids of the user the dev container runs as, in a scratch folder named for its owner (so the next
+  // run removes it after a kill -9).
+  const scratch = join(o.workspaceRoot, 'tmp', 'def-sif', ownedName(o.project));
+  const removeScratch = onInterrupt(() => rm(scratch, { recursive: true, force: true }));
+  try {
+    await mkdir(scratch, { recursive: true });
+    const subordinateIds = join(scratch, 'subid');
+    await writeFile(subordinateIds, subordinateIdsFor(process.getuid?.() ?? 0));
+    await build(apptainer, o, squashfs, logFile, subordinateIds);
+  } finally {
+    await removeScratch();
+  }
+}
+
+async function build(apptainer: Apptainer, o: NormalizedDefImageOptions, squashfs: string, logFile: string, subordinateIds: string): Promise<void> {
   await writeAtomically(o.products.sif, async (tmp) => {
     const log = buildLog(logFile, (line) => process.stdout.write(`${line}\n`));
     let exitCode: number;
     try {
       const argv = buildFromDefinitionArgv(tmp, o.shownDefinition, squashfs);
-      ({ exitCode } = await apptainer.run({ argv, fuse: true, network: 'none', echo: log.stream, what: `apptainer build of ${o.shownDefinition}` }));
+      ({ exitCode } = await apptainer.run({
+        argv,
+        fuse: true,
+        network: 'none',
+        userNamespaceBuild: { subordinateIds },
+        echo: log.stream,
+        what: `apptainer build of ${o.shownDefinition}`,
+      }));
     } finally {
       await log.close();
     }
@@ -29,8 +55,7 @@ export async function buildDefinition(apptainer: Apptainer, o: NormalizedDefImag
       file: o.shownDefinition,
       step: `${o.label}: apptainer build`,
       tail: output.trim().split('\n').slice(-TAIL_LINES),
-      next:
-        refusal?.next ?? `read the full log, ${shownPath(o, logFile)}; %post runs as root in a user namespace (no other user exists there) and without network`,
+      next: refusal?.next ?? `read the full log, ${shownPath(o, logFile)}; %post runs as root of a user namespace, without network`,
     });
   });
 }
