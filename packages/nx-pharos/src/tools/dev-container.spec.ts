@@ -41,7 +41,9 @@ describe('devContainerRunSpec', () => {
       { uid: 0, gid: 0 },
     );
     expect(spec.binds).toEqual([`${WS}:${WS}`, `${WS}/tmp/s/subid:/etc/subuid:ro`, `${WS}/tmp/s/subid:/etc/subgid:ro`]);
-    expect(spec.securityOpt).toEqual(['seccomp=unconfined', 'systempaths=unconfined']);
+    expect(spec.securityOpt).toEqual(['seccomp=unconfined']);
+    expect(spec.unmaskedProc).toBe(true);
+    expect(devContainerRunSpec('i', { workspaceRoot: WS, cwd: WS, fuse: true }, { uid: 0, gid: 0 }).unmaskedProc).toBeUndefined();
     expect(JSON.stringify(spec)).not.toMatch(/privileged|CapAdd|SYS_ADMIN/i);
   });
 

@@ -71,12 +71,13 @@ export function devContainerRunSpec(imageId: string, req: DevRunRequest, host: H
     devices.push('/dev/fuse');
     securityOpt.push('seccomp=unconfined');
   }
+  let unmaskedProc = false;
   if (req.userNamespaceBuild) {
     const ids = req.userNamespaceBuild.subordinateIds;
     binds.push(`${ids}:/etc/subuid:ro`, `${ids}:/etc/subgid:ro`);
     // Docker masks parts of /proc, and the kernel refuses a fresh procfs in a new user namespace while any of it is
     // masked; this unmasks /proc for this container only, nothing like --privileged (no capability, no device).
-    securityOpt.push('systempaths=unconfined');
+    unmaskedProc = true;
   }
   const env: Record<string, string> = { ...(req.env ?? {}) };
   if (host.uid !== 0) {
@@ -94,6 +95,7 @@ export function devContainerRunSpec(imageId: string, req: DevRunRequest, host: H
     binds,
     devices,
     securityOpt,
+    ...(unmaskedProc ? { unmaskedProc } : {}),
     labels: { 'org.pharos.dev-container': req.label ?? 'run' },
     ...(req.network ? { network: req.network } : {}),
     tty: !!req.tty,

@@ -298,6 +298,8 @@ export interface ContainerSpec {
   binds?: string[];
   devices?: string[];
   securityOpt?: string[];
+  /** `docker run --security-opt systempaths=unconfined` (which the Engine API spells as empty masked and read-only paths). */
+  unmaskedProc?: boolean;
   groupAdd?: string[];
   labels?: Record<string, string>;
   tty?: boolean;
@@ -350,6 +352,7 @@ export async function runContainer(docker: Docker, spec: ContainerSpec, io: Cont
         Binds: spec.binds,
         Devices: (spec.devices ?? []).map((d) => ({ PathOnHost: d, PathInContainer: d, CgroupPermissions: 'rwm' })),
         SecurityOpt: spec.securityOpt,
+        ...(spec.unmaskedProc ? { MaskedPaths: [], ReadonlyPaths: [] } : {}),
         GroupAdd: spec.groupAdd,
         NetworkMode: spec.network,
       },
