@@ -26,6 +26,15 @@ async function eventually(probe: () => Promise<boolean>, ms = 5000): Promise<boo
 }
 
 describe('flock(1)', () => {
+  it('finishes a release before the process ends, though the holder keeps nothing else running', async () => {
+    // pharos exec released its locks last: the process ended inside that wait, with exit code 0 instead of the command's.
+    const held = file('last.sqf');
+    const program = `require(${JSON.stringify(join(__dirname, 'flock.ts'))}).holdFlock(${JSON.stringify(held)}, 'shared')
+      .then((h) => h.release()).then(() => { process.exitCode = 7; });`;
+    const r = await execa('node', ['-r', '@swc-node/register', '-e', program], { reject: false, cwd: resolve(__dirname, '../../../..') });
+    expect(r.exitCode, r.stderr).toBe(7);
+  });
+
   it('sees shared locks, which coexist, as held until every one is released', async () => {
     const a = file('a.sqf');
     const b = file('b.sqf');

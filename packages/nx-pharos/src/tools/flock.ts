@@ -100,6 +100,9 @@ export async function holdFlock(file: string, mode: FlockMode, options: FlockOpt
         file,
         mode,
         release: async () => {
+          // Referenced again while we wait for it to go: with nothing else to do, Node would otherwise end the process
+          // with the wait pending, skipping whatever follows the release (an exit code, a cleanup).
+          holder.ref();
           holder.stdin.end();
           await exited;
         },
