@@ -91,7 +91,7 @@ describe('overlay answers (#INTERACTIVE:) and #NETWORK:yes', () => {
   it('gives install() the network only with #NETWORK:yes, and says so on the terminal, in the log and in the manifest', async () => {
     write('containers/overlays/net-yes/1.0.sh', script('#NETWORK:yes', IFACES));
     write('containers/overlays/net-no/1.0.sh', script('', IFACES));
-    const run = await nx(['run-many', '-t', 'overlay', '--projects=net-yes-1.0,net-no-1.0', '--skip-nx-cache'], ws);
+    const run = await nx(['run-many', '-t', 'overlay', '--projects=net-yes-1.0,net-no-1.0'], ws);
     expect(run.exitCode, run.output.slice(-3000)).toBe(0);
     const notice =
       'pharos: WITH NETWORK: install() of net-yes/1.0 can reach the network (#NETWORK:yes, line 2); builds are not reproducible from pinned sources';

@@ -86,9 +86,11 @@ describe('overlay scripts that fail, and overlays built in parallel', () => {
   });
 
   it('builds independent overlays at the same time with --parallel=2', async () => {
-    // install() waits long enough that two serial builds could not interleave their logs.
+    // install() waits long enough that two serial builds could not interleave their logs. New scripts in a fresh copy:
+    // nothing of theirs is cached, while the base SIF and the dev container come from the cache (--skip-nx-cache would
+    // rebuild those too).
     for (const name of ['par-a', 'par-b']) write(`containers/overlays/${name}/1.0.sh`, script(`#WHATIS:${name}`, 'mkdir -p "$target_dir/share" && sleep 8'));
-    const args = ['run-many', '-t', 'overlay', '--projects=par-a-1.0,par-b-1.0', '--parallel=2', '--skip-nx-cache'];
+    const args = ['run-many', '-t', 'overlay', '--projects=par-a-1.0,par-b-1.0', '--parallel=2'];
     const run = await startNx(args, ws);
     const out = run.all ?? '';
     expect(run.exitCode, out.slice(-3000)).toBe(0);
