@@ -1,5 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyWorkspace, filesIn, interruptNx, nx, removeDir, sha256sum, startNx } from '../e2e/harness';
 import type { OverlayManifest } from '../src/products/overlay';
@@ -35,7 +35,10 @@ describe('overlay builds under Ctrl-C and concurrency', () => {
   let ws: string;
   const dir = () => join(ws, 'dist/containers/overlays/pharos-trial');
   const manifest = () => JSON.parse(readFileSync(join(dir(), '1.0.sqf.json'), 'utf8')) as OverlayManifest;
-  const stamp = (s: string) => writeFileSync(join(ws, SCRIPT), script(s));
+  const stamp = (s: string) => {
+    mkdirSync(dirname(join(ws, SCRIPT)), { recursive: true });
+    writeFileSync(join(ws, SCRIPT), script(s));
+  };
 
   /** The product is whole: the .sqf is the one its manifest names, and nothing temporary is beside it. */
   async function wholeProduct(): Promise<OverlayManifest> {
