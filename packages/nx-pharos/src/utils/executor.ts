@@ -1,5 +1,6 @@
 import { workspaceRoot, type ExecutorContext } from '@nx/devkit';
 import { isAbsolute, join, relative } from 'node:path';
+import { interruptCleanup, unwindsBeforeExit } from './cleanup';
 import { formatError } from './errors';
 import { markOwner, reapLeftovers } from './leftovers';
 import { handLocksToNxRun } from './nx-run-locks';
@@ -43,7 +44,7 @@ export async function runExecutor(body: (run: ExecutorRun) => Promise<void>): Pr
   };
   let success = false;
   try {
-    await body(run);
+    await unwindsBeforeExit(body(run));
     success = true;
   } catch (err) {
     process.stderr.write(`\n${formatError(err)}\n`);
@@ -58,6 +59,8 @@ export async function runExecutor(body: (run: ExecutorRun) => Promise<void>): Pr
     }
     for (const lock of held.reverse()) await lock.release();
   }
+  // Interrupted: the process ends when the interrupt's cleanup has (exit code 130 or 143), not when Nx sees a failure.
+  await interruptCleanup();
   return { success };
 }
 
