@@ -70,7 +70,7 @@ describe('overlay builds under Ctrl-C and concurrency', () => {
         stamp(`ctrl-c-${trial}-${Date.now()}`);
         const newScript = await sha256sum(join(ws, SCRIPT));
         // From "building" on: install() (a few seconds), the pack, the renames; sometimes after the end.
-        const settle = Math.floor(Math.random() * 9000);
+        const settle = Math.floor(Math.random() * 6000);
         const r = await interruptNx(BUILD, ws, new RegExp(`pharos: building ${KEY}`), {}, settle);
         const context = `trial ${trial}, Ctrl-C ${settle} ms after the build began, exit ${r.exitCode}:\n${r.output.slice(-3000)}`;
         expect(r.leftContainers, context).toEqual([]);
