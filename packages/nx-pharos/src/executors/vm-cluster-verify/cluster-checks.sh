@@ -14,7 +14,8 @@ case $check in
   beegfs-storage-nodes) sudo beegfs-ctl --listnodes --nodetype=storage ;;
   beegfs-servers) sudo beegfs-check-servers -e ;;
   # Touching the mount point mounts BeeGFS (an automount); a failed mount fails this, and the next touch tries again.
-  beegfs-mounted) ls "$2" >/dev/null && findmnt -n -o FSTYPE "$2" ;;
+  # Under an automount the point holds two mounts, autofs's trigger and BeeGFS over it: the last is what a path reaches.
+  beegfs-mounted) ls "$2" >/dev/null && findmnt -n -o FSTYPE "$2" | tail -n 1 ;;
   # A folder every job can write to, as a site makes one for its users.
   beegfs-shared-dir) sudo install -d -m 1777 "$2" && stat -c '%a %F' "$2" ;;
   # A batch job on that node writes the file: the data goes through the node's client to the controller's storage.

@@ -25,7 +25,8 @@ describe('cluster checks', () => {
     stub('sudo', 'exec "$@"');
     stub('beegfs-ctl', "echo 'storage01 [ID: 1]'");
     stub('beegfs-check-servers', 'echo all reachable');
-    stub('findmnt', 'echo beegfs');
+    // An automount point: autofs's trigger mount, and BeeGFS mounted over it (as findmnt lists them on hpc-compute).
+    stub('findmnt', 'printf "autofs\\nbeegfs\\n"');
     stub('install', 'mkdir -p "$4"');
   });
   afterAll(() => rmSync(bin, { recursive: true, force: true }));
