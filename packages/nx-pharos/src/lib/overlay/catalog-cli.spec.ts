@@ -17,7 +17,9 @@ const PHAROS = join(WORKSPACE, 'packages/nx-pharos/bin/pharos.cjs');
 
 describe('pharos list and info', () => {
   let root: string;
-  const pharos = (...args: string[]) => execa('node', [PHAROS, ...args], { cwd: join(root, 'containers'), reject: false });
+  // Without NO_COLOR: under Nx (FORCE_COLOR set) Node would warn on stderr that it ignores it, and stderr is compared.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NO_COLOR'));
+  const pharos = (...args: string[]) => execa('node', [PHAROS, ...args], { cwd: join(root, 'containers'), reject: false, env, extendEnv: false });
   /** What a command of catalog-cli.ts prints, run here. */
   async function printed(run: (argv: string[], cwd: string) => Promise<number>, ...argv: string[]): Promise<string> {
     const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
