@@ -44,7 +44,8 @@ export interface JobRecord {
   stdout?: string;
   /** `[days-]hours:minutes:seconds`, as scontrol prints it. */
   runTime?: string;
-  source: 'scontrol' | 'sacct';
+  /** Who told: 'none' when neither knew the job any more (its state is then UNKNOWN). */
+  source: 'scontrol' | 'sacct' | 'none';
 }
 
 /** The states in which a job has ended without success. */
