@@ -31,6 +31,12 @@ class FakeSlurm implements SlurmQueries {
   failSqueue = 0;
   cancelKeepsJobs = false;
 
+  /** The job leaves the queue, and scontrol has its end. */
+  end(record: JobRecord) {
+    this.queue.delete(record.id);
+    this.finals.set(record.id, [record]);
+  }
+
   async squeueStates(ids: string[]) {
     this.calls.push(`squeue ${ids.join(',')}`);
     if (this.failSqueue-- > 0) throw new Error('squeue timed out');
@@ -44,10 +50,7 @@ class FakeSlurm implements SlurmQueries {
   async scancel(ids: string[]) {
     this.calls.push(`scancel ${ids.join(' ')}`);
     if (this.cancelKeepsJobs) return;
-    for (const id of ids) {
-      this.queue.delete(id);
-      this.finals.set(id, [ended(id, 'CANCELLED', '0:15')]);
-    }
+    for (const id of ids) this.end(ended(id, 'CANCELLED', '0:15'));
   }
 }
 
@@ -79,8 +82,7 @@ describe('followJobs', () => {
       },
       () => {
         appendFileSync(log, 'ial line\nno newline at the end');
-        slurm.queue.delete('42');
-        slurm.finals.set('42', [ended('42')]);
+        slurm.end(ended('42'));
       },
     ]);
     const record = await followJob('42', log, w.deps);
@@ -94,10 +96,7 @@ describe('followJobs', () => {
     const slurm = new FakeSlurm();
     slurm.queue.set('42', running());
     const steps = Array.from({ length: 9 }, () => () => undefined);
-    steps.push(() => {
-      slurm.queue.delete('42');
-      slurm.finals.set('42', [ended('42')]);
-    });
+    steps.push(() => slurm.end(ended('42')));
     const w = world(slurm, steps);
     await followJobs(['42'], w.deps);
     expect(w.slept.map(Math.round)).toEqual([250, 375, 563, 844, 1266, 1898, 2848, 3000, 3000, 3000]);
@@ -108,15 +107,7 @@ describe('followJobs', () => {
     writeFileSync(log, '');
     const slurm = new FakeSlurm();
     slurm.queue.set('42', running());
-    const w = world(slurm, [
-      () => undefined,
-      () => undefined,
-      () => appendFileSync(log, `built\n${JOB_END_MARKER} 0\n`),
-      () => {
-        slurm.queue.delete('42');
-        slurm.finals.set('42', [ended('42')]);
-      },
-    ]);
+    const w = world(slurm, [() => undefined, () => undefined, () => appendFileSync(log, `built\n${JOB_END_MARKER} 0\n`), () => slurm.end(ended('42'))]);
     await followJob('42', log, w.deps);
     expect(w.slept).toEqual([250, 375, 562.5, 250]);
     expect(w.output()).toBe('built\n');
@@ -135,8 +126,7 @@ describe('followJobs', () => {
       [
         () => {
           writeFileSync(logs.get('1')!, 'first\n');
-          slurm.queue.delete('1');
-          slurm.finals.set('1', [ended('1')]);
+          slurm.end(ended('1'));
         },
         () => {
           slurm.queue.set('2', running('c2'));
@@ -182,13 +172,7 @@ describe('followJobs', () => {
     writeFileSync(log, 'attempt one, a long first line\n');
     const slurm = new FakeSlurm();
     slurm.queue.set('42', running());
-    const w = world(slurm, [
-      () => writeFileSync(log, 'again\n'),
-      () => {
-        slurm.queue.delete('42');
-        slurm.finals.set('42', [ended('42')]);
-      },
-    ]);
+    const w = world(slurm, [() => writeFileSync(log, 'again\n'), () => slurm.end(ended('42'))]);
     await followJob('42', log, w.deps);
     expect(w.output()).toBe('attempt one, a long first line\nagain\n');
   });
