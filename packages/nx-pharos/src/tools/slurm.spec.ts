@@ -92,6 +92,7 @@ describe('parsers', () => {
   it('picks the asked job among several records (a heterogeneous job prints one line per component)', () => {
     const other = COMPLETED_LINE.replace('JobId=42', 'JobId=41').replace('JobState=COMPLETED', 'JobState=RUNNING');
     expect(parseScontrolJob(`${other}\n${COMPLETED_LINE}\n`, '42')?.state).toBe('COMPLETED');
+    expect(parseScontrolJob(COMPLETED_LINE, '99')).toBeUndefined();
     expect(parseScontrolJob('', '42')).toBeUndefined();
     expect(parseScontrolJob('No jobs in the system\n', '42')).toBeUndefined();
   });
@@ -183,7 +184,7 @@ describe('client commands (sh stand-ins on PATH)', () => {
   it('asks squeue about every id in one call, without the caller’s SQUEUE_* filters', async () => {
     const stubs = stubDir({ squeue: 'echo "42|RUNNING|c1|None"; echo "43|PENDING||${SQUEUE_STATES:-Dependency}"' });
     const states = await squeueStates(['42', '43', '44'], { env: { ...ENV(stubs), SQUEUE_STATES: 'all' } });
-    expect(calls(stubs)).toEqual(['squeue -h -j 42,43,44 -o %i|%T|%N|%r']);
+    expect(calls(stubs)).toEqual(['squeue --noheader --jobs=42,43,44 -o %i|%T|%N|%r']);
     expect(states.get('42')).toEqual({ state: 'RUNNING', nodes: 'c1', reason: 'None' });
     expect(states.get('43')?.reason).toBe('Dependency');
     expect(states.has('44')).toBe(false);
@@ -199,12 +200,12 @@ describe('client commands (sh stand-ins on PATH)', () => {
     const line = COMPLETED_LINE.replace(/'/g, '');
     const held = stubDir({ scontrol: `echo '${line}'` });
     expect(await finalJob('42', { env: ENV(held) })).toMatchObject({ state: 'COMPLETED', nodes: 'c1', source: 'scontrol' });
-    expect(calls(held)).toEqual(['scontrol show job -o 42']);
+    expect(calls(held)).toEqual(['scontrol --oneliner show job 42']);
 
     const forgotten = 'echo "slurm_load_jobs error: Invalid job id specified" >&2; exit 1';
     const accounted = stubDir({ scontrol: forgotten, sacct: 'echo "42|TIMEOUT|0:15|c3"' });
     expect(await finalJob('42', { env: ENV(accounted) })).toMatchObject({ state: 'TIMEOUT', signal: 15, nodes: 'c3', source: 'sacct' });
-    expect(calls(accounted)).toEqual(['scontrol show job -o 42', 'sacct -n -P -X -j 42 -o JobID,State,ExitCode,NodeList']);
+    expect(calls(accounted)).toEqual(['scontrol --oneliner show job 42', 'sacct -n -P -X -j 42 -o JobID,State,ExitCode,NodeList']);
 
     const noAccounting = stubDir({ scontrol: forgotten, sacct: 'echo "sacct: error: Slurm accounting storage is disabled" >&2; exit 1' });
     expect(await finalJob('42', { env: ENV(noAccounting) })).toBeUndefined();

@@ -80,7 +80,7 @@ export function parseSbatchParsable(stdout: string): { id: string; cluster?: str
 /** The format squeueStates asks for, and parseSqueue reads. */
 export const SQUEUE_FORMAT = '%i|%T|%N|%r';
 
-/** squeue -h -o '%i|%T|%N|%r': one `id|STATE|nodes|reason` line per job. */
+/** squeue --noheader -o '%i|%T|%N|%r': one `id|STATE|nodes|reason` line per job. */
 export function parseSqueue(stdout: string): Map<string, QueueEntry> {
   const jobs = new Map<string, QueueEntry>();
   for (const line of stdout.split('\n')) {
@@ -129,7 +129,7 @@ export function parseScontrolJob(stdout: string, id?: string): JobRecord | undef
     .filter((l) => l.trim())
     .map(scontrolFields)
     .filter((f) => f.JobId !== undefined && f.JobState !== undefined);
-  const f = jobs.find((j) => id === undefined || j.JobId === id) ?? (id === undefined ? undefined : jobs[0]);
+  const f = jobs.find((j) => id === undefined || j.JobId === id);
   if (!f) return undefined;
   return {
     id: f.JobId,
@@ -252,7 +252,7 @@ function withoutSqueueFilters(env: NodeJS.ProcessEnv = process.env): NodeJS.Proc
 export async function squeueStates(ids: string[], opts: SlurmCallOptions = {}): Promise<Map<string, QueueEntry>> {
   if (!ids.length) return new Map();
   const step = 'follow Slurm jobs';
-  const r = await call('squeue', ['-h', '-j', ids.join(','), '-o', SQUEUE_FORMAT], step, { ...opts, env: withoutSqueueFilters(opts.env) });
+  const r = await call('squeue', ['--noheader', `--jobs=${ids.join(',')}`, '-o', SQUEUE_FORMAT], step, { ...opts, env: withoutSqueueFilters(opts.env) });
   if (r.exitCode === 0) return parseSqueue(r.stdout);
   if (GONE_JOB.test(r.stderr)) return new Map();
   throw commandFailed('squeue', r, step);
@@ -264,7 +264,7 @@ export async function squeueStates(ids: string[], opts: SlurmCallOptions = {}): 
  */
 export async function finalJob(id: string, opts?: SlurmCallOptions): Promise<JobRecord | undefined> {
   const step = 'follow Slurm jobs';
-  const r = await call('scontrol', ['show', 'job', '-o', id], step, opts);
+  const r = await call('scontrol', ['--oneliner', 'show', 'job', id], step, opts);
   if (r.exitCode === 0) {
     const record = parseScontrolJob(r.stdout, id);
     if (record) return record;
