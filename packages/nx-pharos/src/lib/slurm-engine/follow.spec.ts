@@ -95,7 +95,7 @@ describe('followJobs', () => {
   it('backs off from 0.25 s by half each cycle up to 3 s', async () => {
     const slurm = new FakeSlurm();
     slurm.queue.set('42', running());
-    const steps = Array.from({ length: 9 }, () => () => undefined);
+    const steps: Array<() => void> = Array.from({ length: 9 }, () => () => undefined);
     steps.push(() => slurm.end(ended('42')));
     const w = world(slurm, steps);
     await followJobs(['42'], w.deps);
