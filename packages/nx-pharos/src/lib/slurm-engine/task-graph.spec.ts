@@ -79,7 +79,10 @@ describe('readTaskGraph', () => {
   it("keeps a task's configuration, and gives a task that Nx lists no dependencies for none", () => {
     const json = {
       graph: {},
-      tasks: { tasks: { 'app:build:prod': task('app', 'build', { id: 'app:build:prod', target: { project: 'app', target: 'build', configuration: 'prod' } }) }, dependencies: {} },
+      tasks: {
+        tasks: { 'app:build:prod': task('app', 'build', { id: 'app:build:prod', target: { project: 'app', target: 'build', configuration: 'prod' } }) },
+        dependencies: {},
+      },
     };
     const graph = readTaskGraph(json);
     expect(graph.tasks.get('app:build:prod')).toEqual({ project: 'app', target: 'build', configuration: 'prod' });
