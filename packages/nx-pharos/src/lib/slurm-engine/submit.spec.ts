@@ -146,7 +146,10 @@ describe('submitChain', () => {
   });
 
   it('cancels the jobs already submitted when a submission fails, and says which task failed', async () => {
-    const err = await submitChain(DIAMOND, options('c:build')).catch((e: unknown) => e as PharosError);
+    const err = await submitChain(DIAMOND, options('c:build')).then(
+      () => expect.unreachable(),
+      (e: unknown) => e as PharosError,
+    );
     expect(scancel).toHaveBeenCalledExactlyOnceWith(['101', '102']);
     expect(err).toBeInstanceOf(PharosError);
     expect(err.message).toBe(
@@ -156,14 +159,20 @@ describe('submitChain', () => {
   });
 
   it('cancels nothing when the first submission fails', async () => {
-    const err = await submitChain(DIAMOND, options('a:build')).catch((e: unknown) => e as PharosError);
+    const err = await submitChain(DIAMOND, options('a:build')).then(
+      () => expect.unreachable(),
+      (e: unknown) => e as PharosError,
+    );
     expect(scancel).not.toHaveBeenCalled();
     expect(err.message).toContain('submitting a:build failed: sbatch: error: invalid partition specified: gpu; nothing had been submitted before it');
   });
 
   it('says how to cancel the earlier jobs by hand when scancel fails too', async () => {
     scancel.mockRejectedValueOnce(new Error('scancel: the controller does not answer'));
-    const err = await submitChain(DIAMOND, options('d:test')).catch((e: unknown) => e as PharosError);
+    const err = await submitChain(DIAMOND, options('d:test')).then(
+      () => expect.unreachable(),
+      (e: unknown) => e as PharosError,
+    );
     expect(err.message).toContain('cancelling the 3 job(s) submitted before it failed too (scancel: the controller does not answer): scancel 101 102 103');
   });
 });
