@@ -113,6 +113,14 @@ describe('submitChain', () => {
     };
   }
 
+  /** The error of submitting DIAMOND when sbatch refuses the job of `failAt`. */
+  function failedChain(failAt: string): Promise<PharosError> {
+    return submitChain(DIAMOND, options(failAt)).then(
+      () => expect.unreachable(),
+      (e: unknown) => e as PharosError,
+    );
+  }
+
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), 'pharos-submit-'));
     calls = [];
@@ -146,10 +154,7 @@ describe('submitChain', () => {
   });
 
   it('cancels the jobs already submitted when a submission fails, and says which task failed', async () => {
-    const err = await submitChain(DIAMOND, options('c:build')).then(
-      () => expect.unreachable(),
-      (e: unknown) => e as PharosError,
-    );
+    const err = await failedChain('c:build');
     expect(scancel).toHaveBeenCalledExactlyOnceWith(['101', '102']);
     expect(err).toBeInstanceOf(PharosError);
     expect(err.message).toBe(
@@ -159,20 +164,14 @@ describe('submitChain', () => {
   });
 
   it('cancels nothing when the first submission fails', async () => {
-    const err = await submitChain(DIAMOND, options('a:build')).then(
-      () => expect.unreachable(),
-      (e: unknown) => e as PharosError,
-    );
+    const err = await failedChain('a:build');
     expect(scancel).not.toHaveBeenCalled();
     expect(err.message).toContain('submitting a:build failed: sbatch: error: invalid partition specified: gpu; nothing had been submitted before it');
   });
 
   it('says how to cancel the earlier jobs by hand when scancel fails too', async () => {
     scancel.mockRejectedValueOnce(new Error('scancel: the controller does not answer'));
-    const err = await submitChain(DIAMOND, options('d:test')).then(
-      () => expect.unreachable(),
-      (e: unknown) => e as PharosError,
-    );
+    const err = await failedChain('d:test');
     expect(err.message).toContain('cancelling the 3 job(s) submitted before it failed too (scancel: the controller does not answer): scancel 101 102 103');
   });
 });
