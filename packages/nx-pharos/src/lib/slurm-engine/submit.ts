@@ -118,8 +118,8 @@ async function cancelEarlier(taskId: string, submitted: SubmittedJob[], err: unk
 
 /**
  * Submits `order` (chainOrder's) as jobs, in order, each after its dependencies' jobs. All or nothing: when one
- * submission fails, or Ctrl-C comes, the jobs submitted so far are cancelled, since half a chain would build part of
- * the graph with nobody following it.
+ * submission fails, or Ctrl-C comes, the jobs submitted so far are cancelled: the user, told the submission failed,
+ * submits again, and half a chain left queued would build the same tasks a second time beside the new one.
  */
 export async function submitChain(order: ChainStep[], opts: SubmitOptions): Promise<SubmittedJob[]> {
   const submitted: SubmittedJob[] = [];
@@ -133,7 +133,7 @@ export async function submitChain(order: ChainStep[], opts: SubmitOptions): Prom
     await mkdir(opts.logsDir, { recursive: true });
     for (const step of order) {
       try {
-        // An interrupt cancelled what was submitted; a job submitted after that would run unfollowed.
+        // An interrupt cancelled what was submitted; a job submitted after that would escape the cancellation.
         const signal = interruptSignal();
         if (signal) throw new PharosError(`${signal} received`);
         const script = join(opts.scriptsDir, `${taskFileStem(step.id)}.sh`);
