@@ -1,5 +1,5 @@
 import { resolveDebianMirror } from './tools/debian-mirror';
-import { formatError } from './utils/errors';
+import { formatError, PharosError } from './utils/errors';
 
 const USAGE = `usage: pharos <command>
   debian-mirror              print the Debian mirror (PHAROS_DEBIAN_MIRROR, else the host's apt sources)
@@ -15,7 +15,9 @@ const USAGE = `usage: pharos <command>
   info [--json] <name/version>
                              one overlay: its header, #DEP closure, env, resources, sources, product and how to run it
   exec -o <name/version>… [--base <project>] [--network] [--] [command…]
-                             run a command (or a shell) on the base SIF with built overlays mounted; see --help`;
+                             run a command (or a shell) on the base SIF with built overlays mounted; see --help
+  submit [--wait] [--dry-run] <run-many|affected|run> [nx args…]
+                             run an nx command's tasks as a chain of Slurm jobs; see --help`;
 
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
@@ -84,6 +86,15 @@ export async function main(argv: string[]): Promise<void> {
       case 'exec': {
         const { execCli } = await import('./lib/overlay/exec-cli');
         process.exitCode = await execCli(rest);
+        return;
+      }
+      case 'submit': {
+        const { submitCli } = await import('./lib/slurm-engine/submit-cli');
+        // TODO(issue 16, lead): wire tools/slurm.ts's sbatch, scancel and followJobs in here once it has landed.
+        const slurm = async (): Promise<never> => {
+          throw new PharosError('this pharos has no Slurm client yet', { step: 'submit', next: 'pharos submit --dry-run shows the chain' });
+        };
+        process.exitCode = await submitCli(rest, { slurm });
         return;
       }
       default:
