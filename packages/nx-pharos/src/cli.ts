@@ -1,5 +1,5 @@
 import { resolveDebianMirror } from './tools/debian-mirror';
-import { formatError, PharosError } from './utils/errors';
+import { formatError } from './utils/errors';
 
 const USAGE = `usage: pharos <command>
   debian-mirror              print the Debian mirror (PHAROS_DEBIAN_MIRROR, else the host's apt sources)
@@ -90,9 +90,25 @@ export async function main(argv: string[]): Promise<void> {
       }
       case 'submit': {
         const { submitCli } = await import('./lib/slurm-engine/submit-cli');
-        // TODO(issue 16, lead): wire tools/slurm.ts's sbatch, scancel and followJobs in here once it has landed.
-        const slurm = async (): Promise<never> => {
-          throw new PharosError('this pharos has no Slurm client yet', { step: 'submit', next: 'pharos submit --dry-run shows the chain' });
+        const slurm = async () => {
+          const tools = await import('./tools/slurm');
+          const { followJobs } = await import('./lib/slurm-engine/follow');
+          return {
+            sbatch: (script: string, args: string[]) => tools.sbatch(script, args),
+            scancel: (ids: string[]) => tools.scancel(ids),
+            followJobs: (jobs: { jobId: string; taskId: string; logFile: string }[]) =>
+              followJobs(
+                jobs.map((j) => j.jobId),
+                {
+                  slurm: tools,
+                  out: process.stdout,
+                  logFiles: new Map(jobs.map((j) => [j.jobId, j.logFile])),
+                  labels: new Map(jobs.map((j) => [j.jobId, `${j.taskId}: `])),
+                  // The chain is Slurm's once submitted: Ctrl-C stops the waiting, not the jobs (scancel them by name).
+                  cancelWhenStopped: false,
+                },
+              ),
+          };
         };
         process.exitCode = await submitCli(rest, { slurm });
         return;

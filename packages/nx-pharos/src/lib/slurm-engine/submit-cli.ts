@@ -45,8 +45,15 @@ export interface JobRecord {
   stdout?: string;
 }
 
+/** A submitted job to follow: its log is streamed under its task's name. */
+export interface FollowedJob {
+  jobId: string;
+  taskId: string;
+  logFile: string;
+}
+
 /** Follows the jobs to their end (streaming as they run), then gives each one's record. */
-export type FollowJobs = (jobIds: string[]) => Promise<Map<string, JobRecord>>;
+export type FollowJobs = (jobs: FollowedJob[]) => Promise<Map<string, JobRecord>>;
 
 export interface SlurmClient {
   sbatch: Sbatch;
@@ -231,7 +238,7 @@ export async function submitCli(argv: readonly string[], deps: SubmitCliDeps): P
   stdout.write(formatJobs(jobs));
   if (!args.wait) return 0;
 
-  const records = await slurm.followJobs(jobs.map((j) => j.jobId));
+  const records = await slurm.followJobs(jobs);
   const failed = failedJobLines(order, jobs, records);
   if (!failed.length) {
     stderr.write(`pharos: all ${jobs.length} job(s) completed\n`);
