@@ -15,7 +15,9 @@ const USAGE = `usage: pharos <command>
   info [--json] <name/version>
                              one overlay: its header, #DEP closure, env, resources, sources, product and how to run it
   exec -o <name/version>… [--base <project>] [--network] [--] [command…]
-                             run a command (or a shell) on the base SIF with built overlays mounted; see --help`;
+                             run a command (or a shell) on the base SIF with built overlays mounted; see --help
+  submit [--wait] [--dry-run] <run-many|affected|run> [nx args…]
+                             run an nx command's tasks as a chain of Slurm jobs; see --help`;
 
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
@@ -84,6 +86,31 @@ export async function main(argv: string[]): Promise<void> {
       case 'exec': {
         const { execCli } = await import('./lib/overlay/exec-cli');
         process.exitCode = await execCli(rest);
+        return;
+      }
+      case 'submit': {
+        const { submitCli } = await import('./lib/slurm-engine/submit-cli');
+        const slurm = async () => {
+          const tools = await import('./tools/slurm');
+          const { followJobs } = await import('./lib/slurm-engine/follow');
+          return {
+            sbatch: (script: string, args: string[]) => tools.sbatch(script, args),
+            scancel: (ids: string[]) => tools.scancel(ids),
+            followJobs: (jobs: { jobId: string; taskId: string; logFile: string }[]) =>
+              followJobs(
+                jobs.map((j) => j.jobId),
+                {
+                  slurm: tools,
+                  out: process.stdout,
+                  logFiles: new Map(jobs.map((j) => [j.jobId, j.logFile])),
+                  labels: new Map(jobs.map((j) => [j.jobId, `${j.taskId}: `])),
+                  // The chain is Slurm's once submitted: Ctrl-C stops the waiting, not the jobs (scancel them by name).
+                  cancelWhenStopped: false,
+                },
+              ),
+          };
+        };
+        process.exitCode = await submitCli(rest, { slurm });
         return;
       }
       default:
