@@ -1,3 +1,4 @@
+import { PHAROS_PLUGIN } from '../../definitions/plugin-options';
 import { PharosError } from '../../utils/errors';
 
 /**
@@ -33,3 +34,9 @@ export function chooseEngine(from: { targetOption?: Engine; workspaceOption?: En
   if (from.workspaceOption) return { engine: from.workspaceOption, why: `the workspace's engine option (the nx-pharos plugin's options in nx.json)` };
   return { engine: 'local', why: 'the default' };
 }
+
+/**
+ * The executors whose work runs in Apptainer, so a compute node without Docker can run them as Slurm jobs. Everything
+ * else (Docker builds, Packer and QEMU, targets with no work) stays on the machine that runs Nx.
+ */
+export const JOB_EXECUTORS: ReadonlySet<string> = new Set(['overlay', 'def-sif'].map((e) => `${PHAROS_PLUGIN}:${e}`));

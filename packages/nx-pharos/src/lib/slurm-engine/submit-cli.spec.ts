@@ -11,14 +11,25 @@ import { failedJobLines, parseSubmitArgs, submitCli, type JobRecord, type RunNx,
  * are fakes that record their calls.
  */
 
-/** a:build ← b:build ← c:test, in the JSON of `nx … --graph=<file>.json`. */
-function nxGraph(deps: Record<string, string[]>) {
+const OVERLAY = '@pharos/nx-plugin:overlay';
+
+/**
+ * a:build ← b:build ← c:test, in the JSON of `nx … --graph=<file>.json`; every target's executor is the overlay's
+ * (one that runs as a job) unless `executors` names another.
+ */
+function nxGraph(deps: Record<string, string[]>, executors: Record<string, string> = {}) {
   const task = (id: string) => {
     const [project, target] = id.split(':');
     return [id, { id, target: { project, target }, overrides: {}, outputs: [], continuous: false }];
   };
+  const nodes: Record<string, { data: { targets: Record<string, { executor: string }> } }> = {};
+  for (const id of Object.keys(deps)) {
+    const [project, target] = id.split(':');
+    nodes[project] ??= { data: { targets: {} } };
+    nodes[project].data.targets[target] = { executor: executors[id] ?? OVERLAY };
+  }
   return {
-    graph: { nodes: {}, dependencies: {} },
+    graph: { nodes, dependencies: {} },
     tasks: { roots: [], tasks: Object.fromEntries(Object.keys(deps).map(task)), dependencies: deps, continuousDependencies: {} },
   };
 }
@@ -70,8 +81,10 @@ describe('pharos submit', () => {
   function fakeNx(graph: unknown, exitCode = 0): RunNx {
     return async (nxCommand, args, cwd) => {
       nxCalls.push({ nxCommand, args, cwd });
-      graphFile = args.find((a) => a.startsWith('--graph='))?.slice('--graph='.length);
-      if (exitCode === 0) writeFileSync(graphFile as string, JSON.stringify(graph));
+      const file = args.find((a) => a.startsWith('--graph='))?.slice('--graph='.length);
+      if (!file) return { exitCode: 0, output: '' }; // a run of the tasks that stay here
+      graphFile = file;
+      if (exitCode === 0) writeFileSync(graphFile, JSON.stringify(graph));
       return { exitCode, output: exitCode ? 'NX   Cannot find project "nope"' : 'NX   JSON output created' };
     };
   }
@@ -137,9 +150,36 @@ describe('pharos submit', () => {
     expect(e.details.tail).toEqual(['NX   Cannot find project "nope"']);
   });
 
+  it('runs the tasks that cannot be jobs here first, one nx run-many per target, and chains only the rest', async () => {
+    const graph = nxGraph(
+      { 'base:image': [], 'base:sif': ['base:image'], 'o:overlay': ['base:sif'] },
+      { 'base:image': '@pharos/nx-plugin:docker-image', 'base:sif': '@pharos/nx-plugin:sif' },
+    );
+    expect(await run(['run', 'o:overlay'], graph)).toBe(0);
+    expect(nxCalls.slice(1).map((c) => c.args)).toEqual([
+      ['run-many', '-t', 'image', '--projects=base'],
+      ['run-many', '-t', 'sif', '--projects=base'],
+    ]);
+    expect(sbatch).toHaveBeenCalledTimes(1);
+    expect(sbatch.mock.calls[0][1]).not.toContainEqual(expect.stringMatching(/^--dependency/));
+    expect(err).toContain('pharos: running here first (not as jobs): image of base');
+  });
+
+  it('submits nothing when a task that runs here fails', async () => {
+    const graph = nxGraph({ 'base:image': [], 'o:overlay': ['base:image'] }, { 'base:image': '@pharos/nx-plugin:docker-image' });
+    const failing: RunNx = async (nxCommand, args, cwd) =>
+      args.some((a) => a.startsWith('--graph=')) ? fakeNx(graph)(nxCommand, args, cwd) : { exitCode: 1, output: 'docker: boom' };
+    await expect(run(['run', 'o:overlay'], graph, { runNx: failing })).rejects.toThrow(
+      'nx run-many -t image --projects=base failed (exit 1); no job was submitted',
+    );
+    expect(sbatch).not.toHaveBeenCalled();
+  });
+
   it('says there is nothing to submit when the command has no task', async () => {
     expect(await run(['affected', '-t', 'test'], nxGraph({}))).toBe(0);
-    expect(err).toBe('pharos: nx affected -t test has no task: nothing to submit\n');
+    expect(err).toBe(
+      'pharos: nx affected -t test has no task that runs as a Slurm job (@pharos/nx-plugin:overlay, @pharos/nx-plugin:def-sif): nothing to submit\n',
+    );
     expect(slurm).not.toHaveBeenCalled();
   });
 

@@ -6,7 +6,8 @@ import { unwindsBeforeExit } from '../../utils/cleanup';
 import { PharosError } from '../../utils/errors';
 import { workspaceRootFrom } from '../../utils/paths';
 import { submitChain, type Sbatch, type Scancel, type SubmittedJob } from './submit';
-import { chainOrder, readTaskGraph, type ChainStep } from './task-graph';
+import { JOB_EXECUTORS } from './engine';
+import { chainOrder, readTaskGraph, splitChain, type ChainStep } from './task-graph';
 
 /**
  * `pharos submit`: an Nx command's task graph as a chain of Slurm jobs (submit.ts), submitted from a login node; the
@@ -160,6 +161,32 @@ async function plannedChain(nxCommand: string[], nxArgs: string[], workspaceRoot
   }
 }
 
+/**
+ * The tasks that cannot run as jobs (Docker-based images, and targets with no work), run here before any job is
+ * submitted: one `nx run-many` per target, in chain order, so Nx runs them (cache hits, mostly) with their own
+ * dependencies, and the jobs find their products in dist/.
+ */
+async function runHereFirst(
+  local: ChainStep[],
+  nxCommand: string[],
+  workspaceRoot: string,
+  runNx: RunNx,
+  stderr: { write(text: string): unknown },
+): Promise<void> {
+  const byTarget = new Map<string, string[]>();
+  for (const s of local) byTarget.set(s.task.target, [...(byTarget.get(s.task.target) ?? []), s.task.project]);
+  for (const [target, projects] of byTarget) {
+    stderr.write(`pharos: running here first (not as jobs): ${target} of ${projects.join(', ')}\n`);
+    const r = await runNx(nxCommand, ['run-many', '-t', target, `--projects=${projects.join(',')}`], workspaceRoot);
+    if (r.exitCode !== 0)
+      throw new PharosError(`nx run-many -t ${target} --projects=${projects.join(',')} failed (exit ${r.exitCode}); no job was submitted`, {
+        step: 'run the tasks that cannot run as jobs',
+        tail: r.output.trim().split('\n').slice(-20),
+        next: 'fix that failure, then submit again',
+      });
+  }
+}
+
 export function formatPlan(order: ChainStep[]): string {
   const width = Math.max(...order.map((s) => s.id.length));
   return order.map((s) => `${s.id.padEnd(width)}  after: ${s.after.join(' ') || '-'}\n`).join('');
@@ -210,16 +237,19 @@ export async function submitCli(argv: readonly string[], deps: SubmitCliDeps): P
 
   const workspaceRoot = workspaceRootFrom(deps.cwd ?? process.cwd());
   const nxCommand = workspaceNx(workspaceRoot);
-  const order = await plannedChain(nxCommand, args.nxArgs, workspaceRoot, deps.runNx ?? runNxWithExeca);
+  const planned = await plannedChain(nxCommand, args.nxArgs, workspaceRoot, deps.runNx ?? runNxWithExeca);
+  const { local, jobs: order } = splitChain(planned, JOB_EXECUTORS);
   if (!order.length) {
-    stderr.write(`pharos: nx ${args.nxArgs.join(' ')} has no task: nothing to submit\n`);
+    stderr.write(`pharos: nx ${args.nxArgs.join(' ')} has no task that runs as a Slurm job (${[...JOB_EXECUTORS].join(', ')}): nothing to submit\n`);
     return 0;
   }
   if (args.dryRun) {
+    if (local.length) stderr.write(`pharos: dry run: ${local.length} task(s) would run here first: ${local.map((s) => s.id).join(' ')}\n`);
     stderr.write(`pharos: dry run: ${order.length} job(s) would be submitted, in this order:\n`);
     stdout.write(formatPlan(order));
     return 0;
   }
+  await runHereFirst(local, nxCommand, workspaceRoot, deps.runNx ?? runNxWithExeca, stderr);
 
   const slurm = await deps.slurm();
   const jobs = await unwindsBeforeExit(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PharosError } from '../../utils/errors';
-import { chainOrder, readTaskGraph, type TaskGraph } from './task-graph';
+import { chainOrder, readTaskGraph, type TaskGraph, splitChain } from './task-graph';
 
 /**
  * An abbreviated copy of what Nx 22.6 wrote for `nx run-many -t test --projects=tag:overlay --graph=x.json` in this
@@ -157,5 +157,34 @@ describe('chainOrder', () => {
 
   it('names a task that depends on itself', () => {
     expect(errorOf(() => chainOrder(graphOf({ a: ['a'] }))).message).toBe('the task graph has a cycle (each task depends on the next): a → a');
+  });
+});
+
+describe('splitChain', () => {
+  const step = (id: string, executor: string, after: string[] = []) => {
+    const [project, target] = id.split(':');
+    return { id, task: { project, target, executor }, after };
+  };
+  const JOBS = new Set(['@pharos/nx-plugin:overlay']);
+
+  it('keeps Docker-based and no-op tasks here, and the jobs waiting only for jobs', () => {
+    const order = [
+      step('b:image', 'x:docker-image'),
+      step('h:overlay', '@pharos/nx-plugin:overlay', ['b:image']),
+      step('s:overlay', '@pharos/nx-plugin:overlay', ['h:overlay', 'b:image']),
+    ];
+    const { local, jobs } = splitChain(order, JOBS);
+    expect(local.map((s) => s.id)).toEqual(['b:image']);
+    expect(jobs.map((s) => [s.id, s.after])).toEqual([
+      ['h:overlay', []],
+      ['s:overlay', ['h:overlay']],
+    ]);
+  });
+
+  it('refuses a task that runs here but depends on a job, naming both', () => {
+    const order = [step('h:overlay', '@pharos/nx-plugin:overlay'), step('vm:image', 'x:packer-image', ['h:overlay'])];
+    expect(() => splitChain(order, JOBS)).toThrow(
+      'vm:image runs here (its executor, x:packer-image, cannot run as a Slurm job) but depends on h:overlay, which runs as one',
+    );
   });
 });

@@ -16,6 +16,8 @@ export interface GraphTask {
   project: string;
   target: string;
   configuration?: string;
+  /** The target's executor, from the project graph beside the tasks (`@pharos/nx-plugin:overlay`). */
+  executor?: string;
 }
 
 export interface TaskGraph {
@@ -51,6 +53,15 @@ function readTask(id: string, raw: unknown, file?: string): GraphTask {
   return { project: target.project, target: target.target, ...(target.configuration ? { configuration: target.configuration } : {}) };
 }
 
+/** The executor of a task's target, as the project graph of the same file names it (absent when it does not). */
+function withExecutor(task: GraphTask, graph: unknown): GraphTask {
+  const nodes = isRecord(graph) && isRecord(graph.nodes) ? graph.nodes : {};
+  const node = nodes[task.project];
+  const targets = isRecord(node) && isRecord(node.data) && isRecord(node.data.targets) ? node.data.targets : {};
+  const target = targets[task.target];
+  return isRecord(target) && typeof target.executor === 'string' ? { ...task, executor: target.executor } : task;
+}
+
 /** The tasks and their dependencies from the JSON of an Nx `--graph=<file>.json`; `file` names it in errors. */
 export function readTaskGraph(json: unknown, file?: string): TaskGraph {
   if (!isRecord(json) || !isRecord(json.graph)) throw shapeError('this is not an Nx graph file (no "graph" object at its top)', file);
@@ -59,7 +70,7 @@ export function readTaskGraph(json: unknown, file?: string): TaskGraph {
   if (!isRecord(raw) || !isRecord(raw.tasks) || !isRecord(raw.dependencies))
     throw shapeError('"tasks" is not { tasks: {…}, dependencies: {…} } as Nx 22 writes it', file);
 
-  const tasks = new Map(Object.entries(raw.tasks).map(([id, task]) => [id, readTask(id, task, file)] as const));
+  const tasks = new Map(Object.entries(raw.tasks).map(([id, task]) => [id, withExecutor(readTask(id, task, file), json.graph)] as const));
   const dependencies = new Map<string, string[]>([...tasks.keys()].map((id) => [id, []]));
   for (const [id, deps] of Object.entries(raw.dependencies)) {
     if (!tasks.has(id)) throw shapeError(`"dependencies" names task "${id}", which "tasks" lacks`, file);
@@ -117,4 +128,28 @@ export function chainOrder(graph: TaskGraph): ChainStep[] {
     });
   }
   return order;
+}
+
+/**
+ * The chain split in two: the tasks that can run as Slurm jobs (their work runs in Apptainer: `jobCapable` names their
+ * executors), and the rest (Docker-based, or no work at all), which run here first, before any job is submitted. A job
+ * only waits for the jobs of its graph dependencies; what runs here has ended by then. A task that must run here but
+ * depends on one that runs as a job cannot be ordered so, and is an error naming both.
+ */
+export function splitChain(order: ChainStep[], jobCapable: ReadonlySet<string>): { local: ChainStep[]; jobs: ChainStep[] } {
+  const asJob = new Set(order.filter((s) => s.task.executor && jobCapable.has(s.task.executor)).map((s) => s.id));
+  const local = order.filter((s) => !asJob.has(s.id));
+  for (const s of local) {
+    const jobDep = s.after.find((d) => asJob.has(d));
+    if (jobDep)
+      throw new PharosError(
+        `${s.id} runs here (its executor, ${s.task.executor ?? 'none'}, cannot run as a Slurm job) but depends on ${jobDep}, which runs as one`,
+        {
+          step: 'order the tasks',
+          next: `build ${jobDep} first (nx run ${jobDep}), then submit the rest`,
+        },
+      );
+  }
+  const jobs = order.filter((s) => asJob.has(s.id)).map((s) => ({ ...s, after: s.after.filter((d) => asJob.has(d)) }));
+  return { local, jobs };
 }
