@@ -103,7 +103,7 @@ export async function main(argv: string[]): Promise<void> {
                   slurm: tools,
                   out: process.stdout,
                   logFiles: new Map(jobs.map((j) => [j.jobId, j.logFile])),
-                  labels: new Map(jobs.map((j) => [j.jobId, `${j.taskId}: `])),
+                  labels: new Map(jobs.map((j) => [j.jobId, j.taskId])),
                   // The chain is Slurm's once submitted: Ctrl-C stops the waiting, not the jobs (scancel them by name).
                   cancelWhenStopped: false,
                 },
