@@ -1,4 +1,29 @@
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+/**
+ * One temporary folder per test run, removed when the run ends: every spec's scratch tree, every executor's and every
+ * Nx run's goes under it (TMPDIR), so a run leaves nothing in /tmp whatever a spec forgot. Nx copies its 22 MB native
+ * module into a folder per workspace root (nx-native-file-cache-<hash>), and the e2e specs make hundreds of
+ * workspaces, so those copies share one folder. CI runs on a machine whose disk other runs share: leaks add up there.
+ */
+if (!process.env.PHAROS_TEST_TMPDIR) {
+  const dir = mkdtempSync(join(tmpdir(), 'pharos-test-'));
+  // As /tmp is: specs run tools as another user (the dev container runner as uid 4321), who needs a TMPDIR too.
+  chmodSync(dir, 0o1777);
+  process.env.PHAROS_TEST_TMPDIR = dir;
+  process.env.TMPDIR = dir;
+  process.env.NX_NATIVE_FILE_CACHE_DIRECTORY = join(dir, 'nx-native-file-cache');
+  process.on('exit', () => {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch (e) {
+      process.stderr.write(`vitest: could not remove ${dir}: ${(e as Error).message}; remove it by hand\n`);
+    }
+  });
+}
 
 /**
  * Tests are classed by what they need, not by folder. unit: every spec that needs no Docker engine (pure logic, real

@@ -12,3 +12,18 @@ export async function timed(fn) {
   await fn();
   return Number(process.hrtime.bigint() - t) / 1e9;
 }
+
+/**
+ * The tasks a run printed in Nx's static output (`> nx run p:t  [local cache]`), and those it ran instead of
+ * restoring from a cache.
+ */
+export function nxTasks(out) {
+  const lines = out
+    .split('\n')
+    .map((l) => /^> nx run (\S+)(.*)$/.exec(l.trim()))
+    .filter(Boolean);
+  return {
+    all: lines.map((m) => m[1]),
+    ran: lines.filter((m) => !/\[(local cache|existing outputs match the cache|remote cache)/.test(m[2])).map((m) => m[1]),
+  };
+}

@@ -16,6 +16,9 @@
 #      mkfs.ext4 -d <tree> at the partition's byte offset, GRUB boot.img + core.img written with dd.
 #   4. qemu-img convert -c -O qcow2 to a temporary name next to --out, then renames it into --out.
 #
+# Environment: PHAROS_APT_CACHE, an HTTP proxy (Pharos' apt cache) that debootstrap alone downloads through. The
+# check of the security archive goes direct, so what the image's sources.list says never depends on the proxy.
+#
 # Note: debootstrap itself mounts /proc and /sys inside the target while it configures packages and
 # unmounts them when it exits; the cleanup below unmounts any leftover of those before removing files,
 # and removes with --one-file-system.
@@ -192,7 +195,9 @@ PACKAGES=(
 PKG_LIST="$(IFS=,; echo "${PACKAGES[*]}")"
 DB_ARGS=(--variant=minbase --arch=amd64 "--include=$PKG_LIST")
 if [[ -n "$CACHE" ]]; then mkdir -p -- "$CACHE"; DB_ARGS+=("--cache-dir=$CACHE"); fi
-run_logged debootstrap "${DB_ARGS[@]}" "$SUITE" "$ROOT" "$MIRROR"
+DB_ENV=()
+if [[ -n "${PHAROS_APT_CACHE:-}" ]]; then DB_ENV=("http_proxy=$PHAROS_APT_CACHE"); fi
+run_logged env "${DB_ENV[@]}" debootstrap "${DB_ARGS[@]}" "$SUITE" "$ROOT" "$MIRROR"
 
 # --- 2. customise ------------------------------------------------------------------------------------
 STEP="customise"

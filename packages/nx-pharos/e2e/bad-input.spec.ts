@@ -340,7 +340,7 @@ const CASES: BadInput[] = [
     name: 'nx.json: an unknown plugin option',
     file: 'nx.json',
     edit: withPluginOptions('{ "imagesWithot": ["beegfs"] }'),
-    says: (line) => unknownKey('nx.json', line('imagesWithot'), 'imagesWithot', 'imagesWithout, overlayBase'),
+    says: (line) => unknownKey('nx.json', line('imagesWithot'), 'imagesWithot', 'imagesWithout, overlayBase, engine, slurmNode, partition'),
   },
   {
     name: 'nx.json: a plugin option of the wrong type',

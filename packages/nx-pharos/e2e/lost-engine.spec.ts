@@ -63,7 +63,14 @@ describe('a lost Docker engine', () => {
         expect(output, 'the build never reached its RUN step').toMatch(/RUN sleep 45/);
         await new Promise((r) => setTimeout(r, 3000)); // the step's container is running now
         await stopEngine();
-        const result = await run;
+        // Bounded: a run that hangs once its engine is gone is this test's failure, told with its output, not a timeout.
+        let hung = false;
+        const timer = setTimeout(() => {
+          hung = true;
+          if (run.pid) process.kill(-run.pid, 'SIGKILL'); // detached: its whole process group
+        }, 5 * 60_000);
+        const result = await run.finally(() => clearTimeout(timer));
+        expect(hung, `the run hung after the engine stopped:\n${(result.all ?? output).slice(-3000)}`).toBe(false);
         output = result.all ?? output;
         expect(result.exitCode, output.slice(-3000)).not.toBe(0);
       } finally {

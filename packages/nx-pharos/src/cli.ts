@@ -17,11 +17,29 @@ const USAGE = `usage: pharos <command>
   exec -o <name/version>… [--base <project>] [--network] [--] [command…]
                              run a command (or a shell) on the base SIF with built overlays mounted; see --help
   submit [--wait] [--dry-run] <run-many|affected|run> [nx args…]
-                             run an nx command's tasks as a chain of Slurm jobs; see --help`;
+                             run an nx command's tasks as a chain of Slurm jobs; see --help
+  export [--force] <product file> <destination>
+                             a plain copy of a product file (a link into the store followed), for people; see --help
+  store-gc [--dry-run] [--keep-newer <age>]
+                             remove the store's blobs no registered workspace links to, put in over 1h ago; see --help
+  cache-server --dir <dir> --read-token-file <f> --write-token-file <f> [--host h] [--port n] [--max-entry-size 512M]
+                             serve the shared Nx cache (Nx's self-hosted remote cache API) from files; see --help
+  cache-tokens --read-token-file <f> --write-token-file <f>
+                             write the cache server's read-only and read-write tokens, where missing (mode 0600)
+  registry-start [--storage <dir>] [--read-port 7421] [--write-port 7422]
+                             start the loopback team store (docker-registry) unless it answers; see --help
+  image-ref <image.json | its folder>
+                             print the team store's by-digest reference of a docker image product, to pull; see --help
+  apt-cache-start [--dir <dir>] [--port 3142] [--bind <address>]…
+                             start the apt cache (apt-cacher-ng) on loopback and the Docker bridge unless it answers`;
+
+/** The commands that read products, and so fetch a blob this machine lacks from the team store. */
+const READS_PRODUCTS = new Set(['run-in-dev-container', 'exec', 'export']);
 
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   try {
+    if (READS_PRODUCTS.has(command)) (await import('./lib/team-store/install')).installTeamStore();
     switch (command) {
       case 'debian-mirror':
         process.stdout.write(`${resolveDebianMirror()}\n`);
@@ -111,6 +129,39 @@ export async function main(argv: string[]): Promise<void> {
           };
         };
         process.exitCode = await submitCli(rest, { slurm });
+        return;
+      }
+      case 'export': {
+        const { EXPORT_USAGE, parseExportArgs } = await import('./products/store');
+        const { exportProduct } = await import('./products/store-files');
+        const args = parseExportArgs(rest);
+        if (!args) return void process.stdout.write(`${EXPORT_USAGE}\n`);
+        process.stdout.write(`pharos: exported ${args.product} to ${await exportProduct(args.product, args.dest, { force: args.force })}\n`);
+        return;
+      }
+      case 'store-gc': {
+        const { STORE_GC_USAGE, parseStoreGcArgs } = await import('./products/store-gc');
+        const args = parseStoreGcArgs(rest);
+        if (args) await (await import('./products/store-gc-files')).collectStoreGarbage(args);
+        else process.stdout.write(`${STORE_GC_USAGE}\n`);
+        return;
+      }
+      case 'cache-server':
+      case 'cache-tokens': {
+        const { cacheServerCli, cacheTokensCli } = await import('./lib/remote-cache/cache-server-cli');
+        process.exitCode = command === 'cache-server' ? await cacheServerCli(rest) : cacheTokensCli(rest);
+        return;
+      }
+      case 'registry-start':
+      case 'image-ref': {
+        const cli =
+          command === 'registry-start' ? (await import('./lib/team-store/loopback')).registryStartCli : (await import('./lib/team-store/images')).imageRefCli;
+        process.exitCode = await cli(rest);
+        return;
+      }
+      case 'apt-cache-start': {
+        const { aptCacheStartCli } = await import('./tools/apt-cacher-ng');
+        process.exitCode = await aptCacheStartCli(rest);
         return;
       }
       default:

@@ -141,6 +141,14 @@ function parseArgDefault(args: string): [string, string | undefined] {
   ];
 }
 
+/** The names every ARG instruction declares (`ARG a`, `ARG b=1`), in every stage. */
+export function declaredArgs(parsed: ParsedDockerfile): string[] {
+  return parsed.instructions
+    .filter((i) => i.keyword === 'ARG')
+    .flatMap((i) => i.args.split(/\s+/).map((word) => /^([A-Za-z_]\w*)(?:=|$)/.exec(word)?.[1]))
+    .filter((name): name is string => !!name);
+}
+
 /**
  * The external images a Dockerfile builds on, in order. Stages that refer to an earlier stage (`FROM builder`) are
  * not external and are left out; `scratch` is not an image.

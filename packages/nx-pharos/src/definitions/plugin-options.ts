@@ -16,16 +16,34 @@ export interface PharosPluginOptions {
    * (docs/overlays.md): one base for the whole tree, since an overlay's binaries link against the base's libraries.
    */
   overlayBase?: string;
+  /**
+   * Where targets that can run as Slurm jobs (overlay, def-sif) run by default: `local` (this machine, the default) or
+   * `slurm`. PHAROS_ENGINE overrides it, a target's own `engine` option overrides both (lib/slurm-engine/engine.ts).
+   */
+  engine?: 'local' | 'slurm';
+  /**
+   * The Node.js a compute node runs a target's executor with, as the node resolves it (a name on the job's PATH, or an
+   * absolute path on the shared filesystem); default `node`. PHAROS_SLURM_NODE_BIN overrides it.
+   */
+  slurmNode?: string;
+  /** The partition of the jobs whose target and script name none; without it, the cluster's default partition. */
+  partition?: string;
 }
 
 /** The container this repository ships for overlays: a C toolchain on bookworm. */
 export const DEFAULT_OVERLAY_BASE = 'overlay-build-base';
+
+/** A partition, or a comma-separated list of them, as sbatch --partition takes it. */
+export const SLURM_PARTITION = /^[A-Za-z0-9_.-]+(?:,[A-Za-z0-9_.-]+)*$/;
 
 const PLUGIN_OPTIONS: Shape = {
   kind: 'map',
   fields: {
     imagesWithout: { kind: 'list', of: { kind: 'string' } },
     overlayBase: { kind: 'string', pattern: /^[A-Za-z][A-Za-z0-9._-]*$/, expect: 'be the name of a container project (containers/<name>/)' },
+    engine: { kind: 'enum', values: ['local', 'slurm'] },
+    slurmNode: { kind: 'string', pattern: /^[^\s'"]+$/, expect: 'be a command name or an absolute path, without spaces or quotes' },
+    partition: { kind: 'string', pattern: SLURM_PARTITION, expect: 'be a Slurm partition name, or several joined by commas' },
   },
 };
 

@@ -108,11 +108,21 @@ describe('plugin options in nx.json', () => {
     );
   });
 
+  it('reads the Slurm engine options, and names what each must be', () => {
+    const slurm = { engine: 'slurm', slurmNode: '/opt/node/bin/node', partition: 'short,long' };
+    expect(parsePluginOptions(slurm, nxJson(slurm))).toEqual(slurm);
+    expect(parseError(() => parsePluginOptions({ engine: 'cloud' }, undefined), '', 'nx.json').message).toBe(
+      '"engine" must be one of local, slurm, got "cloud"',
+    );
+    expect(parseError(() => parsePluginOptions({ slurmNode: 'my node' }, undefined), '', 'nx.json').message).toContain('without spaces or quotes');
+    expect(parseError(() => parsePluginOptions({ partition: 'a b' }, undefined), '', 'nx.json').message).toContain('be a Slurm partition name');
+  });
+
   it('refuses an unknown option with its line in nx.json and the known options', () => {
     const options = { imagesWithot: ['beegfs'] };
     const err = parseError(() => parsePluginOptions(options, nxJson(options)), '', 'nx.json');
     expect(err.format()).toBe(
-      'pharos: nx.json:7: unknown key "imagesWithot" (known here: imagesWithout, overlayBase)\n  next: remove or rename "imagesWithot"',
+      'pharos: nx.json:7: unknown key "imagesWithot" (known here: imagesWithout, overlayBase, engine, slurmNode, partition)\n  next: remove or rename "imagesWithot"',
     );
     expect(parseError(() => parsePluginOptions(options, undefined), '', 'nx.json').format()).toMatch(/^pharos: nx\.json: unknown key "imagesWithot"/);
     expect(parseError(() => parsePluginOptions({ imagesWithout: 'beegfs' }, undefined), '', 'nx.json').message).toBe(

@@ -1,6 +1,7 @@
-import type { ProjectConfiguration } from '@nx/devkit';
+import type { ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
 import { dirname } from 'node:path';
-import { imageDir, imageManifestPath } from '../products/image';
+import { DEV_CONTAINER_PROJECT, imageDir, imageManifestPath } from '../products/image';
+import { sifOutputs } from './infer-container';
 import {
   baseImageTasks,
   buildTarget,
@@ -33,6 +34,8 @@ export function inferDockerImageProject(dockerfile: string, baseProducers: strin
         outputs: imageOutputs(),
         cache: true,
       },
+      ...(name === DEV_CONTAINER_PROJECT ? { sif: devContainerSifTarget(name) } : {}),
+      // Not the SIF: the local pipeline runs everything through Docker and has no use for a 1 GB SIF of the toolchain.
       build: buildTarget(['image']),
       test: {
         executor: `${PLUGIN}:image-test`,
@@ -42,5 +45,21 @@ export function inferDockerImageProject(dockerfile: string, baseProducers: strin
         cache: true,
       },
     },
+  };
+}
+
+/**
+ * The dev container as a SIF, for nodes without Docker: inside a Slurm job the tools the executors run in the dev
+ * container (mksquashfs, sh, …) run in this SIF (tools/apptainer-host.ts). Made by the same executor as a
+ * container's SIF, from the dev container's own image, in the dev container.
+ */
+function devContainerSifTarget(name: string): TargetConfiguration {
+  return {
+    executor: `${PLUGIN}:sif`,
+    options: { manifest: imageManifestPath('{projectRoot}'), outputPath: imageDir('{projectRoot}') },
+    dependsOn: ['image'],
+    inputs: [{ dependentTasksOutputFiles: '**/image.json' }, IMAGE_NPM_INPUTS, ...executorInputs('sif')],
+    outputs: sifOutputs(name),
+    cache: true,
   };
 }

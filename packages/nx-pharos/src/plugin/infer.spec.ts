@@ -11,7 +11,7 @@ describe('inference', () => {
   it('makes a Dockerfile folder an image project with build and test', () => {
     const p = inferDockerImageProject('tools/dev-container/Dockerfile', ['debian-trixie']);
     expect(p.name).toBe('dev-container');
-    expect(Object.keys(p.targets ?? {}).sort()).toEqual(['build', 'image', 'test']);
+    expect(Object.keys(p.targets ?? {}).sort()).toEqual(['build', 'image', 'sif', 'test']);
     expect(p.targets?.image.dependsOn).toEqual([{ projects: ['debian-trixie'], target: 'image' }]);
     expect(p.targets?.image.outputs).toEqual(['{workspaceRoot}/dist/{projectRoot}/image.tar', '{workspaceRoot}/dist/{projectRoot}/image.json']);
     // The cache key covers the context and the manifests of the images it builds on.
@@ -20,6 +20,26 @@ describe('inference', () => {
     expect(p.targets?.build.dependsOn).toEqual(['image']);
     // Executor edits change the cache key, so `nx affected` must see the plugin as a dependency too.
     expect(p.implicitDependencies).toEqual(['@pharos/nx-plugin']);
+  });
+
+  it('gives the dev container alone a sif target, from its own image, which build leaves out', () => {
+    const p = inferDockerImageProject('tools/dev-container/Dockerfile', ['debian-trixie']);
+    expect(p.targets?.sif).toMatchObject({
+      executor: '@pharos/nx-plugin:sif',
+      options: { manifest: 'dist/{projectRoot}/image.json', outputPath: 'dist/{projectRoot}' },
+      dependsOn: ['image'],
+      cache: true,
+    });
+    expect(p.targets?.sif.inputs).toContainEqual({ dependentTasksOutputFiles: '**/image.json' });
+    expect(p.targets?.sif.inputs).toContain('{workspaceRoot}/packages/nx-pharos/src/executors/sif/schema.json');
+    // The name tools/apptainer-host.ts looks for: the sif executor's default, the project's name.
+    expect(p.targets?.sif.outputs).toEqual([
+      '{workspaceRoot}/dist/{projectRoot}/dev-container.sif',
+      '{workspaceRoot}/dist/{projectRoot}/dev-container.sif.json',
+      '{workspaceRoot}/dist/{projectRoot}/dev-container.sif.pub.pem',
+    ]);
+    expect(p.targets?.build.dependsOn).toEqual(['image']);
+    expect(inferDockerImageProject('tools/other/Dockerfile').targets?.sif).toBeUndefined();
   });
 
   it('makes a base-image.yaml folder a base image project keyed by suite and mirror', () => {

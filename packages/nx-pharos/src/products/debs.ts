@@ -1,8 +1,8 @@
 import { join, relative } from 'node:path';
-import { assertFileDigest } from '../utils/digest';
 import { PharosError } from '../utils/errors';
 import { readManifest } from './manifest';
 import type { SourceAbsence } from './source';
+import { assertProductDigest } from './store-files';
 
 /** `debs.json`, written last next to the .debs a `deb-<suite>` target built: the product contract of a suite's packages. */
 export const DEBS_MANIFEST = 'debs.json';
@@ -73,7 +73,7 @@ export async function verifiedDebs(debsDir: string, packages: string[], workspac
     });
   }
   for (const d of manifest.debs) {
-    await assertFileDigest(join(debsDir, d.file), d.sha256, {
+    await assertProductDigest(join(debsDir, d.file), d, {
       what: d.file,
       shown: relative(workspace.root, join(debsDir, d.file)),
       rebuild: `npx nx run ${producer} --skip-nx-cache`,

@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { PharosError } from '../utils/errors';
 import { assertArchiveMatches, imageManifestPath, imageProductPaths, parseImageManifest, readImageManifest, type ImageManifest } from './image';
+import { blobLinkText } from './store';
 
 const ws = mkdtempSync(join(tmpdir(), 'pharos-image-manifest-'));
 afterAll(() => rmSync(ws, { recursive: true, force: true }));
@@ -74,5 +75,21 @@ describe('image manifest', () => {
     expect((err as PharosError).format()).toMatch(
       /dist\/c\/image.tar: the image archive has sha256 [0-9a-f]{64}, its manifest says[^]*npx nx run openmpi:image --skip-nx-cache/,
     );
+  });
+
+  it("names the blob and this machine's store when the archive is a link whose blob this machine lacks", async () => {
+    const archive = join(ws, 'dist/c/image.tar');
+    mkdirSync(join(ws, 'dist/c'), { recursive: true });
+    symlinkSync(blobLinkText(archive, ws, manifest.archiveSha256), archive);
+    vi.stubEnv('PHAROS_STORE', join(ws, 'store'));
+    try {
+      const err = await assertArchiveMatches(archive, manifest, 'dist/c/image.tar').catch((e: PharosError) => e);
+      expect((err as PharosError).format()).toBe(
+        `pharos: dist/c/image.tar: links to blob sha256:${manifest.archiveSha256}, which this machine does not have (store: ${join(ws, 'store')})\n` +
+          '  next: rebuild it here: npx nx run openmpi:image --skip-nx-cache',
+      );
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { assertFileDigest } from '../utils/digest';
 import { parseManifest, readManifest, writeManifest } from './manifest';
 import { productDir } from './paths';
+import { assertProductDigest } from './store-files';
 
 /**
  * `image.json`, written next to `image.tar` under dist/. It is the product contract between targets: consumers hash
@@ -61,9 +61,14 @@ export const writeImageManifest: (file: string, manifest: ImageManifest) => Prom
 
 /** The archive is the one the manifest describes (a truncated copy or a bad restore would load a different image). */
 export async function assertArchiveMatches(archive: string, manifest: ImageManifest, shownPath = archive): Promise<void> {
-  await assertFileDigest(archive, manifest.archiveSha256, {
-    what: 'the image archive',
-    shown: shownPath,
-    rebuild: `npx nx run ${manifest.project}:image --skip-nx-cache`,
-  });
+  await assertProductDigest(archive, imageArchiveExpected(manifest), { what: 'the image archive', shown: shownPath, rebuild: rebuildImage(manifest) });
+}
+
+/** What the archive must be: the manifest's digest and size. */
+export function imageArchiveExpected(manifest: ImageManifest): { sha256: string; bytes?: number } {
+  return { sha256: manifest.archiveSha256, bytes: manifest.archiveBytes };
+}
+
+export function rebuildImage(manifest: Pick<ImageManifest, 'project'>): string {
+  return `npx nx run ${manifest.project}:image --skip-nx-cache`;
 }

@@ -1,10 +1,10 @@
 import { posix } from 'node:path';
 import { expandEnvValue, type EnvVar, type OverlayType } from '../definitions/build-script';
 import { OVERLAYS_ROOT } from '../definitions/overlay-path';
-import { assertFileDigest } from '../utils/digest';
 import { shellQuote } from '../utils/shell';
 import { readManifest, writeManifest } from './manifest';
 import { productDir } from './paths';
+import { assertBlobPresent, assertProductDigest } from './store-files';
 
 /**
  * An overlay's product, `dist/containers/overlays/<name>/`: `<version>.sqf` (the SquashFS image, mounted with
@@ -82,8 +82,15 @@ export function readOverlayManifest(file: string, workspaceRoot: string, produce
 
 export const writeOverlayManifest: (file: string, manifest: OverlayManifest) => Promise<void> = writeManifest;
 
+const rebuildOverlay = (manifest: OverlayManifest) => `npx nx run ${manifest.project}:overlay --skip-nx-cache`;
+
 export async function assertOverlayMatches(sqf: string, manifest: OverlayManifest, shown: string): Promise<void> {
-  await assertFileDigest(sqf, manifest.sha256, { what: 'the overlay', shown, rebuild: `npx nx run ${manifest.project}:overlay --skip-nx-cache` });
+  await assertProductDigest(sqf, manifest, { what: 'the overlay', shown, rebuild: rebuildOverlay(manifest) });
+}
+
+/** The `.sqf`'s blob is here, when it is a link into the store: checked before it is locked, which needs the file. */
+export async function assertOverlayBlob(sqf: string, manifest: OverlayManifest, shown: string): Promise<void> {
+  await assertBlobPresent(sqf, manifest, { shown, rebuild: rebuildOverlay(manifest) });
 }
 
 /**

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { assertFileDigest } from '../utils/digest';
 import { readManifest, writeManifest } from './manifest';
 import { productDir } from './paths';
+import { assertProductDigest } from './store-files';
 
 /**
  * `<name>.sif.json`, written last next to the SIF: what it was made from and how, so consumers (tests, VM images)
@@ -54,5 +54,5 @@ export function readSifManifest(file: string, workspaceRoot: string, producer: s
 export const writeSifManifest: (file: string, manifest: SifManifest) => Promise<void> = writeManifest;
 
 export async function assertSifMatches(sifFile: string, manifest: SifManifest, shown: string): Promise<void> {
-  await assertFileDigest(sifFile, manifest.sha256, { what: 'the SIF', shown, rebuild: `npx nx run ${manifest.project}:sif --skip-nx-cache` });
+  await assertProductDigest(sifFile, manifest, { what: 'the SIF', shown, rebuild: `npx nx run ${manifest.project}:sif --skip-nx-cache` });
 }

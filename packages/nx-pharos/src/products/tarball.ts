@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { assertFileDigest } from '../utils/digest';
 import { PharosError } from '../utils/errors';
 import { readManifest } from './manifest';
+import { assertProductDigest } from './store-files';
 
 /** `tarball.json`, written last next to a relocatable tarball: what it holds and how it was built. */
 
@@ -55,7 +55,7 @@ export function buildEnv(m: TarballFacts): string {
  */
 export async function verifiedTarball(dir: string, workspace: { root: string }, producer: string): Promise<TarballManifest> {
   const manifest = readManifest<TarballManifest>(join(dir, TARBALL_MANIFEST), workspace.root, { what: 'tarball', required: ['file', 'sha256'] }, producer);
-  await assertFileDigest(join(dir, manifest.file), manifest.sha256, {
+  await assertProductDigest(join(dir, manifest.file), manifest, {
     what: manifest.file,
     shown: relative(workspace.root, join(dir, manifest.file)),
     rebuild: `npx nx run ${producer} --skip-nx-cache`,

@@ -1,7 +1,7 @@
 import { join, relative } from 'node:path';
-import { assertFileDigest } from '../utils/digest';
 import { readManifest, writeManifest } from './manifest';
 import { asOutput, productDir } from './paths';
+import { assertProductDigest } from './store-files';
 
 /**
  * The products of a VM image project: `base/base.qcow2` + `base.json` (the first disk of a chain, from the Debian
@@ -76,14 +76,14 @@ export interface DiskProduct {
  * The disk a manifest describes, checked against its sha256 before anything boots it. `what` names the disk in
  * messages ("base disk", "VM image").
  */
-export async function readVerifiedDisk<T extends { file: string; sha256: string }>(
+export async function readVerifiedDisk<T extends { file: string; sha256: string; bytes?: number }>(
   product: DiskProduct,
   workspaceRoot: string,
   what: string,
 ): Promise<{ manifest: T; disk: string }> {
   const manifest = readManifest<T>(product.manifest, workspaceRoot, { what, required: ['file', 'sha256'] }, product.producer);
   const disk = join(product.manifest, '..', manifest.file);
-  await assertFileDigest(disk, manifest.sha256, {
+  await assertProductDigest(disk, manifest, {
     what: manifest.file,
     shown: relative(workspaceRoot, disk),
     rebuild: `npx nx run ${product.producer} --skip-nx-cache`,

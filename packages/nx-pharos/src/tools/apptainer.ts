@@ -1,16 +1,14 @@
-import type { ExecutorContext } from '@nx/devkit';
-import type Docker from 'dockerode';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SquashfsCompression } from '../definitions/container';
-import { taskLabel } from '../utils/executor';
-import { DevContainerRunner, devContainerForTask, type DevCommand, type DevCommandResult } from './dev-container';
+import { DevContainerRunner, type DevCommand, type DevCommandResult } from './dev-container';
 
 /**
- * The one module that owns how Apptainer is called. Apptainer lives only in the dev container (the Debian package
- * would upgrade the host's libc), so every call is a short-lived dev container with the workspace at its own path.
- * Building needs no privilege at all; `exec` needs /dev/fuse and an unconfined seccomp profile (user namespaces and
- * squashfuse), never --privileged.
+ * The one module that owns how Apptainer is called. On a workstation Apptainer lives only in the dev container (the
+ * Debian package would upgrade the host's libc), so every call is a short-lived dev container with the workspace at
+ * its own path. Building needs no privilege at all; `exec` needs /dev/fuse and an unconfined seccomp profile (user
+ * namespaces and squashfuse), never --privileged. Inside a Slurm job the node's own Apptainer runs the same argv
+ * (tools/apptainer-host.ts); tools/apptainer-runner.ts picks which.
  */
 
 /** zstd at level 1 builds about as fast as lz4 and stays within ~10% of gzip's size; see docs/containers.md. */
@@ -136,15 +134,16 @@ export function parseSifObjectTypes(listing: string): string[] {
 export type ApptainerResult = DevCommandResult;
 export type ApptainerCall = DevCommand;
 
+/** What an executor needs of Apptainer, wherever it runs (the dev container through Docker, or this host). */
+export interface ApptainerRunner {
+  run(call: ApptainerCall): Promise<ApptainerResult>;
+  version(): Promise<string>;
+}
+
 /** Runs Apptainer commands in one dev container image, as the calling user, with the workspace at its own path. */
-export class Apptainer extends DevContainerRunner {
+export class Apptainer extends DevContainerRunner implements ApptainerRunner {
   async version(): Promise<string> {
     const r = await this.run({ argv: ['apptainer', 'version'] });
     return r.stdout.trim();
   }
-}
-
-/** Apptainer for an executor's task: the dev container image of `devContainerProject`, loaded when the daemon lacks it. */
-export async function apptainerForTask(docker: Docker, context: ExecutorContext, devContainerProject: string): Promise<Apptainer> {
-  return new Apptainer(docker, await devContainerForTask(docker, context, devContainerProject), context.root, taskLabel(context));
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { onInterrupt } from '../utils/cleanup';
 import { PharosError } from '../utils/errors';
+import { aptProxyFor, withAptProxyEnv } from './apt-cache';
 
 /** The one module that calls debootstrap and tar to turn the Debian archive into a root filesystem stream. */
 
@@ -60,7 +61,9 @@ export async function debootstrap(req: BootstrapRequest): Promise<void> {
   const args = [`--variant=${req.variant}`, `--cache-dir=${req.cacheDir}`];
   if (req.include.length) args.push(`--include=${req.include.join(',')}`);
   args.push(req.suite, req.target, req.mirror);
-  const child = execa('debootstrap', args, { all: true, reject: false, env: { DEBIAN_FRONTEND: 'noninteractive' } });
+  // debootstrap fetches with wget, which reads http_proxy; the root filesystem keeps no trace of it.
+  const env = withAptProxyEnv({ DEBIAN_FRONTEND: 'noninteractive' }, await aptProxyFor('host'));
+  const child = execa('debootstrap', args, { all: true, reject: false, env });
   const stop = onInterrupt(() => void child.kill('SIGTERM'));
   const tail: string[] = [];
   child.all?.on('data', (chunk: Buffer) => {

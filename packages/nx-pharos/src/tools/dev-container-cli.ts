@@ -125,6 +125,7 @@ export async function runInDevContainerCli(argv: string[]): Promise<number> {
     env: args.env,
     dockerSocket: args.docker,
     fuse: args.fuse,
+    storeWritable: true,
     label: 'run-in-dev-container',
   });
 }

@@ -47,6 +47,15 @@ describe('devContainerRunSpec', () => {
     expect(JSON.stringify(spec)).not.toMatch(/privileged|CapAdd|SYS_ADMIN/i);
   });
 
+  it("binds this machine's store at its own path, read-only unless asked, and tells Pharos inside where it is", () => {
+    const host = { uid: 1000, gid: 1000, store: '/home/ann/.cache/pharos/store' };
+    const tool = devContainerRunSpec('i', { workspaceRoot: WS, cwd: WS }, host);
+    expect(tool.binds).toEqual([`${WS}:${WS}`, `${host.store}:${host.store}:ro`]);
+    expect(tool.env?.PHAROS_STORE).toBe(host.store);
+    const shell = devContainerRunSpec('i', { workspaceRoot: WS, cwd: WS, storeWritable: true }, host);
+    expect(shell.binds).toEqual([`${WS}:${WS}`, `${host.store}:${host.store}`]);
+  });
+
   it('keeps a cwd inside the workspace and falls back to its root', () => {
     expect(containerCwd(WS, `${WS}/a/b`)).toBe(`${WS}/a/b`);
     expect(containerCwd(WS, '/tmp')).toBe(WS);

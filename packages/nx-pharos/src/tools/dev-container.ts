@@ -7,6 +7,8 @@ import { PharosError } from '../utils/errors';
 import { taskLabel } from '../utils/executor';
 import { ensureImage } from './image-store';
 import { DEV_CONTAINER_PROJECT, imageManifestPath, readImageManifest } from '../products/image';
+import { STORE_ENV } from '../products/store';
+import { storeToMount } from '../products/store-files';
 
 /**
  * How a command runs in the dev container: as the calling user, with the workspace at the same path (so paths in
@@ -23,6 +25,11 @@ export interface HostFacts {
   kvmGid?: number;
   /** gid owning the Docker socket, when it exists. */
   dockerSocketGid?: number;
+  /**
+   * This machine's content-addressed store (products/store.ts): the workspace's product links lead there through its
+   * anchor, so it is bound at its own path wherever the workspace is.
+   */
+  store?: string;
 }
 
 export interface DevRunRequest {
@@ -37,6 +44,8 @@ export interface DevRunRequest {
   fuse?: boolean;
   /** More `host:container[:ro]` binds, e.g. a secret file mounted read-only at its own path. */
   extraBinds?: string[];
+  /** The store writable, for a person's shell (who may run Nx in it); tools only read products, so read-only by default. */
+  storeWritable?: boolean;
   /** `none`: no network at all (a build from pinned sources must not reach out); default Docker's bridge. */
   network?: 'none';
   /** A `.def` build as root of a user namespace with a whole range of ids (tools/apptainer-definition.ts). */
@@ -58,6 +67,12 @@ export function devContainerRunSpec(imageId: string, req: DevRunRequest, host: H
   const extraGids: number[] = [];
   const devices: string[] = [];
   const binds = [`${req.workspaceRoot}:${req.workspaceRoot}`, ...(req.extraBinds ?? [])];
+  const env: Record<string, string> = { ...(req.env ?? {}) };
+  if (host.store) {
+    binds.push(`${host.store}:${host.store}${req.storeWritable ? '' : ':ro'}`);
+    // Pharos run inside (a person's `npx nx`) must put blobs where the links already lead, whatever its HOME is there.
+    env[STORE_ENV] = host.store;
+  }
   const securityOpt: string[] = [];
   if (host.kvmGid !== undefined) {
     devices.push('/dev/kvm');
@@ -79,7 +94,6 @@ export function devContainerRunSpec(imageId: string, req: DevRunRequest, host: H
     // masked; this unmasks /proc for this container only, nothing like --privileged (no capability, no device).
     unmaskedProc = true;
   }
-  const env: Record<string, string> = { ...(req.env ?? {}) };
   if (host.uid !== 0) {
     env.PHAROS_UID = String(host.uid);
     env.PHAROS_GID = String(host.gid);
@@ -111,6 +125,7 @@ export function hostFacts(): HostFacts {
     user: process.env.USER,
     kvmGid: gidOf('/dev/kvm'),
     dockerSocketGid: gidOf(DOCKER_SOCKET),
+    store: storeToMount(),
   };
 }
 
@@ -122,8 +137,8 @@ export async function readyDevContainer(docker: Docker, workspaceRoot: string, p
   return manifest.id;
 }
 
-/** The dev container's image ID for an executor: the project that builds it is looked up in the workspace. */
-export async function devContainerForTask(docker: Docker, context: ExecutorContext, project = DEV_CONTAINER_PROJECT): Promise<string> {
+/** The root of the project that builds the dev container, looked up in the workspace. */
+export function devContainerRoot(context: ExecutorContext, project = DEV_CONTAINER_PROJECT): string {
   const root = context.projectsConfigurations?.projects[project]?.root;
   if (root === undefined) {
     throw new PharosError(`no project named "${project}" provides the dev container`, {
@@ -131,7 +146,12 @@ export async function devContainerForTask(docker: Docker, context: ExecutorConte
       next: 'set the "devContainer" option to the project that builds it',
     });
   }
-  return readyDevContainer(docker, context.root, project, root);
+  return root;
+}
+
+/** The dev container's image ID for an executor. */
+export async function devContainerForTask(docker: Docker, context: ExecutorContext, project = DEV_CONTAINER_PROJECT): Promise<string> {
+  return readyDevContainer(docker, context.root, project, devContainerRoot(context, project));
 }
 
 /** A cwd inside the workspace is kept (same path inside); anything else starts at the workspace root. */

@@ -1,12 +1,14 @@
 import Docker from 'dockerode';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { interruptSignal, onInterrupt } from '../utils/cleanup';
 import { PharosError } from '../utils/errors';
-import { digestReference, pulledDigest } from '../definitions/dockerfile';
+import { declaredArgs, digestReference, parseDockerfile, pulledDigest } from '../definitions/dockerfile';
+import { aptProxyFor, transportBuildArgs, withAptProxyEnv } from './apt-cache';
 import { currentOwner, ownerLabels, reapOrphans, type ContainerOwner } from './container-owner';
 import {
   blame,
@@ -154,9 +156,29 @@ export class BuildStepError extends Error {
 
 const TAIL_LINES = 15;
 
+/**
+ * What the engine is asked to build: the request, and the apt cache's transport args (tools/apt-cache.ts), which the
+ * request's own build args override. Nothing else differs with the apt cache: labels, tag, target.
+ */
+export function buildOptions(req: BuildRequest, transport: Record<string, string>): Docker.ImageBuildOptions {
+  return {
+    t: req.tag,
+    dockerfile: req.dockerfile,
+    buildargs: { ...transport, ...req.buildArgs },
+    labels: req.labels ?? {},
+    target: req.target,
+    rm: true,
+    forcerm: true,
+    pull: false,
+  };
+}
+
 export async function buildImage(docker: Docker, req: BuildRequest): Promise<string> {
   // A build's step containers are the daemon's (unlabelled): a dead client's connection drops and the daemon cancels them.
   await claimContainers(docker);
+  // A Dockerfile the builder cannot read is the builder's error to report, with its own words.
+  const dockerfileText = await readFile(join(req.contextDir, req.dockerfile), 'utf8').catch(() => '');
+  const transport = transportBuildArgs(await aptProxyFor('docker', { docker, endpoint: dockerEndpoint() }), declaredArgs(parseDockerfile(dockerfileText)));
   const limit = req.timeLimit ?? containerTimeLimit();
   const src = await readdir(req.contextDir);
   const abort = new AbortController();
@@ -183,14 +205,7 @@ export async function buildImage(docker: Docker, req: BuildRequest): Promise<str
   };
   try {
     const stream = await docker.buildImage({ context: req.contextDir, src }, {
-      t: req.tag,
-      dockerfile: req.dockerfile,
-      buildargs: req.buildArgs ?? {},
-      labels: req.labels ?? {},
-      target: req.target,
-      rm: true,
-      forcerm: true,
-      pull: false,
+      ...buildOptions(req, transport),
       abortSignal: abort.signal,
     } as Docker.ImageBuildOptions);
     const progress = followProgress(docker, stream, (e) => {
@@ -312,6 +327,8 @@ export interface ContainerSpec {
   timeLimit?: number;
   /** How a user raises `timeLimit`, shown when it expires. */
   raiseLimit?: string;
+  /** It runs apt: it gets the apt cache (tools/apt-cache.ts) as http_proxy in its environment, unless network is none. */
+  aptCache?: boolean;
 }
 
 export interface ContainerIO {
@@ -331,12 +348,13 @@ export async function runContainer(docker: Docker, spec: ContainerSpec, io: Cont
   const what = spec.what ?? describeCommand([...(spec.entrypoint ?? []), ...(spec.cmd ?? [])]);
   const limit = spec.timeLimit ?? containerTimeLimit();
   const during = `while ${what} ran`;
+  const aptProxy = spec.aptCache && spec.network !== 'none' ? await aptProxyFor('docker', { docker, endpoint: dockerEndpoint() }) : undefined;
   const container = await docker
     .createContainer({
       Image: spec.image,
       Cmd: spec.cmd,
       Entrypoint: spec.entrypoint,
-      Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      Env: Object.entries(withAptProxyEnv(spec.env, aptProxy) ?? {}).map(([k, v]) => `${k}=${v}`),
       WorkingDir: spec.workingDir,
       Hostname: spec.hostname,
       User: spec.user,

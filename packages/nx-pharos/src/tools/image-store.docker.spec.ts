@@ -33,6 +33,7 @@ describe('image store', () => {
       imageId,
       tags: [tag],
       outputDir: join(dir, 'dist'),
+      workspaceRoot: dir,
       base: [],
       definedBy: 'test',
       log: () => undefined,

@@ -219,4 +219,14 @@ describe('client commands (sh stand-ins on PATH)', () => {
     const denied = stubDir({ scancel: 'echo "scancel: error: Kill job error on job id 42: Access/permission denied" >&2; exit 1' });
     expect(await failure(scancel(['42'], { env: ENV(denied) }))).toMatch('pharos: cancel Slurm jobs: scancel failed with exit code 1');
   });
+
+  it('runs scancel again when a signal ended it (Nx signals the task tree on Ctrl-C), never sbatch', async () => {
+    // The stand-in dies of SIGINT on its first call, as the real one did when Nx's Ctrl-C reached it.
+    const once = 'if [ ! -e "$0.signalled" ]; then touch "$0.signalled"; kill -INT $$; fi';
+    const stubs = stubDir({ scancel: once, sbatch: `${once}; echo 42` });
+    await scancel(['42'], { env: ENV(stubs) });
+    expect(calls(stubs)).toEqual(['scancel 42', 'scancel 42']);
+    await failure(sbatch('/ws/tmp/job.sh', [], { env: ENV(stubs) }));
+    expect(calls(stubs).filter((c) => c.startsWith('sbatch'))).toEqual(['sbatch --parsable /ws/tmp/job.sh']);
+  });
 });

@@ -206,9 +206,19 @@ export function controllerSilentError(command: string, timeoutMs: number | undef
  * Runs one client command. A missing command and a silent controller are errors here, the same for every command;
  * any other failure is the caller's to read.
  */
+/** Commands that change nothing, or nothing twice: run again when a signal, not the command, ended them. */
+const IDEMPOTENT = new Set(['squeue', 'scontrol', 'sacct', 'scancel']);
+
 async function call(command: string, args: string[], step: Step, opts: SlurmCallOptions = {}): Promise<CallResult> {
   const timeoutMs = opts.timeoutMs ?? SLURM_CALL_TIMEOUT_MS;
-  const r = await execa(command, args, { reject: false, timeout: timeoutMs, env: opts.env ?? process.env, extendEnv: false, stdin: 'ignore' });
+  const run = () => execa(command, args, { reject: false, timeout: timeoutMs, env: opts.env ?? process.env, extendEnv: false, stdin: 'ignore' });
+  let r = await run();
+  // On Ctrl-C, Nx signals the task's whole process tree as it stands; a scancel this task started a moment before,
+  // to cancel its job, dies with it and cancels nothing (seen on the loopback cluster), so it is run again.
+  for (let again = 0; again < 3 && r.signal && !r.timedOut && IDEMPOTENT.has(command); again++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    r = await run();
+  }
   if ((r as { code?: string }).code === 'ENOENT') throw notOnPathError(command, step);
   const stderr = String(r.stderr ?? '');
   if (r.timedOut) throw controllerSilentError(command, timeoutMs, stderr, step);

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { normalizeOptions, type SourceBuildOptions } from '../../lib/source-build/normalize-options';
 import { suiteEngine } from '../../lib/source-build/source-build';
 import { runDebCheck } from '../../lib/source-build/verify-products';
+import { runExecutor } from '../../lib/team-store/install';
 import { verifiedDebs } from '../../products/debs';
-import { runExecutor } from '../../utils/executor';
 
 export interface ApptainerVerifyOptions extends Pick<SourceBuildOptions, 'recipe' | 'release' | 'debsPath'> {
   suite: string;

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseBaseImageDefinition, type BaseImageDefinition } from '../../definitions/base-image';
 import { normalizeBaseImageOptions, type BaseImageExecutorOptions, BASE_IMAGE_SOURCE_ENV } from '../../lib/image/normalize-options';
+import { runExecutor } from '../../lib/team-store/install';
 import { assertDaemon, dockerClient, importRootfs, tryPull } from '../../tools/docker';
 import { assertDebootstrapUsable, assertSuiteOnMirror, debootstrap, tarRootfs } from '../../tools/debootstrap';
 import { resolveDebianMirror } from '../../tools/debian-mirror';
@@ -13,7 +14,6 @@ import { publishImage } from '../../tools/image-store';
 import { removeProducts } from '../../utils/atomic-file';
 import { onInterrupt } from '../../utils/cleanup';
 import { PharosError } from '../../utils/errors';
-import { runExecutor } from '../../utils/executor';
 import { removeChroot } from '../../utils/mounts';
 import { pharosCacheDir } from '../../utils/paths';
 import { ownedName } from '../../utils/leftovers';
@@ -55,6 +55,7 @@ export default async function baseImageExecutor(options: BaseImageExecutorOption
       imageId: image.id,
       tags: [def.tag],
       outputDir: o.outputDir,
+      workspaceRoot: o.workspaceRoot,
       base: image.base,
       definedBy: o.shownDefinition,
       log,

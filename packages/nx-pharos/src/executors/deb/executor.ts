@@ -1,18 +1,18 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { fetchRecipePackaging, fetchRecipeSource, runLoggedBuild, suiteEngine } from '../../lib/source-build/source-build';
 import { normalizeOptions, type SourceBuildOptions } from '../../lib/source-build/normalize-options';
+import { runExecutor } from '../../lib/team-store/install';
 import { DEBS_MANIFEST, type AbsentDebsManifest, type BuiltDebsManifest } from '../../products/debs';
 import { writeManifest } from '../../products/manifest';
 import { absenceLine } from '../../products/source';
+import { hashAndStore } from '../../products/store-files';
 import { resolveDebianMirror } from '../../tools/debian-mirror';
 import { buildFromSummary, DPKG_BUILD_SCRIPT, dpkgBuildEnv, parseBuiltDebs, parseBuiltFrom } from '../../tools/dpkg';
 import { removeProducts, writeAtomically } from '../../utils/atomic-file';
-import { sha256File } from '../../utils/digest';
 import { PharosError } from '../../utils/errors';
-import { runExecutor, type ProductLockOptions } from '../../utils/executor';
+import type { ProductLockOptions } from '../../utils/executor';
 
 export interface DebExecutorOptions extends Pick<SourceBuildOptions, 'recipe' | 'release' | 'jobs' | 'outputPath'>, ProductLockOptions {
   suite: string;
@@ -97,13 +97,7 @@ export default async function debExecutor(options: DebExecutorOptions, context: 
         ...(patches.length ? { patches: patches.map(({ file, sha256 }) => ({ file, sha256 })) } : {}),
         builtOn: base.id,
         ...(deb.buildFrom?.length ? { buildFrom: parseBuiltFrom(output) } : {}),
-        debs: await Promise.all(
-          built.map(async (d) => ({
-            ...d,
-            sha256: await sha256File(join(tmp, d.file)),
-            bytes: statSync(join(tmp, d.file)).size,
-          })),
-        ),
+        debs: await Promise.all(built.map(async (d) => ({ ...d, ...(await hashAndStore(join(tmp, d.file), { workspaceRoot: context.root })) }))),
       };
       await writeFile(join(tmp, DEBS_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
     });

@@ -2,7 +2,7 @@ import type { NormalizedDefImageOptions } from '../../lib/overlay/def-image';
 import { shownPath } from '../../lib/overlay/normalize-options';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Apptainer } from '../../tools/apptainer';
+import type { ApptainerRunner } from '../../tools/apptainer';
 import { buildFromDefinitionArgv, subordinateIdsFor, unprivilegedBuildRefusal } from '../../tools/apptainer-definition';
 import { writeAtomically } from '../../utils/atomic-file';
 import { onInterrupt } from '../../utils/cleanup';
@@ -16,7 +16,7 @@ const TAIL_LINES = 25;
  * `apptainer build` of the definition into the product's SIF, written to a temporary sibling and renamed only when
  * the build succeeded. The whole output goes to the log; a host that refuses the unprivileged build is named as such.
  */
-export async function buildDefinition(apptainer: Apptainer, o: NormalizedDefImageOptions, squashfs: string, logFile: string): Promise<void> {
+export async function buildDefinition(apptainer: ApptainerRunner, o: NormalizedDefImageOptions, squashfs: string, logFile: string): Promise<void> {
   // The subordinate ids of the user the dev container runs as, in a scratch folder named for its owner (so the next
   // run removes it after a kill -9).
   const scratch = join(o.workspaceRoot, 'tmp', 'def-sif', ownedName(o.project));
@@ -31,7 +31,7 @@ export async function buildDefinition(apptainer: Apptainer, o: NormalizedDefImag
   }
 }
 
-async function build(apptainer: Apptainer, o: NormalizedDefImageOptions, squashfs: string, logFile: string, subordinateIds: string): Promise<void> {
+async function build(apptainer: ApptainerRunner, o: NormalizedDefImageOptions, squashfs: string, logFile: string, subordinateIds: string): Promise<void> {
   await writeAtomically(o.products.sif, async (tmp) => {
     const log = buildLog(logFile, (line) => process.stdout.write(`${line}\n`));
     let exitCode: number;

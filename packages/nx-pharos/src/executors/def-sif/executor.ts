@@ -1,16 +1,16 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { statSync } from 'node:fs';
 import { assertFromIsBase, normalizeDefImageOptions, type DefImageOptions } from '../../lib/overlay/def-image';
 import { verifiedSif } from '../../lib/overlay/mounts';
 import { shownPath } from '../../lib/overlay/normalize-options';
+import { slurmJobIfChosen, type JobResourceOptions } from '../../lib/slurm-engine/target-engine';
+import { runExecutor } from '../../lib/team-store/install';
 import { sifFileNames, writeSifManifest, type SifManifest } from '../../products/sif';
-import { apptainerForTask, mksquashfsArgs } from '../../tools/apptainer';
-import { assertDaemon, dockerClient } from '../../tools/docker';
+import { hashAndStore } from '../../products/store-files';
+import { mksquashfsArgs } from '../../tools/apptainer';
+import { apptainerForTask } from '../../tools/apptainer-runner';
 import { removeProducts } from '../../utils/atomic-file';
 import { buildLogFile } from '../../utils/build-log';
-import { sha256File } from '../../utils/digest';
 import { PharosError } from '../../utils/errors';
-import { runExecutor } from '../../utils/executor';
 import { buildDefinition } from './build-definition';
 
 export type { DefImageOptions };
@@ -20,7 +20,9 @@ export type { DefImageOptions };
  * container and without network, on the container SIF its `From:` names. Product: <version>.sif and
  * <version>.sif.json (last) in dist/containers/overlays/<name>/, each renamed into place.
  */
-export default async function defSifExecutor(options: DefImageOptions, context: ExecutorContext) {
+export default async function defSifExecutor(options: DefImageOptions & JobResourceOptions, context: ExecutorContext) {
+  const job = slurmJobIfChosen('def-sif', options, context);
+  if (job) return job;
   return runExecutor(async (run) => {
     const o = normalizeDefImageOptions(options, context);
     await run.lockProduct(context, o.products.sif, options);
@@ -33,10 +35,7 @@ export default async function defSifExecutor(options: DefImageOptions, context: 
     }
     const base = await verifiedSif(o.base.manifest, o.base.producer, o);
     assertFromIsBase(o, base.file);
-
-    const docker = dockerClient();
-    await assertDaemon(docker);
-    const apptainer = await apptainerForTask(docker, context, o.devContainer);
+    const apptainer = await apptainerForTask(context, o.devContainer);
     const apptainerVersion = await apptainer.version();
     const logFile = await buildLogFile(context, 'sif');
     process.stdout.write(`pharos: apptainer build ${o.shownDefinition} on ${shownPath(o, base.file)}; full log: ${shownPath(o, logFile)}\n`);
@@ -46,8 +45,7 @@ export default async function defSifExecutor(options: DefImageOptions, context: 
       schema: 1,
       project: o.project,
       sif: sifFileNames(o.path.version).sif,
-      sha256: await sha256File(o.products.sif),
-      bytes: statSync(o.products.sif).size,
+      ...(await hashAndStore(o.products.sif, o)),
       definition: { file: o.shownDefinition, sha256: o.definitionSha256 },
       base: { project: o.base.project, sif: base.manifest.sif, sha256: base.manifest.sha256 },
       mksquashfsArgs: squashfs,

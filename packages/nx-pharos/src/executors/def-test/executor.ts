@@ -4,10 +4,10 @@ import { assertChecksPassed, declaredChecks, runChecks } from '../../lib/overlay
 import { normalizeDefImageOptions, type DefImageOptions } from '../../lib/overlay/def-image';
 import { verifiedSif } from '../../lib/overlay/mounts';
 import { shownPath } from '../../lib/overlay/normalize-options';
+import { runExecutor } from '../../lib/team-store/install';
 import { readSifManifest } from '../../products/sif';
-import { apptainerForTask, overlayExecArgv } from '../../tools/apptainer';
-import { assertDaemon, dockerClient } from '../../tools/docker';
-import { runExecutor } from '../../utils/executor';
+import { overlayExecArgv } from '../../tools/apptainer';
+import { apptainerForTask } from '../../tools/apptainer-runner';
 
 export type DefTestOptions = Omit<DefImageOptions, 'compression' | 'compressionLevel' | 'noWait' | 'wait'>;
 
@@ -38,10 +38,7 @@ export default async function defTestExecutor(options: DefTestOptions, context: 
         `${shown} was built from ${built.definition?.file} ${built.definition?.sha256}, ${o.shownDefinition} is now ${o.definitionSha256}; rebuild the sif target`,
       );
     }
-
-    const docker = dockerClient();
-    await assertDaemon(docker);
-    const apptainer = await apptainerForTask(docker, context, o.devContainer);
+    const apptainer = await apptainerForTask(context, o.devContainer);
     await runChecks(apptainer, checks, (command) => overlayExecArgv({ sif: self.file, overlays: [], argv: ['/bin/sh', '-c', command] }), report);
     assertChecksPassed(report, { step: o.label, file: o.checks?.shown, next: 'fix the definition or the expectation' });
   });

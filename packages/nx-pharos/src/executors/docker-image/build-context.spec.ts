@@ -1,7 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { storeProductFile } from '../../products/store-files';
+import { failureOf } from '../../testing/failure';
 import { expandArtifactFiles, matchesSegment, stageBuildContext, stagedDockerfilePath } from './build-context';
 
 describe('artifact files', () => {
@@ -23,6 +25,18 @@ describe('artifact files', () => {
   });
 });
 
+/** Project p's context in workspace `ws`, with q's .debs as an artifact under debs/. */
+function stageRequest(ws: string) {
+  return {
+    contextDir: join(ws, 'p'),
+    dockerfile: join(ws, 'p/Dockerfile'),
+    dockerfileText: 'FROM sha256:00\n',
+    artifacts: [{ project: 'q', target: 'deb', files: ['dist/q/*.deb'], into: 'debs' }],
+    workspaceRoot: ws,
+    log: () => undefined,
+  };
+}
+
 describe('staged build context', () => {
   it('puts the Dockerfile at its place in the context, or at the top when it lies outside', () => {
     expect(stagedDockerfilePath('/ws/p', '/ws/p/Dockerfile')).toBe('Dockerfile');
@@ -38,14 +52,7 @@ describe('staged build context', () => {
     symlinkSync('../Dockerfile.shared', join(ws, 'p/Dockerfile'));
     writeFileSync(join(ws, 'p/sub/file'), 'kept\n');
     writeFileSync(join(ws, 'dist/q/q.deb'), 'deb\n');
-    const staged = await stageBuildContext({
-      contextDir: join(ws, 'p'),
-      dockerfile: join(ws, 'p/Dockerfile'),
-      dockerfileText: 'FROM sha256:00\n',
-      artifacts: [{ project: 'q', target: 'deb', files: ['dist/q/*.deb'], into: 'debs' }],
-      workspaceRoot: ws,
-      log: () => undefined,
-    });
+    const staged = await stageBuildContext(stageRequest(ws));
     expect(staged.dockerfile).toBe('Dockerfile');
     expect(readFileSync(join(staged.dir, 'Dockerfile'), 'utf8')).toBe('FROM sha256:00\n');
     expect(readFileSync(join(staged.dir, 'sub/file'), 'utf8')).toBe('kept\n');
@@ -54,5 +61,31 @@ describe('staged build context', () => {
     await staged.dispose();
     expect(existsSync(staged.dir)).toBe(false);
     rmSync(ws, { recursive: true, force: true });
+  });
+
+  it('gives the builder the bytes of an artifact kept in the store, and names its target when the blob is missing', async () => {
+    const ws = mkdtempSync(join(tmpdir(), 'pharos-stage-'));
+    const storeEnv = { PHAROS_STORE: join(ws, 'store'), PHAROS_STORE_THRESHOLD: '0' };
+    mkdirSync(join(ws, 'p'), { recursive: true });
+    mkdirSync(join(ws, 'dist/q'), { recursive: true });
+    writeFileSync(join(ws, 'dist/q/q.deb'), 'deb\n');
+    await storeProductFile(join(ws, 'dist/q/q.deb'), undefined, { workspaceRoot: ws, storeEnv });
+    const request = stageRequest(ws);
+    vi.stubEnv('PHAROS_STORE', storeEnv.PHAROS_STORE);
+    try {
+      const staged = await stageBuildContext(request);
+      expect(lstatSync(join(staged.dir, 'debs/q.deb')).isFile()).toBe(true);
+      expect(readFileSync(join(staged.dir, 'debs/q.deb'), 'utf8')).toBe('deb\n');
+      // The blob is 0444; the image gets the mode a product file has, whatever the threshold.
+      expect(lstatSync(join(staged.dir, 'debs/q.deb')).mode & 0o777).toBe(0o644);
+      await staged.dispose();
+      rmSync(join(ws, 'store'), { recursive: true });
+      const err = await failureOf(stageBuildContext(request));
+      expect(err.format()).toMatch(/^pharos: dist\/q\/q\.deb: links to blob sha256:[0-9a-f]{64}, which this machine does not have/);
+      expect(err.details.next).toBe('rebuild it here: npx nx run q:deb --skip-nx-cache');
+    } finally {
+      vi.unstubAllEnvs();
+      rmSync(ws, { recursive: true, force: true });
+    }
   });
 });

@@ -1,8 +1,9 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { copyFile, cp, link, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, cp, link, lstat, mkdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import type { ContainerArtifact } from '../../definitions/container';
+import { assertBlobPresent } from '../../products/store-files';
 import { onInterrupt } from '../../utils/cleanup';
 import { PharosError } from '../../utils/errors';
 import { ownedName } from '../../utils/leftovers';
@@ -64,9 +65,23 @@ export interface StageRequest {
 }
 
 /**
+ * One artifact into the context. A product file is hard-linked (a few hundred MB of .debs should not be copied twice).
+ * One kept in the store is copied by its blob, and given a product file's usual mode: the blob is read-only (0444), and
+ * COPY keeps the context's modes, so linking it would make the image depend on the store's threshold.
+ */
+async function stageArtifact(product: string, dest: string): Promise<void> {
+  if (!(await lstat(product)).isSymbolicLink()) {
+    await link(product, dest).catch(() => copyFile(product, dest));
+    return;
+  }
+  await copyFile(await realpath(product), dest);
+  await chmod(dest, 0o644);
+}
+
+/**
  * A temporary build context: the context folder, the pinned Dockerfile in place of the user's (whose file is never
- * edited), and each artifact under its `into` folder. Artifacts are hard-linked when they can be (a few hundred MB of
- * .debs should not be copied twice), and the folder is removed afterwards, also on Ctrl-C.
+ * edited), and each artifact under its `into` folder (stageArtifact), and the folder is removed afterwards, also on
+ * Ctrl-C.
  */
 export async function stageBuildContext(req: StageRequest): Promise<{ dir: string; dockerfile: string; dispose: () => Promise<void> }> {
   const dir = join(tmpdir(), ownedName('pharos-context'));
@@ -84,7 +99,9 @@ export async function stageBuildContext(req: StageRequest): Promise<{ dir: strin
       await mkdir(into, { recursive: true });
       for (const file of files) {
         const dest = join(into, basename(file));
-        await link(join(req.workspaceRoot, file), dest).catch(() => copyFile(join(req.workspaceRoot, file), dest));
+        const rebuild = `npx nx run ${artifact.project}:${artifact.target} --skip-nx-cache`;
+        await assertBlobPresent(join(req.workspaceRoot, file), {}, { shown: file, rebuild });
+        await stageArtifact(join(req.workspaceRoot, file), dest);
       }
       req.log(`pharos: ${files.length} file(s) of ${artifact.project}:${artifact.target} in the build context at ${artifact.into}/\n`);
     }

@@ -2,11 +2,11 @@ import type { ExecutorContext } from '@nx/devkit';
 import { readFile } from 'node:fs/promises';
 import { parseDockerfile, pinBaseImages } from '../../definitions/dockerfile';
 import { normalizeDockerImageOptions, type DockerImageExecutorOptions } from '../../lib/image/normalize-options';
+import { runExecutor } from '../../lib/team-store/install';
 import { assertDaemon, buildImage, BuildStepError, dockerClient } from '../../tools/docker';
 import { publishImage } from '../../tools/image-store';
 import { removeProducts } from '../../utils/atomic-file';
 import { PharosError } from '../../utils/errors';
-import { runExecutor } from '../../utils/executor';
 import { prepareBaseImages } from './base-images';
 import { stageBuildContext } from './build-context';
 
@@ -73,6 +73,15 @@ export default async function dockerImageExecutor(options: DockerImageExecutorOp
       await staged.dispose();
     }
 
-    await publishImage(docker, { project: o.project, imageId, tags: [o.tag], outputDir: o.outputDir, base, definedBy: o.shownDockerfile, log });
+    await publishImage(docker, {
+      project: o.project,
+      imageId,
+      tags: [o.tag],
+      outputDir: o.outputDir,
+      workspaceRoot: o.workspaceRoot,
+      base,
+      definedBy: o.shownDockerfile,
+      log,
+    });
   });
 }

@@ -2,10 +2,11 @@ import type { ExecutorContext } from '@nx/devkit';
 import { join } from 'node:path';
 import { fetchRecipePackaging, fetchRecipeSource } from '../../lib/source-build/source-build';
 import { normalizeOptions, type SourceBuildOptions } from '../../lib/source-build/normalize-options';
+import { runExecutor } from '../../lib/team-store/install';
 import { writeManifest } from '../../products/manifest';
 import { absenceLine, SOURCE_RECORD, type SourceRecord } from '../../products/source';
 import { removeProducts } from '../../utils/atomic-file';
-import { runExecutor, type ProductLockOptions } from '../../utils/executor';
+import type { ProductLockOptions } from '../../utils/executor';
 
 export type FetchExecutorOptions = Pick<SourceBuildOptions, 'recipe' | 'release' | 'outputPath'> & ProductLockOptions;
 

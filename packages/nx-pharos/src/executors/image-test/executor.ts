@@ -2,12 +2,13 @@ import type { ExecutorContext } from '@nx/devkit';
 import { dirname, join } from 'node:path';
 import type { ContainerCheck, Runtime } from '../../definitions/container';
 import { normalizeImageTestOptions, shownPath, type ImageTestOptions } from '../../lib/image/normalize-options';
+import { runExecutor } from '../../lib/team-store/install';
 import { assertArchiveMatches, readImageManifest } from '../../products/image';
-import { apptainerForTask, execArgv } from '../../tools/apptainer';
+import { execArgv } from '../../tools/apptainer';
+import { apptainerForTask } from '../../tools/apptainer-runner';
 import { assertDaemon, dockerClient, runContainerCaptured } from '../../tools/docker';
 import { ensureImage } from '../../tools/image-store';
 import { PharosError } from '../../utils/errors';
-import { runExecutor } from '../../utils/executor';
 import { checkTimeLimit } from '../../lib/image/check-limits';
 import { judge, Report, stripApptainerInfo } from '../../lib/image/check-report';
 import { testSif } from './sif-checks';
@@ -48,7 +49,7 @@ export default async function imageTestExecutor(options: ImageTestOptions, conte
     }
 
     if (o.sifManifest) {
-      const apptainer = await apptainerForTask(docker, context, o.devContainer);
+      const apptainer = await apptainerForTask(context, o.devContainer, { docker });
       const sifFile = await testSif(apptainer, docker, manifest, { ...o, sifManifest: o.sifManifest }, report);
       for (const check of o.checks.filter((c) => runsIn(c, 'apptainer'))) {
         const limit = limitOf(check, 'apptainer');

@@ -13,7 +13,7 @@ import {
   parseSifObjectTypes,
   sifListArgv,
   verifyWithKeyArgv,
-  type Apptainer,
+  type ApptainerRunner,
 } from '../../tools/apptainer';
 import { inspectImage } from '../../tools/docker';
 import { PharosError } from '../../utils/errors';
@@ -41,7 +41,7 @@ export function layoutProbeArgv(): string[] {
  * environment it carries over from the image, and the /.singularity.d layout its actions need. Returns the SIF's path.
  */
 export async function testSif(
-  apptainer: Apptainer,
+  apptainer: ApptainerRunner,
   docker: Docker,
   image: ImageManifest,
   o: NormalizedImageTestOptions & { sifManifest: string },

@@ -3,10 +3,9 @@ import { Report, stripApptainerInfo, tailOf } from '../../lib/image/check-report
 import { assertChecksPassed, declaredChecks, runChecks } from '../../lib/overlay/checks';
 import { holdOverlays, overlayProduct, usingOverlaysArgv, verifiedBaseSif, type BaseSif, type MountedOverlay } from '../../lib/overlay/mounts';
 import { normalizeOverlayOptions, shownPath, type NormalizedOverlayOptions, type OverlayOptions } from '../../lib/overlay/normalize-options';
+import { runExecutor } from '../../lib/team-store/install';
 import { EMBEDDED_SCRIPT } from '../../products/overlay';
-import { apptainerForTask } from '../../tools/apptainer';
-import { assertDaemon, dockerClient } from '../../tools/docker';
-import { runExecutor } from '../../utils/executor';
+import { apptainerForTask } from '../../tools/apptainer-runner';
 
 export type OverlayTestOptions = Omit<OverlayOptions, 'compression' | 'compressionLevel' | 'noWait' | 'wait'>;
 
@@ -48,9 +47,7 @@ async function checkOverlay(
     );
   }
   const exec = (command: string) => usingOverlaysArgv(base.file, mounted, command);
-  const docker = dockerClient();
-  await assertDaemon(docker);
-  const apptainer = await apptainerForTask(docker, context, o.devContainer);
+  const apptainer = await apptainerForTask(context, o.devContainer);
 
   const embedded = `${o.appRoot}/${EMBEDDED_SCRIPT}`;
   const provenance = await apptainer.run({ argv: exec(`sha256sum ${embedded}`), fuse: true, network: 'none' });

@@ -1,11 +1,11 @@
-import { statSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { OverlayAnswers } from '../../lib/overlay/answers';
 import { shownPath, type NormalizedOverlayOptions } from '../../lib/overlay/normalize-options';
 import { envInSif, mountedBinDirs, type BaseSif, type MountedOverlay } from '../../lib/overlay/mounts';
 import { EMBEDDED_SCRIPT, OVERLAY_MOUNT_ROOT, overlayFileNames, type OverlayManifest } from '../../products/overlay';
-import { overlayExecArgv, type Apptainer } from '../../tools/apptainer';
+import { hashAndStore } from '../../products/store-files';
+import { overlayExecArgv, type ApptainerRunner } from '../../tools/apptainer';
 import { resolveDebianMirror } from '../../tools/debian-mirror';
 import { fetchSource, type FetchedSource } from '../../tools/source-fetch';
 import { sha256File } from '../../utils/digest';
@@ -79,7 +79,14 @@ export function withNetworkNotice(key: string, line: number): string {
 }
 
 /** Runs the script's install() in the base SIF, the #DEP overlays under it read-only, without network unless it says #NETWORK:yes. */
-export async function runInstall(apptainer: Apptainer, o: NormalizedOverlayOptions, base: BaseSif, deps: MountedOverlay[], stage: Stage, logFile: string) {
+export async function runInstall(
+  apptainer: ApptainerRunner,
+  o: NormalizedOverlayOptions,
+  base: BaseSif,
+  deps: MountedOverlay[],
+  stage: Stage,
+  logFile: string,
+) {
   const network = o.script.network;
   const argv = overlayExecArgv({
     sif: base.file,
@@ -156,7 +163,7 @@ export interface Built {
   args: (dest: string) => string[];
 }
 
-/** The manifest of a new overlay: each input by digest, the `.sqf` by its final name. */
+/** The manifest of a new overlay: each input by digest, the `.sqf` by its final name (and in the store, when big). */
 export async function overlayManifest(o: NormalizedOverlayOptions, b: Built): Promise<OverlayManifest> {
   const names = overlayFileNames(o.path.version);
   return {
@@ -166,8 +173,7 @@ export async function overlayManifest(o: NormalizedOverlayOptions, b: Built): Pr
     type: o.script.type,
     sqf: names.sqf,
     env: names.env,
-    sha256: await sha256File(b.sqf),
-    bytes: statSync(b.sqf).size,
+    ...(await hashAndStore(b.sqf, o)),
     script: { file: o.shownScript, sha256: await sha256File(b.stage.script) },
     sources: b.sources.map((s) => ({ file: s.file, sha256: s.sha256 })),
     base: { project: o.base.project, sif: b.base.manifest.sif, sha256: b.base.manifest.sha256 },

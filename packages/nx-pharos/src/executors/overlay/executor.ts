@@ -4,17 +4,23 @@ import { readOverlayAnswers } from '../../lib/overlay/answers';
 import { publishOverlay, refuseWhileInUse } from '../../lib/overlay/in-use';
 import { heldDeps, verifiedBaseSif } from '../../lib/overlay/mounts';
 import { normalizeOverlayOptions, shownPath, type OverlayOptions } from '../../lib/overlay/normalize-options';
+import { slurmJobIfChosen, type EngineOptions, type JobSpec } from '../../lib/slurm-engine/target-engine';
+import { runExecutor } from '../../lib/team-store/install';
 import { envFileText, writeOverlayManifest } from '../../products/overlay';
-import { apptainerForTask } from '../../tools/apptainer';
-import { assertDaemon, dockerClient } from '../../tools/docker';
+import { apptainerForTask } from '../../tools/apptainer-runner';
 import { overlayCompression, packArgv } from '../../tools/mksquashfs';
 import { nextProduct, type NextProduct } from '../../utils/atomic-file';
 import { buildLogFile } from '../../utils/build-log';
 import { PharosError } from '../../utils/errors';
-import { runExecutor } from '../../utils/executor';
 import { fetchScriptSources, overlayManifest, runInstall, stageBuild, type Stage } from './build-overlay';
 
 export type { OverlayOptions };
+
+/** An overlay's job asks for what its script's #SBATCH lines say (lib/slurm-engine/target-engine.ts fills the rest). */
+function overlayJob(options: OverlayOptions, context: ExecutorContext): JobSpec {
+  const { script, shownScript } = normalizeOverlayOptions(options, context);
+  return { resources: script.scheduler.resources, other: script.scheduler.other.slurm, file: shownScript };
+}
 
 /**
  * Builds an overlay from its script: install() in the base SIF with the #DEP overlays mounted read-only and the
@@ -23,7 +29,9 @@ export type { OverlayOptions };
  * Product: <version>.sqf, <version>.env and <version>.sqf.json, each first written as a `.new-…` sibling; the current
  * product is replaced only once all three are complete, and not while anything uses it (lib/overlay/in-use.ts).
  */
-export default async function overlayExecutor(options: OverlayOptions, context: ExecutorContext) {
+export default async function overlayExecutor(options: OverlayOptions & EngineOptions, context: ExecutorContext) {
+  const job = slurmJobIfChosen('overlay', options, context, overlayJob);
+  if (job) return job;
   return runExecutor(async (run) => {
     const o = normalizeOverlayOptions(options, context);
     await run.lockProduct(context, o.products.sqf, options);
@@ -38,9 +46,7 @@ export default async function overlayExecutor(options: OverlayOptions, context: 
       const sources = await fetchScriptSources(o);
       stage = await stageBuild(o, sources, answers);
       next = await nextProduct([o.products.sqf, o.products.env, o.products.manifest]);
-      const docker = dockerClient();
-      await assertDaemon(docker);
-      const apptainer = await apptainerForTask(docker, context, o.devContainer);
+      const apptainer = await apptainerForTask(context, o.devContainer);
       const apptainerVersion = await apptainer.version();
       const logFile = await buildLogFile(context, 'overlay');
       process.stdout.write(`pharos: building ${o.path.key} on ${shownPath(o, base.file)}; full log: ${shownPath(o, logFile)}\n`);

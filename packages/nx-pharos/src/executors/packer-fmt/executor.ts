@@ -1,9 +1,9 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join, relative } from 'node:path';
+import { runExecutor } from '../../lib/team-store/install';
 import { normalizeVmImageOptions, type VmImageOptions } from '../../lib/vm-image/normalize-options';
 import { packerFmt } from '../../tools/packer';
 import { PharosError } from '../../utils/errors';
-import { runExecutor } from '../../utils/executor';
 
 export interface PackerFmtOptions extends Pick<VmImageOptions, 'definition'> {
   /** Report unformatted files and fail, without writing. */

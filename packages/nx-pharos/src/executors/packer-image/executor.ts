@@ -2,6 +2,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { runExecutor } from '../../lib/team-store/install';
 import { packerBuildError } from '../../lib/vm-image/build-error';
 import { withoutProjects } from '../../definitions/vm-image';
 import { absentPackages, leftOutLine, leftOutPackages } from '../../lib/vm-image/left-out';
@@ -9,12 +10,13 @@ import { normalizeVmImageOptions, type VmImageOptions } from '../../lib/vm-image
 import { publishImage } from '../../lib/vm-image/publish';
 import { inPackerScratch, provisionScripts, renderFiles, stageDebs, stageTemplate, templateVars } from '../../lib/vm-image/stage';
 import { readVerifiedDisk, vmImageFiles } from '../../products/vm-image';
+import { aptProxyFor } from '../../tools/apt-cache';
 import { packerBuild, packerValidate, packerVersion } from '../../tools/packer';
 import { detectAccelerator, qemuVersion } from '../../tools/qemu';
 import { workspaceKeypair } from '../../tools/ssh-key';
 import { removeProducts } from '../../utils/atomic-file';
 import { buildLog, buildLogFile } from '../../utils/build-log';
-import { runExecutor, type ProductLockOptions } from '../../utils/executor';
+import type { ProductLockOptions } from '../../utils/executor';
 
 export type PackerImageOptions = VmImageOptions & ProductLockOptions;
 
@@ -39,6 +41,7 @@ export default async function packerImageExecutor(options: PackerImageOptions, c
 
     const version = await packerVersion();
     const accelerator = await detectAccelerator(base.disk, (t) => process.stdout.write(`pharos: ${t}`));
+    const aptProxy = await aptProxyFor('qemu');
     const key = await workspaceKeypair(context.root);
     const serialLog = await buildLogFile(context, 'image-serial');
     const buildLogPath = await buildLogFile(context, 'image');
@@ -64,6 +67,7 @@ export default async function packerImageExecutor(options: PackerImageOptions, c
         seedFiles: staged.seedFiles,
         serialLog,
         provisionScripts: provisionScripts(projectDir, context.root, def),
+        aptProxy,
       });
       await packerValidate(scratch, vars, staged.sourceOf);
       process.stdout.write(
@@ -83,7 +87,7 @@ export default async function packerImageExecutor(options: PackerImageOptions, c
           built.qemuLost,
         );
 
-      const image = await publishImage(join(scratch, 'out'), outputDir, {
+      const image = await publishImage(join(scratch, 'out'), outputDir, context.root, {
         project: name,
         suite: def.suite,
         base: { file: base.manifest.file, sha256: base.manifest.sha256 },

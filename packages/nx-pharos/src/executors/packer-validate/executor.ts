@@ -1,9 +1,9 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join, relative } from 'node:path';
+import { runExecutor } from '../../lib/team-store/install';
 import { normalizeVmImageOptions, type VmImageOptions } from '../../lib/vm-image/normalize-options';
 import { packerValidate, packerVersion } from '../../tools/packer';
 import { ed25519Keypair } from '../../tools/ssh-key';
-import { runExecutor } from '../../utils/executor';
 import { inPackerScratch, provisionScripts, stageTemplate, templateVars } from '../../lib/vm-image/stage';
 
 export type PackerValidateOptions = Pick<VmImageOptions, 'definition'>;

@@ -1,6 +1,6 @@
 import { rename } from 'node:fs/promises';
 import { shownPath, type NormalizedSifOptions } from '../../lib/image/normalize-options';
-import { buildFromArchiveArgv, mksquashfsArgs, signArgv, type Apptainer } from '../../tools/apptainer';
+import { buildFromArchiveArgv, mksquashfsArgs, signArgv, type ApptainerRunner } from '../../tools/apptainer';
 import { removeProducts, temporarySibling, writeAtomically } from '../../utils/atomic-file';
 import { onInterrupt } from '../../utils/cleanup';
 import { PharosError } from '../../utils/errors';
@@ -29,7 +29,7 @@ export function squashfsArgsOf(o: NormalizedSifOptions): string {
  * key reach their product paths only when both steps succeeded.
  */
 export async function buildSif(
-  apptainer: Apptainer,
+  apptainer: ApptainerRunner,
   o: NormalizedSifOptions,
   archive: string,
   squashfs: string,

@@ -1,14 +1,12 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { normalizeSifOptions, shownPath, type SifExecutorOptions } from '../../lib/image/normalize-options';
+import { runExecutor } from '../../lib/team-store/install';
 import { assertArchiveMatches, readImageManifest } from '../../products/image';
 import { sifFileNames, writeSifManifest, type SifManifest } from '../../products/sif';
-import { apptainerForTask } from '../../tools/apptainer';
-import { assertDaemon, dockerClient } from '../../tools/docker';
+import { hashAndStore } from '../../products/store-files';
+import { apptainerForTask } from '../../tools/apptainer-runner';
 import { removeProducts } from '../../utils/atomic-file';
-import { sha256File } from '../../utils/digest';
-import { runExecutor } from '../../utils/executor';
 import { signingMaterial } from '../../utils/signing-material';
 import { buildSif, squashfsArgsOf } from './build-sif';
 import { SIF_SIGNING } from './signing-key';
@@ -29,9 +27,7 @@ export default async function sifExecutor(options: SifExecutorOptions, context: 
     // Before the slow part: a signed build without a key must fail at once.
     const signing = o.signing ? await signingMaterial(SIF_SIGNING, o.signing.keyFile, process.env, o.workspaceRoot, o.signing.requiredBy) : undefined;
     try {
-      const docker = dockerClient();
-      await assertDaemon(docker);
-      const apptainer = await apptainerForTask(docker, context, o.devContainer);
+      const apptainer = await apptainerForTask(context, o.devContainer);
       const version = await apptainer.version();
       await buildSif(apptainer, o, archive, squashfs, signing);
 
@@ -40,8 +36,7 @@ export default async function sifExecutor(options: SifExecutorOptions, context: 
         schema: 1,
         project: o.project,
         sif: files.sif,
-        sha256: await sha256File(o.products.sif),
-        bytes: statSync(o.products.sif).size,
+        ...(await hashAndStore(o.products.sif, o)),
         image: { id: image.id, archiveSha256: image.archiveSha256 },
         mksquashfsArgs: squashfs,
         apptainerVersion: version,

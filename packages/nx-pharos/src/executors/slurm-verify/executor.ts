@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { normalizeOptions, type SourceBuildOptions } from '../../lib/source-build/normalize-options';
 import { suiteEngine } from '../../lib/source-build/source-build';
 import { runCheck, runDebCheck, type Check } from '../../lib/source-build/verify-products';
+import { runExecutor } from '../../lib/team-store/install';
 import { verifiedDebs } from '../../products/debs';
 import { verifiedTarball, type TarballManifest } from '../../products/tarball';
 import { GPG_VERIFY_SCRIPT } from '../../tools/gpg';
-import { runExecutor } from '../../utils/executor';
 
 export interface SlurmVerifyOptions extends SourceBuildOptions {
   suite: string;

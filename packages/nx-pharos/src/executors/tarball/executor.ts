@@ -1,18 +1,19 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { normalizeOptions, type SourceBuild, type SourceBuildOptions } from '../../lib/source-build/normalize-options';
 import { GPG_SIGNING, signTarball } from '../../lib/source-build/sign-tarball';
 import { fetchRecipeSource, runLoggedBuild, suiteEngine } from '../../lib/source-build/source-build';
 import { layOutTree, packTree, parseBundled, TARBALL_BUILD_SCRIPT, tarballBuildEnv, tarballFile } from '../../lib/source-build/tarball-build';
+import { runExecutor } from '../../lib/team-store/install';
+import { hashAndStore } from '../../products/store-files';
 import { TARBALL_MANIFEST, type TarballFacts, type TarballManifest } from '../../products/tarball';
 import { runContainerCaptured } from '../../tools/docker';
 import { parseLdconfig, RELOCATE_SCRIPT } from '../../tools/relocatable';
 import { removeProducts, writeAtomically } from '../../utils/atomic-file';
-import { sha256File } from '../../utils/digest';
 import { PharosError } from '../../utils/errors';
-import { runExecutor, workspacePath, type ProductLockOptions } from '../../utils/executor';
+import { workspacePath, type ProductLockOptions } from '../../utils/executor';
 import { signingMaterial, type SigningMaterial } from '../../utils/signing-material';
 
 export interface TarballOptions extends SourceBuildOptions, ProductLockOptions {
@@ -94,8 +95,8 @@ async function buildTarball(build: SourceBuild, templates: string, tmp: string, 
     project: build.project,
     ...facts,
     file,
-    sha256: await sha256File(join(tmp, file)),
-    bytes: statSync(join(tmp, file)).size,
+    // After signing: the signature is of the plain file, and the store keeps its bytes as they are.
+    ...(await hashAndStore(join(tmp, file), { workspaceRoot: context.root })),
     source: { file: source.file, sha256: source.sha256 },
     configureFlags,
     bundled,

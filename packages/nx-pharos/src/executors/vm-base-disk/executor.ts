@@ -1,17 +1,18 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { execa } from 'execa';
-import { statSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { runExecutor } from '../../lib/team-store/install';
 import { normalizeVmImageOptions, type VmImageOptions } from '../../lib/vm-image/normalize-options';
+import { hashAndStore } from '../../products/store-files';
 import { BASE_DISK_FILE, BASE_DISK_MANIFEST, writeVmManifest } from '../../products/vm-image';
+import { aptProxyFor } from '../../tools/apt-cache';
 import { resolveDebianMirror } from '../../tools/debian-mirror';
 import { removeProducts, writeAtomically } from '../../utils/atomic-file';
 import { buildLog, buildLogFile } from '../../utils/build-log';
 import { onInterrupt } from '../../utils/cleanup';
-import { sha256File } from '../../utils/digest';
 import { PharosError } from '../../utils/errors';
-import { runExecutor, type ProductLockOptions } from '../../utils/executor';
+import type { ProductLockOptions } from '../../utils/executor';
 import { pharosCacheDir } from '../../utils/paths';
 import { ownedName } from '../../utils/leftovers';
 
@@ -34,6 +35,9 @@ export default async function vmBaseDiskExecutor(options: VmBaseDiskOptions, con
     await removeProducts([outputDir]);
     const script = join(projectDir, scriptName);
     const mirror = resolveDebianMirror();
+    // For the script's debootstrap alone (packer/cloud-base/base-disk.sh): never the check that decides its sources.list.
+    const aptCache = await aptProxyFor('host');
+    const env = aptCache ? { PHAROS_APT_CACHE: aptCache } : {};
     const logFile = await buildLogFile(context, 'base-disk');
     const work = join(context.root, 'tmp', 'base-disk', ownedName(name));
     process.stdout.write(`pharos: base disk for ${def.suite} from ${mirror}; full log: ${relative(context.root, logFile)}\n`);
@@ -58,7 +62,7 @@ export default async function vmBaseDiskExecutor(options: VmBaseDiskOptions, con
           '--cache',
           pharosCacheDir('debootstrap-vm', def.suite),
         ],
-        { reject: false, all: true, detached: true, stdin: 'ignore' },
+        { reject: false, all: true, detached: true, stdin: 'ignore', env },
       );
       const stop = onInterrupt(async () => {
         try {
@@ -81,8 +85,8 @@ export default async function vmBaseDiskExecutor(options: VmBaseDiskOptions, con
           next: `read ${relative(context.root, logFile)}; the Debian mirror (${mirror}) must serve ${def.suite}`,
         });
       }
-      const sha256 = await sha256File(disk);
-      await writeVmManifest(join(tmp, BASE_DISK_MANIFEST), { schema: 1, file: BASE_DISK_FILE, sha256, bytes: statSync(disk).size, suite: def.suite, mirror });
+      const stored = await hashAndStore(disk, { workspaceRoot: context.root });
+      await writeVmManifest(join(tmp, BASE_DISK_MANIFEST), { schema: 1, file: BASE_DISK_FILE, ...stored, suite: def.suite, mirror });
     });
     process.stdout.write(`pharos: ${relative(context.root, join(outputDir, BASE_DISK_FILE))} built in ${Math.round((Date.now() - started) / 1000)} s\n`);
   });

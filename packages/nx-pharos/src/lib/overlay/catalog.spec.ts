@@ -11,7 +11,6 @@ import {
   catalogRows,
   filterRows,
   findOverlay,
-  formatBytes,
   formatCatalog,
   formatOverlayInfo,
   formatResources,
@@ -200,10 +199,6 @@ describe('pharos list: filters and the table', () => {
       ].join('\n'),
     );
     expect(formatCatalog([])).toBe('');
-  });
-
-  it('gives sizes in binary units', () => {
-    expect([0, 1023, 1024, 1417216, 8069120, 5 * 1024 ** 3].map(formatBytes)).toEqual(['0 B', '1023 B', '1.0 KiB', '1.4 MiB', '7.7 MiB', '5.0 GiB']);
   });
 });
 

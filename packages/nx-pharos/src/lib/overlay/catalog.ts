@@ -8,6 +8,7 @@ import type { OverlayScripts, ScriptFacts } from '../../definitions/overlay-tree
 import { buildCpus, SCHEDULER_PREFIXES, type ResourceSpec, type Scheduler } from '../../definitions/scheduler-resources';
 import { appRoot, overlayDir, overlayProductPaths, type OverlayManifest } from '../../products/overlay';
 import type { SifManifest } from '../../products/sif';
+import { formatBytes } from '../../utils/byte-size';
 import { formatDuration } from '../../utils/duration';
 import { PharosError } from '../../utils/errors';
 import { compareVersions, sortVersions } from '../../utils/version-order';
@@ -205,19 +206,6 @@ export function filterRows(rows: readonly CatalogRow[], terms: readonly string[]
     /[*?]/.test(term) ? (s: string) => globPattern(term).test(s) : (s: string) => s.toLowerCase().includes(term.toLowerCase()),
   );
   return rows.filter((row) => tests.every((t) => t(row.overlay)));
-}
-
-/** `1417216` → `1.4 MiB`: binary units, one decimal from KiB up. */
-export function formatBytes(bytes: number): string {
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  if (bytes < 1024) return `${bytes} B`;
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
 }
 
 /** Left-aligned columns two spaces apart; the last column is not padded. */

@@ -1,6 +1,6 @@
 import { checkTimeLimit } from '../image/check-limits';
 import { judge, stripApptainerInfo, type Report } from '../image/check-report';
-import type { Apptainer } from '../../tools/apptainer';
+import type { ApptainerRunner } from '../../tools/apptainer';
 import { PharosError } from '../../utils/errors';
 import type { OverlayChecks } from './normalize-options';
 
@@ -18,7 +18,7 @@ export function declaredChecks(checks: OverlayChecks | undefined, label: string)
 }
 
 /** Runs each check's command through `argvOf` (its `apptainer exec` line) and judges the outcome into the report. */
-export async function runChecks(apptainer: Apptainer, checks: ReturnType<typeof declaredChecks>, argvOf: (command: string) => string[], report: Report) {
+export async function runChecks(apptainer: ApptainerRunner, checks: ReturnType<typeof declaredChecks>, argvOf: (command: string) => string[], report: Report) {
   for (const check of checks.list) {
     const limit = checkTimeLimit(check, 'apptainer', checks.declaredIn);
     const r = await apptainer.run({ argv: argvOf(check.command), fuse: true, network: 'none', what: limit.what, timeLimit: limit.ms, raiseLimit: limit.raise });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { overlayProductPaths } from '../../products/overlay';
+import { storeProductFile } from '../../products/store-files';
 import { holdSharedFlocks } from '../../tools/flock';
 import { nextProduct } from '../../utils/atomic-file';
 import { publishOverlay, refuseWhileInUse } from './in-use';
@@ -71,5 +72,23 @@ describe('an overlay in use', () => {
       await next.discard();
       expect(contents(o)).toEqual(['new', 'new', 'new']);
     }
+  });
+
+  it('is protected the same way when its .sqf is a link into the store: the lock is on the blob it leads to', async () => {
+    const o = overlay();
+    const storeEnv = { PHAROS_STORE: join(root, 'store'), PHAROS_STORE_THRESHOLD: '0' };
+    await storeProductFile(o.products.sqf, undefined, { workspaceRoot: root, storeEnv });
+    const next = await built(o);
+    await storeProductFile(next.path(o.products.sqf), undefined, { workspaceRoot: root, storeEnv });
+    const release = await holdSharedFlocks([o.products.sqf]);
+    try {
+      await expect(refuseWhileInUse(o)).rejects.toThrow('samtools/1.16.1 is in use');
+      await expect(publishOverlay(o, next)).rejects.toThrow('the current overlay is kept');
+    } finally {
+      await release();
+    }
+    await publishOverlay(o, next);
+    await next.discard();
+    expect(contents(o)).toEqual(['new', 'new', 'new']);
   });
 });

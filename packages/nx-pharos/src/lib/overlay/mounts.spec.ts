@@ -1,10 +1,12 @@
 import { execa } from 'execa';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { envFileText, type OverlayManifest } from '../../products/overlay';
-import { overlayBinDirs, usingOverlaysArgv, withOverlayEnv } from './mounts';
+import { blobLinkText } from '../../products/store';
+import { failureOf } from '../../testing/failure';
+import { holdOverlays, overlayBinDirs, usingOverlaysArgv, withOverlayEnv } from './mounts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pharos-overlay-env-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -58,5 +60,25 @@ describe('overlay environment', () => {
         '--env PREPEND_PATH=/cnt/samtools/1.16.1/bin:/cnt/htslib/1.16/bin --pwd /w/here',
     );
     expect(argv.slice(sif + 1)).toEqual(withOverlayEnv('samtools --version', ['/pharos/env/0.env', '/pharos/env/1.env']));
+  });
+});
+
+describe('holding overlays', () => {
+  it("names a .sqf's missing blob and the target to re-run, before trying to lock it", async () => {
+    const sha256 = 'cd'.padEnd(64, '1');
+    const sqf = join(dir, 'dist/containers/overlays/htslib/1.16.sqf');
+    mkdirSync(join(sqf, '..'), { recursive: true });
+    symlinkSync(blobLinkText(sqf, dir, sha256), sqf);
+    const manifest = { project: 'htslib-1.16', sha256, bytes: 10 } as OverlayManifest;
+    vi.stubEnv('PHAROS_STORE', join(dir, 'store'));
+    try {
+      const err = await failureOf(holdOverlays([{ overlay: 'htslib/1.16', project: 'htslib-1.16', sqf, env: `${sqf}.env`, manifest }], { workspaceRoot: dir }));
+      expect(err.format()).toBe(
+        `pharos: dist/containers/overlays/htslib/1.16.sqf: links to blob sha256:${sha256}, which this machine does not have (store: ${join(dir, 'store')})\n` +
+          '  next: rebuild it here: npx nx run htslib-1.16:overlay --skip-nx-cache',
+      );
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { appRoot, assertOverlayMatches, readOverlayManifest, type OverlayManifest } from '../../products/overlay';
+import { appRoot, assertOverlayBlob, assertOverlayMatches, readOverlayManifest, type OverlayManifest } from '../../products/overlay';
 import { assertSifMatches, readSifManifest, type SifManifest } from '../../products/sif';
 import { overlayExecArgv, type ApptainerBind } from '../../tools/apptainer';
 import { holdSharedFlocks } from '../../tools/flock';
@@ -61,6 +61,7 @@ export interface OverlaysInUse {
  * exec`, the test and the builds of the overlays on top); the caller releases them when it no longer mounts them.
  */
 export async function holdOverlays(overlays: MountedOverlay[], o: { workspaceRoot: string }): Promise<OverlaysInUse> {
+  for (const m of overlays) await assertOverlayBlob(m.sqf, m.manifest, shownPath(o, m.sqf));
   const release = await holdSharedFlocks(
     overlays.map((m) => m.sqf),
     (file) => process.stderr.write(`pharos: waiting for ${shownPath(o, file)}: something holds it exclusively (an update putting a new version in place)…\n`),

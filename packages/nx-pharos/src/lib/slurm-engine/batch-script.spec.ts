@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lastPhase } from '../../utils/build-log';
 import { PharosError } from '../../utils/errors';
-import { batchScript, JOB_END_MARKER, sbatchArgs, type SbatchRequest } from './batch-script';
+import { batchScript, JOB_END_MARKER, parseJobEnd, sbatchArgs, type SbatchRequest } from './batch-script';
 
 const base: SbatchRequest = { resources: {}, jobName: 'pharos-samtools', logFile: '/ws/dist/samtools.log', workdir: '/ws' };
 
@@ -82,8 +82,13 @@ describe('batchScript (run with the real sh)', () => {
       `pharos-phase: quote 'this'`,
       'a b',
       '$PATH',
-      `${JOB_END_MARKER} 0`,
+      expect.stringMatching(new RegExp(`^${JOB_END_MARKER} 0 \\d{19} \\d{19}$`)),
     ]);
+    const end = parseJobEnd(r.all!.split('\n').at(-1)!);
+    expect(end?.status).toBe(0);
+    // The script's own run time, from its start and end stamps: a few milliseconds for printf and sh here.
+    expect(end?.ranMs).toBeGreaterThanOrEqual(0);
+    expect(end?.ranMs).toBeLessThan(5000);
   });
 
   it("ends the job at the first failing step, with that step's exit code", async () => {
@@ -102,6 +107,13 @@ describe('batchScript (run with the real sh)', () => {
     expect(r.all).toMatch('pharos: step build failed with exit code 3');
     expect(r.all).toMatch(`${JOB_END_MARKER} 3`);
     expect(lastPhase(r.all ?? '')).toBe('build');
+  });
+
+  it('reads the end line: status, and the run time to the microsecond; no time where date has no %N', () => {
+    expect(parseJobEnd(`${JOB_END_MARKER} 3 1000000000 3512345678`)).toEqual({ status: 3, ranMs: 2512.345 });
+    expect(parseJobEnd(`${JOB_END_MARKER} 0 1732000000N 1732000002N`)).toEqual({ status: 0 });
+    expect(parseJobEnd(`${JOB_END_MARKER} 0`)).toEqual({ status: 0 });
+    expect(parseJobEnd('built')).toBeUndefined();
   });
 
   it('refuses a variable name the shell cannot take and a step without a command', () => {

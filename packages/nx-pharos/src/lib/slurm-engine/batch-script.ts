@@ -83,8 +83,25 @@ export function sbatchArgs(req: SbatchRequest): string[] {
   ];
 }
 
-/** The line a batch script prints when it ends, with its exit status: the follower polls Slurm at once on seeing it. */
+/**
+ * The line a batch script prints when it ends: its exit status, and when the script started and ended (epoch
+ * nanoseconds, `date +%s%N`). The follower polls Slurm at once on seeing it, and the two times give the job's own run
+ * time to the millisecond, where scontrol's RunTime counts whole seconds.
+ */
 export const JOB_END_MARKER = 'pharos-job-end:';
+
+/** What the end line says; the times are absent where the node's `date` has no %N. */
+export interface ScriptEnd {
+  status: number;
+  ranMs?: number;
+}
+
+export function parseJobEnd(line: string): ScriptEnd | undefined {
+  if (!line.startsWith(JOB_END_MARKER)) return undefined;
+  const [status, start, end] = line.slice(JOB_END_MARKER.length).trim().split(/\s+/);
+  const ran = /^\d+$/.test(start ?? '') && /^\d+$/.test(end ?? '') ? Number((BigInt(end) - BigInt(start)) / 1000n) / 1000 : undefined;
+  return { status: Number(status), ...(ran !== undefined && ran >= 0 ? { ranMs: ran } : {}) };
+}
 
 export interface BatchStep {
   /** What the step does, as the log's phase line names it. */
@@ -102,7 +119,8 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export function batchScript(spec: { steps: BatchStep[]; env?: Record<string, string> }): string {
   const lines = ['#!/bin/sh', '# Written by Pharos; the job is submitted with its resources on the sbatch command line.', 'set -eu'];
   // The end shows in the log before Slurm has recorded it: the follower polls at once instead of at its backed-off pace.
-  lines.push(`trap 'printf "${JOB_END_MARKER} %s\\n" "$?"' EXIT`);
+  lines.push('pharos_started=$(date +%s%N)');
+  lines.push(`trap 'pharos_status=$?; printf "${JOB_END_MARKER} %s %s %s\\n" "$pharos_status" "$pharos_started" "$(date +%s%N)"' EXIT`);
   for (const [name, value] of Object.entries(spec.env ?? {})) {
     if (!ENV_NAME.test(name)) throw new Error(`"${name}" is not a name a shell variable can have`);
     lines.push(`export ${name}=${shellQuote(value)}`);

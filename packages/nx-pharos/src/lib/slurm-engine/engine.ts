@@ -39,4 +39,4 @@ export function chooseEngine(from: { targetOption?: Engine; workspaceOption?: En
  * The executors whose work runs in Apptainer, so a compute node without Docker can run them as Slurm jobs. Everything
  * else (Docker builds, Packer and QEMU, targets with no work) stays on the machine that runs Nx.
  */
-export const JOB_EXECUTORS: ReadonlySet<string> = new Set(['overlay', 'def-sif'].map((e) => `${PHAROS_PLUGIN}:${e}`));
+export const JOB_EXECUTORS: ReadonlySet<string> = new Set(['overlay', 'def-sif', 'dev-container-run'].map((e) => `${PHAROS_PLUGIN}:${e}`));

@@ -61,6 +61,8 @@ function world(slurm: FakeSlurm, steps: Array<() => void>, extra: Partial<Follow
   const deps: FollowDeps = {
     slurm,
     out,
+    // One log read per wait between polls, unless a test reads more often.
+    logCheckMs: Infinity,
     sleep: async (ms) => {
       slept.push(ms);
       steps.shift()?.();
@@ -87,7 +89,7 @@ describe('followJobs', () => {
     ]);
     const record = await followJob('42', log, w.deps);
     expect(record).toEqual(ended('42'));
-    expect(w.output()).toBe('step one\npartial line\nno newline at the end\n');
+    expect(w.output()).toBe('pharos: job 42 is pending (Priority)\nstep one\npartial line\nno newline at the end\n');
     expect(w.slept).toEqual([250, 375]);
     expect(slurm.calls).toEqual(['squeue 42', 'squeue 42', 'squeue 42', 'final 42']);
   });
@@ -109,8 +111,88 @@ describe('followJobs', () => {
     slurm.queue.set('42', running());
     const w = world(slurm, [() => undefined, () => undefined, () => appendFileSync(log, `built\n${JOB_END_MARKER} 0\n`), () => slurm.end(ended('42'))]);
     await followJob('42', log, w.deps);
-    expect(w.slept).toEqual([250, 375, 562.5, 250]);
+    // The end line shows after the third wait: the next poll comes at once, then 50 ms later.
+    expect(w.slept).toEqual([250, 375, 562.5, 50]);
+    // Once the script has ended, scontrol is asked first: the job is still running there, so squeue follows it.
+    expect(slurm.calls).toEqual(['squeue 42', 'squeue 42', 'squeue 42', 'final 42', 'squeue 42', 'final 42']);
     expect(w.output()).toBe('built\n');
+  });
+
+  it("reads the log every 0.1 s between polls, polls as soon as the script's end line shows, and keeps the script's run time", async () => {
+    const log = join(dir, 'between.log');
+    writeFileSync(log, '');
+    const slurm = new FakeSlurm();
+    slurm.queue.set('42', running());
+    const w = world(slurm, [() => undefined, () => appendFileSync(log, `${JOB_END_MARKER} 0 1000000000 3500000000\n`), () => slurm.end(ended('42'))], {
+      logCheckMs: 100,
+    });
+    const record = await followJob('42', log, w.deps);
+    // The first wait (250 ms) is read in 100 ms slices; the end line cuts it short after the second.
+    expect(w.slept).toEqual([100, 100, 50]);
+    expect(slurm.calls).toEqual(['squeue 42', 'final 42', 'squeue 42', 'final 42']);
+    expect(record).toEqual({ ...ended('42'), scriptMs: 2500 });
+  });
+
+  it("takes the end from scontrol without another squeue when Slurm has it by the time the script's end line shows", async () => {
+    const log = join(dir, 'quick-end.log');
+    writeFileSync(log, '');
+    const slurm = new FakeSlurm();
+    slurm.queue.set('42', running());
+    const w = world(slurm, [
+      () => {
+        appendFileSync(log, `${JOB_END_MARKER} 0 1000000000 1250000000\n`);
+        slurm.end(ended('42'));
+      },
+    ]);
+    const record = await followJob('42', log, w.deps);
+    expect(slurm.calls).toEqual(['squeue 42', 'final 42']);
+    expect(record).toEqual({ ...ended('42'), scriptMs: 250 });
+  });
+
+  it('says why a job waits once per change of reason, and nothing for a job waiting on its chain', async () => {
+    const slurm = new FakeSlurm();
+    slurm.queue.set('42', { state: 'PENDING', nodes: '', reason: 'Resources' });
+    slurm.queue.set('43', { state: 'PENDING', nodes: '', reason: 'Dependency' });
+    const w = world(
+      slurm,
+      [
+        () => undefined,
+        () => slurm.queue.set('42', { state: 'PENDING', nodes: '', reason: 'Priority' }),
+        () => {
+          slurm.queue.set('42', running());
+          slurm.end(ended('43', 'CANCELLED'));
+        },
+        () => slurm.end(ended('42')),
+      ],
+      { labels: new Map([['42', 'samtools']]) },
+    );
+    await followJobs(['42', '43'], w.deps);
+    expect(w.output()).toBe('pharos: samtools: job 42 is pending (Resources)\npharos: samtools: job 42 is pending (Priority)\n');
+  });
+
+  it('fails at once, and cancels the job, when its pending reason can never clear', async () => {
+    const slurm = new FakeSlurm();
+    slurm.queue.set('42', { state: 'PENDING', nodes: '', reason: 'PartitionTimeLimit' });
+    const w = world(slurm, []);
+    const err = await followJob('42', join(dir, 'never.log'), w.deps).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toBe(
+      "Slurm job 42 can never start as submitted: pending with reason PartitionTimeLimit (its time limit is over the partition's); it is cancelled",
+    );
+    expect(slurm.calls).toEqual(['squeue 42', 'scancel 42', 'squeue 42']);
+  });
+
+  it('among several jobs, cancels only the one that can never start, and follows the others to their end', async () => {
+    const slurm = new FakeSlurm();
+    slurm.queue.set('42', { state: 'PENDING', nodes: '', reason: 'PartitionTimeLimit' });
+    slurm.queue.set('43', running());
+    const w = world(slurm, [() => slurm.end(ended('43'))], { labels: new Map([['42', 'samtools']]) });
+    const records = await followJobs(['42', '43'], w.deps);
+    expect(records.get('42')?.state).toBe('CANCELLED');
+    expect(records.get('43')?.state).toBe('COMPLETED');
+    expect(slurm.calls.filter((c) => c.startsWith('scancel'))).toEqual(['scancel 42']);
+    expect(w.output()).toContain('pharos: samtools: Slurm job 42 can never start as submitted: pending with reason PartitionTimeLimit');
+    expect(w.output()).toContain('next: change the job');
   });
 
   it('asks about all unfinished jobs in one call, and labels each job’s lines', async () => {

@@ -4,7 +4,7 @@ import { isTerminal, type JobRecord, type QueueEntry } from '../../tools/slurm';
 import { onInterrupt } from '../../utils/cleanup';
 import { formatDuration } from '../../utils/duration';
 import { formatError, PharosError } from '../../utils/errors';
-import { JOB_END_MARKER } from './batch-script';
+import { JOB_END_MARKER, parseJobEnd, type ScriptEnd } from './batch-script';
 
 /**
  * Following submitted jobs to their end: one batched squeue call per cycle for every job not yet ended, the job's log
@@ -31,6 +31,13 @@ export interface PollSchedule {
  * cluster) one query per executor every 3 s. For comparison: sbatch --wait polls every 10 s at first.
  */
 export const DEFAULT_POLL: PollSchedule = { first: 250, max: 3000, factor: 1.5 };
+/**
+ * Between two polls of the controller, the logs are read this often (a local read, or one NFS stat, costs the
+ * controller nothing), so a job whose script has ended is asked about at once, not at the backed-off pace.
+ */
+export const LOG_CHECK_MS = 100;
+/** The first wait after a script's end line (then backing off as usual): Slurm records the end milliseconds after it. */
+const AFTER_END_MS = 50;
 /** How long an interrupted follower waits for cancelled jobs to leave the queue. */
 export const CANCEL_WAIT_MS = 30_000;
 /** How often the end is asked for when squeue no longer lists a job but scontrol does not have it ended yet. */
@@ -45,9 +52,11 @@ export interface FollowDeps {
   out: NodeJS.WritableStream;
   /** The log file of each job, streamed to `out` as it grows. */
   logFiles?: Map<string, string>;
-  /** Written before each log line of a job (`samtools: `), for several jobs sharing `out`. */
+  /** The name written before each log line of a job (`samtools` gives `samtools: …`), for several jobs sharing `out`. */
   labels?: Map<string, string>;
   pollMs?: PollSchedule;
+  /** How often the logs are read between two polls (LOG_CHECK_MS). */
+  logCheckMs?: number;
   sleep?(ms: number): Promise<void>;
   /** Cancel the jobs not yet ended when the follower is interrupted or fails (default); false leaves them to run. */
   cancelWhenStopped?: boolean;
@@ -62,6 +71,8 @@ export interface FollowDeps {
 class LogTail {
   private offset = 0;
   private partial: Buffer = Buffer.alloc(0);
+  /** The script's end line, once seen. */
+  end: ScriptEnd | undefined;
 
   constructor(
     private readonly file: string,
@@ -118,8 +129,10 @@ class LogTail {
     let ended = false;
     const shown: string[] = [];
     for (const line of text.split('\n').slice(0, -1)) {
-      if (line.startsWith(JOB_END_MARKER)) ended = true;
-      else shown.push(`${this.label}${line}\n`);
+      if (line.startsWith(JOB_END_MARKER)) {
+        ended = true;
+        this.end = parseJobEnd(line);
+      } else shown.push(`${this.label}${line}\n`);
     }
     if (shown.length) this.out.write(shown.join(''));
     return ended;
@@ -155,6 +168,34 @@ async function endOf(
   );
 }
 
+/**
+ * Pending reasons that last until someone changes the job, its account or the partition (Slurm keeps such a job queued
+ * unless EnforcePartLimits refuses it at submission): following one would wait forever. What each means, for the error.
+ */
+const STUCK_REASONS: Record<string, string> = {
+  PartitionTimeLimit: "its time limit is over the partition's",
+  PartitionNodeLimit: 'it asks for more nodes than the partition allows',
+  BadConstraints: 'no node can satisfy its constraints',
+  InvalidAccount: 'its account is invalid',
+  InvalidQOS: 'its QOS is invalid',
+  DependencyNeverSatisfied: 'a job it depends on ended in a way that can never satisfy the dependency',
+};
+
+/** Reasons not worth a line: the normal ones of a job about to run, or waiting for its chain. */
+const QUIET_REASONS = new Set(['None', 'Dependency', '']);
+
+/** The error for a job that can never start as submitted; the follower cancels it. */
+function stuckJobError(id: string, reason: string): PharosError {
+  return new PharosError(`Slurm job ${id} can never start as submitted: pending with reason ${reason} (${STUCK_REASONS[reason]}); it is cancelled`, {
+    next:
+      reason === 'DependencyNeverSatisfied'
+        ? 'run again once the jobs it waits for succeed'
+        : "change the job's request (the target's options or the script's #SBATCH lines: --time, --nodes, --partition, --account, --qos) to fit the partition (`scontrol show partition`), then run again",
+  });
+}
+
+const RESEND_MS = 2000;
+
 /** Cancels `ids` and waits, within `limitMs`, until squeue no longer shows them. Never throws: it runs while stopping. */
 async function cancelJobs(ids: string[], deps: FollowDeps, sleep: (ms: number) => Promise<void>): Promise<void> {
   if (!ids.length) return;
@@ -165,11 +206,17 @@ async function cancelJobs(ids: string[], deps: FollowDeps, sleep: (ms: number) =
     await deps.slurm.scancel(ids);
     let left = ids;
     let waited = 0;
+    let sentAt = 0;
     let wait = DEFAULT_POLL.first;
     for (;;) {
       const queue = await deps.slurm.squeueStates(left);
       left = left.filter((id) => queue.has(id) && !isTerminal(queue.get(id)!.state));
       if (!left.length) return;
+      // A job still running a while after scancel: ask again (scancel is idempotent; the first may have been lost).
+      if (waited - sentAt >= RESEND_MS) {
+        await deps.slurm.scancel(left).catch(() => undefined);
+        sentAt = waited;
+      }
       if (waited >= limitMs) {
         deps.out.write(
           `pharos: Slurm still shows job(s) ${left.join(', ')} ${formatDuration(limitMs)} after scancel; check with \`squeue -j ${left.join(',')}\`\n`,
@@ -187,12 +234,16 @@ async function cancelJobs(ids: string[], deps: FollowDeps, sleep: (ms: number) =
   }
 }
 
+/** A job's end as Slurm recorded it, and its script's own run time where the log's end line gave it. */
+export type FollowedJob = JobRecord & { scriptMs?: number };
+
 /** Follows `ids` until every one has ended; the record of each. Stopped by a signal or an error, it cancels what has not ended. */
-export async function followJobs(ids: string[], deps: FollowDeps): Promise<Map<string, JobRecord>> {
+export async function followJobs(ids: string[], deps: FollowDeps): Promise<Map<string, FollowedJob>> {
   const poll = deps.pollMs ?? DEFAULT_POLL;
   const sleep = deps.sleep ?? ((ms: number) => delay(ms));
+  const checkMs = deps.logCheckMs ?? LOG_CHECK_MS;
   const unfinished = new Set(ids);
-  const records = new Map<string, JobRecord>();
+  const records = new Map<string, FollowedJob>();
   const tails = new Map<string, LogTail>();
   for (const id of ids) {
     const file = deps.logFiles?.get(id);
@@ -200,25 +251,70 @@ export async function followJobs(ids: string[], deps: FollowDeps): Promise<Map<s
   }
   // Run on Ctrl-C and again (a no-op once all have ended) when the loop ends, by success or by error.
   const stop = onInterrupt(() => (deps.cancelWhenStopped === false ? undefined : cancelJobs([...unfinished], deps, sleep)));
+  /** Reads the logs of the jobs not yet ended; true when a script's end line is among what was new. */
+  const readLogs = () => [...unfinished].map((id) => tails.get(id)?.read() ?? false).some(Boolean);
+  /** Waits `ms`, reading the logs every checkMs; true as soon as a script's end line shows. */
+  const waitUnlessEnded = async (ms: number): Promise<boolean> => {
+    for (let waited = 0; waited < ms;) {
+      const step = tails.size ? Math.min(checkMs, ms - waited) : ms;
+      await sleep(step);
+      waited += step;
+      if (readLogs()) return true;
+    }
+    return false;
+  };
+  const pendingFor = new Map<string, string>();
+  /**
+   * Says why a pending job waits, once per change of reason. A reason that never clears fails one followed job at
+   * once; among several (pharos submit --wait) only that job is cancelled, and Slurm cancels the jobs that wait on it
+   * (--kill-on-invalid-dep), while independent ones go on, as Nx goes on with the tasks a failure does not block.
+   */
+  const notePending = async (id: string, entry: QueueEntry) => {
+    if (entry.state !== 'PENDING' || pendingFor.get(id) === entry.reason) return;
+    pendingFor.set(id, entry.reason);
+    const label = deps.labels?.get(id);
+    const prefix = `pharos: ${label ? `${label}: ` : ''}`;
+    if (STUCK_REASONS[entry.reason]) {
+      const error = stuckJobError(id, entry.reason);
+      if (ids.length === 1) throw error;
+      deps.out.write(`${prefix}${error.message}\n  next: ${error.details.next}\n`);
+      await deps.slurm.scancel([id]);
+      return;
+    }
+    if (!QUIET_REASONS.has(entry.reason)) deps.out.write(`${prefix}job ${id} is pending (${entry.reason})\n`);
+  };
+  const finish = (id: string, record: JobRecord) => {
+    tails.get(id)?.flush();
+    const scriptMs = tails.get(id)?.end?.ranMs;
+    records.set(id, scriptMs === undefined ? record : { ...record, scriptMs });
+    unfinished.delete(id);
+  };
   try {
     let wait = poll.first;
     while (unfinished.size) {
+      // A job whose script has ended is asked for its end straight away: scontrol has it as soon as Slurm does, a
+      // cycle before squeue lets the job go. One that is still completing is asked again through squeue below.
+      for (const id of [...unfinished].filter((j) => tails.get(j)?.end)) {
+        const record = await deps.slurm.finalJob(id);
+        if (record && isTerminal(record.state)) finish(id, record);
+      }
+      if (!unfinished.size) break;
       const queue = await deps.slurm.squeueStates([...unfinished]);
       let ending = false;
       for (const id of [...unfinished]) {
         if (tails.get(id)?.read()) ending = true;
         const entry = queue.get(id);
+        if (entry) await notePending(id, entry);
         if (entry && !isTerminal(entry.state)) continue;
-        records.set(id, await endOf(id, entry, deps.slurm, poll, sleep));
-        tails.get(id)?.flush();
-        unfinished.delete(id);
+        finish(id, await endOf(id, entry, deps.slurm, tails.get(id)?.end ? { ...poll, first: AFTER_END_MS } : poll, sleep));
       }
       if (!unfinished.size) break;
-      // Log growth alone does not reset the pace: a chatty build says nothing about when it ends, and the controller is
-      // shared. The script's end line does: Slurm records the end a moment later, and a short poll sees it at once.
-      if (ending) wait = poll.first;
-      await sleep(wait);
-      wait = Math.min(poll.max, wait * poll.factor);
+      // Log growth alone does not change the pace: a chatty build says nothing about when it ends, and the controller
+      // is shared. The script's end line does: Slurm records the end milliseconds later, so the poll comes at once,
+      // then at a short pace until Slurm has it.
+      if (ending) wait = AFTER_END_MS;
+      const endSeen = await waitUnlessEnded(wait);
+      wait = endSeen ? AFTER_END_MS : Math.min(poll.max, wait * poll.factor);
     }
   } finally {
     await stop();
@@ -227,7 +323,7 @@ export async function followJobs(ids: string[], deps: FollowDeps): Promise<Map<s
 }
 
 /** Follows one job, streaming `logFile` to `deps.out`; its record. */
-export async function followJob(id: string, logFile: string, deps: Omit<FollowDeps, 'logFiles'>): Promise<JobRecord> {
+export async function followJob(id: string, logFile: string, deps: Omit<FollowDeps, 'logFiles'>): Promise<FollowedJob> {
   const records = await followJobs([id], { ...deps, logFiles: new Map([[id, logFile]]) });
   return records.get(id)!;
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PharosError } from '../../utils/errors';
+import { JOB_EXECUTORS } from './engine';
 import { failedJobLines, parseSubmitArgs, submitCli, type JobRecord, type RunNx, type SlurmClient, type SubmitCliDeps } from './submit-cli';
 
 /**
@@ -177,9 +178,7 @@ describe('pharos submit', () => {
 
   it('says there is nothing to submit when the command has no task', async () => {
     expect(await run(['affected', '-t', 'test'], nxGraph({}))).toBe(0);
-    expect(err).toBe(
-      'pharos: nx affected -t test has no task that runs as a Slurm job (@pharos/nx-plugin:overlay, @pharos/nx-plugin:def-sif): nothing to submit\n',
-    );
+    expect(err).toBe(`pharos: nx affected -t test has no task that runs as a Slurm job (${[...JOB_EXECUTORS].join(', ')}): nothing to submit\n`);
     expect(slurm).not.toHaveBeenCalled();
   });
 
@@ -216,8 +215,8 @@ describe('failedJobLines', () => {
       { id: 'c:d', task: { project: 'c', target: 'd' }, after: [] },
     ];
     const jobs = [
-      { taskId: 'a:b', jobId: '1', logFile: '/l/a', script: '/s/a' },
-      { taskId: 'c:d', jobId: '2', logFile: '/l/c', script: '/s/c' },
+      { taskId: 'a:b', jobId: '1', logFile: '/l/a' },
+      { taskId: 'c:d', jobId: '2', logFile: '/l/c' },
     ];
     expect(failedJobLines(order, jobs, new Map([['2', { id: '2', state: 'TIMEOUT', signal: 15 }]]))).toEqual([
       'a:b: no record of the job (job 1) log: /l/a',

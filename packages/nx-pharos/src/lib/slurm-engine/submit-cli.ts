@@ -2,11 +2,13 @@ import { execa } from 'execa';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { storeSettings } from '../../products/store';
+import { teamStoreEnv } from '../team-store/settings';
 import { unwindsBeforeExit } from '../../utils/cleanup';
 import { PharosError } from '../../utils/errors';
 import { workspaceRootFrom } from '../../utils/paths';
-import { submitChain, type Sbatch, type Scancel, type SubmittedJob } from './submit';
 import { JOB_EXECUTORS } from './engine';
+import { slurmLogsDir, submitChain, type Sbatch, type Scancel, type SubmittedJob } from './submit';
 import { chainOrder, readTaskGraph, splitChain, type ChainStep } from './task-graph';
 
 /**
@@ -256,9 +258,10 @@ export async function submitCli(argv: readonly string[], deps: SubmitCliDeps): P
     submitChain(order, {
       workspaceRoot,
       nxCommand,
+      storeEnv: { ...storeSettings(deps.env ?? process.env), ...teamStoreEnv(deps.env ?? process.env) },
       // Logs are for the user to read after the jobs ended, beside the products; scripts are scratch (Slurm keeps its
       // own copy from submission on), so they go where nothing is kept.
-      logsDir: join(workspaceRoot, 'dist', 'slurm', 'logs'),
+      logsDir: slurmLogsDir(workspaceRoot),
       scriptsDir: join(workspaceRoot, 'tmp', 'slurm'),
       sbatch: slurm.sbatch,
       scancel: slurm.scancel,

@@ -36,6 +36,18 @@ describe('the batch script of a task', () => {
     expect(r.stdout).toBe(`${dir}|false|run app:build:prod --exclude-task-dependencies`);
   });
 
+  it("exports this side's store to the job, where the workspace's product links lead", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pharos-submit-store-'));
+    const script = join(dir, 'job.sh');
+    writeFileSync(
+      script,
+      batchScript('a:b', step('a:b').task, { workspaceRoot: dir, nxCommand: ['sh', '-c', 'echo "$PHAROS_STORE"'], storeEnv: { PHAROS_STORE: "/shared/it's" } }),
+    );
+    expect((await execa('sh', [script], { env: { PHAROS_STORE: '/elsewhere' } })).stdout).toBe("/shared/it's");
+    expect(batchScript('a:b', step('a:b').task, { workspaceRoot: dir, nxCommand: ['nx'] })).not.toContain('PHAROS_STORE');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('names its task in a comment that a task id cannot break', () => {
     const text = batchScript('we\nird:x', step('a:b').task, { workspaceRoot: '/ws', nxCommand: ['nx'] });
     expect(text.split('\n')[1]).toBe('# pharos submit: Nx task "we\\nird:x", one job of a chain.');
@@ -131,10 +143,10 @@ describe('submitChain', () => {
   it('submits every task in order, each after the jobs of its dependencies', async () => {
     const jobs = await submitChain(DIAMOND, options());
     expect(jobs).toEqual([
-      { taskId: 'a:build', jobId: '101', logFile: join(root, 'dist/slurm/logs/a_build.101.log'), script: join(root, 'tmp/slurm/a_build.sh') },
-      { taskId: 'b:build', jobId: '102', logFile: join(root, 'dist/slurm/logs/b_build.102.log'), script: join(root, 'tmp/slurm/b_build.sh') },
-      { taskId: 'c:build', jobId: '103', logFile: join(root, 'dist/slurm/logs/c_build.103.log'), script: join(root, 'tmp/slurm/c_build.sh') },
-      { taskId: 'd:test', jobId: '104', logFile: join(root, 'dist/slurm/logs/d_test.104.log'), script: join(root, 'tmp/slurm/d_test.sh') },
+      { taskId: 'a:build', jobId: '101', logFile: join(root, 'dist/slurm/logs/a_build.101.log') },
+      { taskId: 'b:build', jobId: '102', logFile: join(root, 'dist/slurm/logs/b_build.102.log') },
+      { taskId: 'c:build', jobId: '103', logFile: join(root, 'dist/slurm/logs/c_build.103.log') },
+      { taskId: 'd:test', jobId: '104', logFile: join(root, 'dist/slurm/logs/d_test.104.log') },
     ]);
     expect(calls.map((c) => c.args.find((a) => a.startsWith('--dependency=')))).toEqual([
       undefined,
@@ -147,10 +159,10 @@ describe('submitChain', () => {
     expect(scancel).not.toHaveBeenCalled();
   });
 
-  it('creates the log directory before any job could open its log, and leaves no temporary script behind', async () => {
+  it('creates the log directory before any job could open its log, and leaves no script behind once Slurm has it', async () => {
     await submitChain(DIAMOND, options());
     expect(statSync(join(root, 'dist/slurm/logs')).isDirectory()).toBe(true);
-    expect(readdirSync(join(root, 'tmp/slurm')).sort()).toEqual(['a_build.sh', 'b_build.sh', 'c_build.sh', 'd_test.sh']);
+    expect(readdirSync(join(root, 'tmp/slurm'))).toEqual([]);
   });
 
   it('cancels the jobs already submitted when a submission fails, and says which task failed', async () => {

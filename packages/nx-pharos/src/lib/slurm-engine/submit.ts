@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeAtomically } from '../../utils/atomic-file';
 import { interruptSignal, onInterrupt } from '../../utils/cleanup';
@@ -22,6 +22,12 @@ export interface SubmitOptions {
   workspaceRoot: string;
   /** How a compute node runs Nx, e.g. the workspace's node_modules/.bin/nx. */
   nxCommand: string[];
+  /**
+   * The store settings this side uses (products/store.ts storeSettings), exported to every job: the workspace's product
+   * links lead to that store, so a job must put blobs there too, whatever its HOME on the node. It must be on a path the
+   * nodes share (docs/slurm.md).
+   */
+  storeEnv?: Record<string, string>;
   scriptsDir: string;
   logsDir: string;
   sbatch: Sbatch;
@@ -34,7 +40,6 @@ export interface SubmittedJob {
   taskId: string;
   jobId: string;
   logFile: string;
-  script: string;
 }
 
 /** The `nx run` argument of a task: `project:target[:configuration]`, which Nx resolves against its graph. */
@@ -48,7 +53,7 @@ export function taskFileStem(taskId: string): string {
 }
 
 /** The batch script of one task: its comment lines name what it is, as `cat` of it or `scontrol write batch_script` shows. */
-export function batchScript(taskId: string, task: GraphTask, opts: Pick<SubmitOptions, 'workspaceRoot' | 'nxCommand'>): string {
+export function batchScript(taskId: string, task: GraphTask, opts: Pick<SubmitOptions, 'workspaceRoot' | 'nxCommand' | 'storeEnv'>): string {
   const command = [...opts.nxCommand, 'run', nxRunTarget(task), '--exclude-task-dependencies'];
   return [
     '#!/bin/sh',
@@ -58,6 +63,7 @@ export function batchScript(taskId: string, task: GraphTask, opts: Pick<SubmitOp
     `cd ${shellQuote(opts.workspaceRoot)}`,
     // No Nx daemon: jobs on several nodes share this workspace, and with it the daemon's files under .nx/.
     'export NX_DAEMON=false',
+    ...Object.entries(opts.storeEnv ?? {}).map(([name, value]) => `export ${name}=${shellQuote(value)}`),
     `exec ${command.map(shellQuote).join(' ')}`,
     '',
   ].join('\n');
@@ -67,7 +73,7 @@ export function batchScript(taskId: string, task: GraphTask, opts: Pick<SubmitOp
  * Where a job's output goes, as an `--output` pattern: `%j` becomes the job id, so a task submitted again never writes
  * into the log of a job still running; `%` of the directory doubled so Slurm keeps it.
  */
-function logPattern(logsDir: string, taskId: string): string {
+export function logPattern(logsDir: string, taskId: string): string {
   // A backslash would make Slurm take the whole pattern literally, and the log would not be where we say it is.
   if (logsDir.includes('\\'))
     throw new PharosError(`the log directory ${logsDir} has a backslash, which Slurm's --output reads as "no patterns"`, {
@@ -75,6 +81,16 @@ function logPattern(logsDir: string, taskId: string): string {
       next: 'move the workspace to a path without one',
     });
   return join(logsDir.replace(/%/g, '%%'), `${taskFileStem(taskId)}.%j.log`);
+}
+
+/** The log of job `jobId` of a task, as Slurm resolves logPattern's `%j`. */
+export function jobLogFile(logsDir: string, taskId: string, jobId: string): string {
+  return join(logsDir, `${taskFileStem(taskId)}.${jobId}.log`);
+}
+
+/** Where jobs' logs go: dist/, which the nodes share with the workspace and a user looks in for what was built. */
+export function slurmLogsDir(workspaceRoot: string): string {
+  return join(workspaceRoot, 'dist', 'slurm', 'logs');
 }
 
 export function sbatchArgs(
@@ -138,10 +154,11 @@ export async function submitChain(order: ChainStep[], opts: SubmitOptions): Prom
         if (signal) throw new PharosError(`${signal} received`);
         const script = join(opts.scriptsDir, `${taskFileStem(step.id)}.sh`);
         await writeAtomically(script, (tmp) => writeFile(tmp, batchScript(step.id, step.task, opts), { mode: 0o755 }));
-        const jobId = await opts.sbatch(script, sbatchArgs(step, jobIdOf, opts));
-        const logFile = join(opts.logsDir, `${taskFileStem(step.id)}.${jobId}.log`);
+        // sbatch hands Slurm the script's text, so the file is scratch once it returns.
+        const jobId = await opts.sbatch(script, sbatchArgs(step, jobIdOf, opts)).finally(() => rm(script, { force: true }));
+        const logFile = jobLogFile(opts.logsDir, step.id, jobId);
         jobIdOf.set(step.id, jobId);
-        submitted.push({ taskId: step.id, jobId, logFile, script });
+        submitted.push({ taskId: step.id, jobId, logFile });
       } catch (err) {
         settled = true;
         throw await cancelEarlier(step.id, submitted, err, opts.scancel);

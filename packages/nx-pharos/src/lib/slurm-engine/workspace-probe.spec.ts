@@ -1,43 +1,17 @@
-import { execa } from 'execa';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { JobRecord, QueueEntry } from '../../tools/slurm';
+import { LocalCluster } from '../../testing/local-slurm';
 import { PharosError } from '../../utils/errors';
-import { probeWorkspace, type SlurmClient } from './workspace-probe';
+import { probeWorkspace } from './workspace-probe';
 
-/**
- * A stand-in cluster whose one "node" is this machine: sbatch runs the submitted script with the real sh, its output
- * in the --output file, and the job ends as the script did. `hide` makes the node blind to the workspace: the token
- * file is moved away while the script runs, as on a node without the mount.
- */
-class LocalCluster implements SlurmClient {
-  submitted: string[][] = [];
-  private ended = new Map<string, JobRecord>();
-  constructor(private readonly hide = false) {}
-
-  async sbatch(script: string, args: string[]): Promise<string> {
-    this.submitted.push(args);
-    const id = String(100 + this.submitted.length);
-    const log = args.find((a) => a.startsWith('--output='))!.slice('--output='.length);
-    const token = script.replace(/\.sh$/, '.token');
-    const saved = readFileSync(token);
-    if (this.hide) rmSync(token);
-    const r = await execa('sh', [script], { reject: false, all: true });
-    if (this.hide) writeFileSync(token, saved);
-    writeFileSync(log, r.all ?? '');
-    const exitCode = r.exitCode ?? 1;
-    this.ended.set(id, { id, state: exitCode ? 'FAILED' : 'COMPLETED', exitCode, signal: 0, nodes: 'c1', source: 'scontrol' });
-    return id;
-  }
-  async squeueStates(): Promise<Map<string, QueueEntry>> {
-    return new Map();
-  }
-  async finalJob(id: string) {
-    return this.ended.get(id);
-  }
-  async scancel() {}
+/** A node blind to the workspace: the token file is moved away while the script runs, as on a node without the mount. */
+function hidingToken(script: string): () => void {
+  const token = script.replace(/\.sh$/, '.token');
+  const saved = readFileSync(token);
+  rmSync(token);
+  return () => writeFileSync(token, saved);
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'pharos-probe-'));
@@ -52,7 +26,7 @@ describe('probeWorkspace', () => {
     const slurm = new LocalCluster();
     const verdict = await probeWorkspace({ workspaceRoot: root, partition: 'short', slurm, cacheFile, out: quiet, follow });
     expect(verdict).toMatchObject({ visible: true, node: 'c1', jobId: '101', cached: false });
-    const args = slurm.submitted[0];
+    const args = slurm.submitted[0].args;
     expect(args).toEqual(expect.arrayContaining(['--partition=short', '--time=1', '--ntasks=1', '--cpus-per-task=1', '--mem=100M', `--chdir=${root}`]));
     expect(args.find((a) => a.startsWith('--output='))).toMatch(`${root}/tmp/slurm-probe/`);
     expect(existsSync(join(root, 'tmp', 'slurm-probe'))).toBe(false);
@@ -72,7 +46,7 @@ describe('probeWorkspace', () => {
   it('names the node that cannot see the workspace and what to mount, and caches nothing', async () => {
     const root = mkdtempSync(join(dir, 'ws-'));
     const cacheFile = join(root, 'probe.json');
-    const slurm = new LocalCluster(true);
+    const slurm = new LocalCluster({ whileRunning: hidingToken });
     let err: unknown;
     try {
       await probeWorkspace({ workspaceRoot: root, slurm, cacheFile, out: quiet, follow });

@@ -48,6 +48,8 @@ export async function signTarball(
     cmd: run.cmd,
     binds: [`${dir}:/out`, `${signing.keyFile}:${key}:ro`, ...(signing.passphraseFile ? [`${signing.passphraseFile}:${passphrase}:ro`] : []), ...run.binds],
     labels: { 'org.pharos.tarball': label },
+    // gpg-sign.sh installs gnupg with apt.
+    aptCache: true,
   });
   const fingerprint = parseFingerprint(result.stdout);
   if (result.exitCode !== 0 || !fingerprint) {

@@ -89,6 +89,7 @@ export async function runLoggedBuild(docker: Docker, context: ExecutorContext, b
         env: build.env,
         binds: [...build.binds, ...run.binds],
         labels: build.labels,
+        aptCache: true,
       },
       { stdout: log.stream, stderr: log.stream },
     );

@@ -1,5 +1,7 @@
 import type Docker from 'dockerode';
 import { join } from 'node:path';
+import { STORE_IN_SHALLOW_MOUNTS } from '../../products/store';
+import { storeToMount } from '../../products/store-files';
 import { outputCollector, runContainer, type ContainerSpec } from '../../tools/docker';
 import { PharosError } from '../../utils/errors';
 import { containerScript } from './scripts';
@@ -21,7 +23,7 @@ export interface Check {
   args: string[];
   calls: string[];
   env?: Record<string, string>;
-  /** The product folder, mounted read-only, e.g. `<dir>:/debs:ro`. */
+  /** The product folder, mounted read-only at a path one level deep, e.g. `<dir>:/debs:ro` (see checkBinds). */
   product: string;
   hostname?: string;
   /** Apptainer's exec: /dev/fuse, and an unconfined seccomp profile for user namespaces. */
@@ -44,6 +46,14 @@ export function runDebCheck(
   return runCheck(docker, { image, args: debFiles, product: `${debsDir}:/debs:ro`, ...check, calls: [INSTALL_DEBS_SCRIPT, ...check.calls] }, label);
 }
 
+/**
+ * A check's binds: the product folder, the scripts, and this machine's store where the folder's links into it lead
+ * from a mount point at `/<name>` (products/store.ts STORE_IN_SHALLOW_MOUNTS), read-only.
+ */
+export function checkBinds(product: string, scripts: string[], store: string | undefined): string[] {
+  return [product, ...(store ? [`${store}:${STORE_IN_SHALLOW_MOUNTS}:ro`] : []), ...scripts];
+}
+
 /** Runs a check script in a container; a non-zero exit is an error carrying its first FAIL line and its last lines. */
 export async function runCheck(docker: Docker, check: Check, label: string): Promise<void> {
   const run = containerScript(check.script, check.args, check.calls);
@@ -51,11 +61,12 @@ export async function runCheck(docker: Docker, check: Check, label: string): Pro
     image: check.image,
     cmd: run.cmd,
     env: check.env,
-    binds: [check.product, ...run.binds],
+    binds: checkBinds(check.product, run.binds, storeToMount()),
     hostname: check.hostname,
     devices: check.devices,
     securityOpt: check.securityOpt,
     labels: { 'org.pharos.verify': label },
+    aptCache: true,
   };
   // stdout and stderr in one stream, in order, as the check prints them.
   const sink = outputCollector(process.stdout);

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { executorContext } from '../../../e2e/harness';
 import { parseVmImageDefinition } from '../../definitions/vm-image';
-import { provisionScripts, renderFiles, SETTINGS_FILE, stageDebs, stageTemplate, templateVars } from './stage';
+import { packerSourcePath, provisionScripts, renderFiles, SETTINGS_FILE, stageDebs, stageTemplate, templateVars } from './stage';
 
 const DEFINITION = `suite: bookworm
 from: cloud-base
@@ -81,8 +81,38 @@ describe('staging a VM image build', () => {
     await expect(stageDebs(upload, def, [{ project: 'slurm', dir }], context, 'hpc-compute:image')).rejects.toThrow(/has sha256 .*, its manifest says/);
   });
 
+  it('uploads the bytes of a .deb that is a link into the store, never the link', async () => {
+    const dir = 'dist/third-party/slurm/24.11.5/bookworm';
+    const sha256 = createHash('sha256').update('a').digest('hex');
+    put(`store/sha256/${sha256.slice(0, 2)}/${sha256}`, 'a');
+    mkdirSync(join(ws, '.pharos'));
+    symlinkSync(join(ws, 'store'), join(ws, '.pharos/store'));
+    mkdirSync(join(ws, dir), { recursive: true });
+    symlinkSync(`../../../../../.pharos/store/sha256/${sha256.slice(0, 2)}/${sha256}`, join(ws, dir, 'slurm-smd_1_amd64.deb'));
+    const debs = [{ file: 'slurm-smd_1_amd64.deb', package: 'slurm-smd', version: '1', architecture: 'amd64', sha256, bytes: 1 }];
+    put(`${dir}/debs.json`, JSON.stringify({ schema: 1, project: 'slurm', version: '24.11.5', suite: 'bookworm', debs }));
+    const upload = join(ws, 'upload');
+    await stageDebs(upload, def, [{ project: 'slurm', dir }], executorContext(ws, 'hpc-compute', 'image', {}), 'hpc-compute:image');
+    expect(lstatSync(join(upload, 'debs/slurm-smd_1_amd64.deb')).isFile()).toBe(true);
+    expect(readFileSync(join(upload, 'debs/slurm-smd_1_amd64.deb'), 'utf8')).toBe('a');
+  });
+
+  it('gives Packer a base disk that is a link into the store by its real path, and a placeholder as it is', () => {
+    const blob = join(ws, 'store/sha256/ab/ab00');
+    mkdirSync(join(blob, '..'), { recursive: true });
+    writeFileSync(blob, 'disk');
+    mkdirSync(join(ws, '.pharos'));
+    symlinkSync(join(ws, 'store'), join(ws, '.pharos/store'));
+    const disk = join(ws, 'dist/packer/cloud-base/base/base.qcow2');
+    mkdirSync(join(disk, '..'), { recursive: true });
+    symlinkSync('../../../../.pharos/store/sha256/ab/ab00', disk);
+    expect(packerSourcePath(disk)).toBe(realpathSync(blob));
+    expect(lstatSync(packerSourcePath(disk)).isFile()).toBe(true);
+    expect(packerSourcePath(join(ws, 'scratch/base.qcow2'))).toBe(join(ws, 'scratch/base.qcow2'));
+  });
+
   it('gives the template one set of variables', () => {
-    const vars = templateVars({
+    const inputs = {
       name: 'hpc-compute',
       def,
       scratch: '/s',
@@ -96,7 +126,8 @@ describe('staging a VM image build', () => {
       seedFiles: ['/s/seed/user-data'],
       serialLog: '/l',
       provisionScripts: ['/p.sh'],
-    });
+    };
+    const vars = templateVars(inputs);
     expect(vars).toEqual({
       upload_directory: '/s/upload/',
       base_image: '/b.qcow2',
@@ -114,5 +145,8 @@ describe('staging a VM image build', () => {
       cpus: 2,
       memory: 1536,
     });
+    // The apt cache reaches the provisioning scripts' environment, and nothing else of the template.
+    const through = templateVars({ ...inputs, aptProxy: 'http://10.0.2.2:3142' });
+    expect(through).toEqual({ ...vars, provision_env: ['PHAROS_UPLOAD=/tmp/pharos-upload', 'http_proxy=http://10.0.2.2:3142'] });
   });
 });

@@ -1,5 +1,5 @@
 import Handlebars from 'handlebars';
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { GUEST_UPLOAD_DIR, type VmImageDefinition } from '../../definitions/vm-image';
@@ -97,7 +97,8 @@ export async function stageDebs(upload: string, def: VmImageDefinition, debs: De
       });
     const dir = join(context.root, source.dir);
     const files = await verifiedDebs(dir, p.names, context, label, producer);
-    for (const f of files) cpSync(join(dir, f), join(upload, 'debs', f));
+    // The bytes, never a link into the store: Packer uploads what is in the folder.
+    for (const f of files) cpSync(join(dir, f), join(upload, 'debs', f), { dereference: true });
     staged.push(...files);
   }
   return staged;
@@ -131,12 +132,24 @@ export interface TemplateInputs {
   seedFiles: string[];
   serialLog: string;
   provisionScripts: string[];
+  /** The apt cache as the guest reaches it (tools/apt-cache.ts, via slirp's 10.0.2.2): the scripts' apt reads http_proxy. */
+  aptProxy?: string;
+}
+
+/**
+ * A file Packer reads from this host, by its real path. A product in the store is a relative link (products/store.ts),
+ * and Packer hands `iso_url` to go-getter, which links its cache entry to the path it is given (Packer 1.6); the newer
+ * SDKs set go-getter's DisableSymlinks, under which copying a source that is a link fails. A path that does not exist
+ * (packer-validate's placeholder) is given as it is.
+ */
+export function packerSourcePath(path: string): string {
+  return existsSync(path) ? realpathSync(path) : path;
 }
 
 export function templateVars(t: TemplateInputs): Record<string, string | number | string[]> {
   return {
     upload_directory: `${t.upload}/`,
-    base_image: t.baseImage,
+    base_image: packerSourcePath(t.baseImage),
     base_sha256: t.baseSha256,
     output_directory: join(t.scratch, 'out'),
     vm_name: `${t.name}.qcow2`,
@@ -147,7 +160,8 @@ export function templateVars(t: TemplateInputs): Record<string, string | number 
     seed_files: t.seedFiles,
     serial_log: t.serialLog,
     provision_scripts: t.provisionScripts,
-    provision_env: [`PHAROS_UPLOAD=${GUEST_UPLOAD_DIR}`],
+    // Only the environment of the provisioning scripts: nothing in the image names the proxy.
+    provision_env: [`PHAROS_UPLOAD=${GUEST_UPLOAD_DIR}`, ...(t.aptProxy ? [`http_proxy=${t.aptProxy}`] : [])],
     cpus: t.def.cpus,
     memory: t.def.memory,
   };
