@@ -16,10 +16,16 @@ export const PLUGIN_SRC = '{workspaceRoot}/packages/nx-pharos/src';
 
 const SRC_DIR = join(__dirname, '..');
 const closures = new Map<string, string[]>();
+// Kept as long as the closures made of them: the executors share most of their modules, and reading each file once
+// instead of once per executor (and per import of it) is most of what inferring the workspace costs.
+const sources = new Map<string, string | undefined>();
 
 function readSource(path: string): string | undefined {
-  const full = join(SRC_DIR, path);
-  return existsSync(full) ? readFileSync(full, 'utf8') : undefined;
+  if (!sources.has(path)) {
+    const full = join(SRC_DIR, path);
+    sources.set(path, existsSync(full) ? readFileSync(full, 'utf8') : undefined);
+  }
+  return sources.get(path);
 }
 
 /**

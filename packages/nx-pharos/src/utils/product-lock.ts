@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -116,6 +115,9 @@ export async function squeueJobState(jobId: string, env: NodeJS.ProcessEnv = pro
     }
   });
   if (!onPath) return 'unknown';
+  // Imported here: the modules that import this one include what the runtime inputs run (`recipe-sources` reaches it
+  // through the source cache), and loading execa costs more than such an input's work.
+  const { execa } = await import('execa');
   const r = await execa('squeue', ['-h', '-j', jobId, '-o', '%T'], { reject: false, timeout: 15_000, env });
   if (r.exitCode === 0) {
     const states = r.stdout.split('\n').filter((l) => l.trim());
