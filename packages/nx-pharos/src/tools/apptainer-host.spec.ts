@@ -138,7 +138,8 @@ describe('HostApptainer.run', () => {
     const run = new HostApptainer({ devSif: '/dev.sif', workspaceRoot: dir }).run({
       argv: ['sh', '-c', 'x'],
       what: 'check "slow"',
-      timeLimit: 300,
+      // Long enough for the stand-in to start and record its pids on a loaded machine (a CI run failed at 300 ms).
+      timeLimit: 3000,
       raiseLimit: 'raise it',
     });
     const err = await failureOf(run);
