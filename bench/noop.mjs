@@ -2,6 +2,8 @@
 // No-op pipeline benchmark: `nx run-many -t build` with everything cached, against the same command in an empty Nx
 // workspace, measured in the same run on the same machine. Prints medians and the ratio; asserts nothing.
 // Run after the main job (npm run pipeline), so every task is a cache hit.
+// A third workspace is Nx alone: as many projects as the pipeline's no-op printed tasks, each a cached `echo` with no
+// plugin, runtime input or output, so what Nx itself costs per cache hit is told apart from what Pharos adds.
 import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -19,6 +21,20 @@ writeFileSync(join(empty, 'nx.json'), '{}\n');
 mkdirSync(join(empty, 'packages'));
 symlinkSync(join(root, 'node_modules'), join(empty, 'node_modules'));
 
+/** A workspace of `count` projects whose `build` is a cached `echo`, its cache filled by one run. */
+async function nxAlone(count) {
+  const dir = mkdtempSync(join(tmpdir(), 'nx-alone-'));
+  writeFileSync(join(dir, 'package.json'), '{"name":"nx-alone","private":true}\n');
+  writeFileSync(join(dir, 'nx.json'), '{"targetDefaults":{"build":{"cache":true}}}\n');
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+  for (let i = 0; i < count; i++) {
+    mkdirSync(join(dir, 'packages', `p${i}`), { recursive: true });
+    const project = { name: `p${i}`, targets: { build: { command: `echo built p${i}`, outputs: [] } } };
+    writeFileSync(join(dir, 'packages', `p${i}`, 'project.json'), JSON.stringify(project));
+  }
+  return dir;
+}
+
 async function median(cwd, daemon) {
   const env = { ...process.env, NX_DAEMON: String(daemon), NX_TUI: 'false', NX_NO_CLOUD: 'true' };
   await $({ cwd, env, nothrow: true })`${nxBin} run-many -t build --output-style=static`; // warm-up
@@ -35,15 +51,23 @@ async function median(cwd, daemon) {
     printed = nxTasks(r.stdout).all.length;
   }
   if (cwd === root) console.log(`daemon ${daemon ? 'on ' : 'off'}: all ${printed} tasks Nx printed were cache hits, in every timed run`);
+  taskCount = Math.max(taskCount, printed);
   return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
 }
+let taskCount = 0;
+let alone;
 
 try {
   for (const daemon of [false, true]) {
     const pipeline = await median(root, daemon);
     const baseline = await median(empty, daemon);
+    alone ??= await nxAlone(taskCount);
+    const floor = await median(alone, daemon);
     console.log(
       `daemon ${daemon ? 'on ' : 'off'}: pharos no-op ${pipeline.toFixed(0)} ms, empty Nx workspace ${baseline.toFixed(0)} ms, ratio ${(pipeline / baseline).toFixed(2)} (median of ${runs})`,
+    );
+    console.log(
+      `daemon ${daemon ? 'on ' : 'off'}: Nx alone with ${taskCount} cached echo tasks ${floor.toFixed(0)} ms, ratio ${(floor / baseline).toFixed(2)} to the empty workspace; pharos to it ${(pipeline / floor).toFixed(2)}`,
     );
   }
   console.log(
@@ -51,6 +75,8 @@ try {
       'archive; what the ratio measures is the project graph, the runtime inputs and Nx per cache hit (docs/store.md, Limits).',
   );
 } finally {
-  await $({ cwd: empty, nothrow: true })`${nxBin} daemon --stop`;
-  rmSync(empty, { recursive: true, force: true });
+  for (const dir of [empty, alone].filter(Boolean)) {
+    await $({ cwd: dir, nothrow: true })`${nxBin} daemon --stop`;
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
