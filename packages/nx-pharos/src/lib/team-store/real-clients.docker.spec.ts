@@ -65,26 +65,22 @@ describe('the team store, read by the real clients', () => {
     const devContainer = JSON.parse(readFileSync(join(realProduct('tools/dev-container'), 'image.json'), 'utf8')).id as string;
     const out = join(root, 'pulled');
     mkdirSync(out, { mode: 0o777 });
-    const pull = await runContainerCaptured(docker, {
-      image: devContainer,
-      cmd: ['apptainer', 'pull', '--authfile', '/auth.json', '--no-https', '/out/x.sif', `oras://${read.address}/pharos/store@${digest}`],
-      binds: [`${read.authFile!}:/auth.json:ro`, `${out}:/out`],
-      network: 'host',
-      labels: LABELS,
-      timeLimit: 300_000,
-    });
-    expect(pull.exitCode, pull.stdout + pull.stderr).toBe(0);
+    /** `apptainer pull` in the dev container, on the host's network, with the read-only credentials file. */
+    const apptainerPull = async (...args: string[]) => {
+      const r = await runContainerCaptured(docker, {
+        image: devContainer,
+        cmd: ['apptainer', 'pull', '--authfile', '/auth.json', ...args],
+        binds: [`${read.authFile!}:/auth.json:ro`, `${out}:/out`],
+        network: 'host',
+        labels: LABELS,
+        timeLimit: 300_000,
+      });
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    };
+    await apptainerPull('--no-https', '/out/x.sif', `oras://${read.address}/pharos/store@${digest}`);
     expect(sha256(join(out, 'x.sif'))).toBe(hex);
     // The tag `sif-<hex>` a person would type names the same manifest; and a registry on loopback needs no --no-https.
-    const byTag = await runContainerCaptured(docker, {
-      image: devContainer,
-      cmd: ['apptainer', 'pull', '--authfile', '/auth.json', '/out/y.sif', `oras://${read.address}/pharos/store:sif-${hex}`],
-      binds: [`${read.authFile!}:/auth.json:ro`, `${out}:/out`],
-      network: 'host',
-      labels: LABELS,
-      timeLimit: 300_000,
-    });
-    expect(byTag.exitCode, byTag.stdout + byTag.stderr).toBe(0);
+    await apptainerPull('/out/y.sif', `oras://${read.address}/pharos/store:sif-${hex}`);
     expect(sha256(join(out, 'y.sif'))).toBe(hex);
   }, 600_000);
 
