@@ -38,8 +38,10 @@ export interface AvailRow {
 
 /** How a version's sources are pinned, with the site's pins applied by `withPins` (source-fetch.ts withSitePins). */
 function pinnedBy(sources: PinnedSource[], withPins: (s: PinnedSource[]) => PinnedSource[]): Pinned {
+  // Applied even when the recipe pins: a site pin that contradicts the recipe's is an error fetch would raise too.
+  const withSite = withPins(sources);
   if (hasPinnedSource(sources)) return 'recipe';
-  return hasPinnedSource(withPins(sources)) ? 'site' : 'no';
+  return hasPinnedSource(withSite) ? 'site' : 'no';
 }
 
 export function availRows(recipes: readonly RecipeInput[], baseSuites: readonly string[], withPins: (s: PinnedSource[]) => PinnedSource[]): AvailRow[] {
