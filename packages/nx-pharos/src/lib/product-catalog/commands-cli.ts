@@ -289,6 +289,15 @@ async function daemonImages(docker: ReturnType<typeof dockerClient>, entries: re
   return out;
 }
 
+function existsOrLink(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Removes the folders left empty under dist/ (never dist/ itself, never a folder with anything in it). */
 function removeEmptyParents(root: string, path: string): void {
   const stop = join(root, DIST);
@@ -340,7 +349,8 @@ export async function cleanCli(argv: readonly string[], cwd = process.cwd()): Pr
   const args = parseArgs(argv, 'clean', ['--dry-run']);
   if (args.help) return (print(`${CLEAN_USAGE}\n`), 0);
   const root = workspaceRootFrom(cwd);
-  const entries = readProducts(root);
+  // Only the outputs that are there, so the plan (and --dry-run) names exactly what goes.
+  const entries = readProducts(root).map((e) => ({ ...e, outputs: e.outputs.filter((o) => existsOrLink(join(root, o))) }));
   const known = new Set(entries.map((e) => e.project));
   const docker = dockerClient();
   const daemon = await assertDaemon(docker).then(
