@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mayBeManifest, recogniseManifest } from './product-manifests';
+import { isBeingWritten, mayBeManifest, recogniseManifest } from './product-manifests';
 
 const H = (c: string) => c.repeat(64);
 const json = (v: unknown) => JSON.stringify(v);
@@ -125,5 +125,12 @@ describe('recogniseManifest', () => {
     expect(mayBeManifest('packer-manifest.json')).toBe(false);
     expect(mayBeManifest('x.sif.json')).toBe(true);
     expect(mayBeManifest('package.json')).toBe(false);
+  });
+
+  it('knows a product being written (a temporary sibling or an owned tree) from one in place', () => {
+    expect(isBeingWritten('.base-tools.sif.tmp-p24594@5bce-c40686')).toBe(true);
+    expect(isBeingWritten('tarball-trixie.new-p24594@5bce-c40686')).toBe(true);
+    expect(isBeingWritten('tarball-trixie')).toBe(false);
+    expect(isBeingWritten('1.16.sqf.json')).toBe(false);
   });
 });

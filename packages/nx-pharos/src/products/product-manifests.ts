@@ -219,6 +219,15 @@ function recogniserOf(name: string): Recognise | undefined {
   return undefined;
 }
 
+/**
+ * A product being written: a temporary sibling (`.<name>.tmp-p<pid>@<node>-<hex>`, utils/atomic-file.ts) or an owned
+ * tree (`<name>-p<pid>@<node>-<hex>`), of this node or another. Its manifest is not a product's until it is renamed
+ * into place, and removing it is its own run's business (or the leftovers sweep's).
+ */
+export function isBeingWritten(name: string): boolean {
+  return /(?:^|[-.])p\d+@[0-9a-f]{4}-[0-9a-f]{6}$/.test(name) || /\.tmp-/.test(name);
+}
+
 /** Whether a file of this name may be a product manifest (worth reading). */
 export function mayBeManifest(name: string): boolean {
   return recogniserOf(name) !== undefined;

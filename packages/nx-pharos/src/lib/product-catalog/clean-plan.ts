@@ -139,6 +139,6 @@ export function formatPlan(plan: CleanPlan, dryRun: boolean): string {
     ...plan.keptContainers.map((c) => `keeping container ${c.name}: ${c.why}`),
     ...plan.keptImages.map((i) => `keeping image ${i.ref}: ${i.why}`),
   ];
-  const nothing = !plan.products.length && !plan.containers.length && !plan.images.length;
+  const nothing = !plan.products.length && !plan.containers.length && !plan.images.length && !plan.lockedProducts.length;
   return `${lines.join('\n')}${lines.length ? '\n' : ''}${nothing ? 'pharos clean: nothing of Pharos to remove\n' : ''}`;
 }

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { dirname, join, posix, relative } from 'node:path';
 import { parseSourceRecipe } from '../../definitions/source-recipe';
 import { parseBaseImageDefinition } from '../../definitions/base-image';
-import { mayBeManifest, recogniseManifest, type ProductEntry } from '../../products/product-manifests';
+import { isBeingWritten, mayBeManifest, recogniseManifest, type ProductEntry } from '../../products/product-manifests';
 import { DIST } from '../../products/paths';
 import { parseBlobLink } from '../../products/store';
 import { currentOwner, OWNER_LABEL } from '../../tools/container-owner';
@@ -110,6 +110,7 @@ export function readProducts(root: string): ProductEntry[] {
   const entries: ProductEntry[] = [];
   const walk = (dir: string) => {
     for (const d of readdirSync(dir, { withFileTypes: true })) {
+      if (isBeingWritten(d.name)) continue;
       const path = join(dir, d.name);
       if (d.isDirectory()) walk(path);
       else if (d.isFile() && mayBeManifest(d.name)) {
