@@ -167,7 +167,7 @@ describe('pharos list, avail, info and clean', () => {
     expect(info.stdout).toContain(`    image: ${imageId}`);
     expect(info.stdout).toMatch(/ {4}(present|absent): SIF signature/);
     const json = JSON.parse((await pharos('info', '--json', 'base-tools')).stdout);
-    expect(json.map((i: { kind: string }) => i.kind)).toEqual(['image', 'sif']);
+    expect(json.map((i: { kind: string }) => i.kind)).toEqual(['sif', 'image']);
     expect((await pharos('info', 'htslib/1.16')).stdout).toContain('pharos exec -o htslib/1.16 -- <command>');
   });
 
@@ -179,13 +179,13 @@ describe('pharos list, avail, info and clean', () => {
     expect(await tagId(TAG)).toBe(imageId);
     expect(run.exitCode).toBe(1);
     expect(run.stdout.split('\n').filter(Boolean)).toEqual([
-      'would remove dist/containers/base-tools/image.tar  (base-tools image)',
-      'would remove dist/containers/base-tools/image.json  (base-tools image)',
       'would remove dist/containers/base-tools/base-tools.sif  (base-tools sif)',
       ...(existsSync(join(root, 'dist/containers/base-tools/base-tools.sif.pub.pem'))
         ? ['would remove dist/containers/base-tools/base-tools.sif.pub.pem  (base-tools sif)']
         : []),
       'would remove dist/containers/base-tools/base-tools.sif.json  (base-tools sif)',
+      'would remove dist/containers/base-tools/image.tar  (base-tools image)',
+      'would remove dist/containers/base-tools/image.json  (base-tools image)',
       expect.stringMatching(new RegExp(`^would remove container \\S+ \\(${containers.ended.slice(0, 12)}\\)  \\(left by base-tools:sif\\)$`)),
       `would remove image ${TAG}  (base-tools, ${imageId.slice(0, 19)})`,
       expect.stringMatching(
@@ -230,7 +230,7 @@ describe('pharos list, avail, info and clean', () => {
     expect(existsSync(join(root, 'dist/containers/base-tools/notes.txt'))).toBe(true);
     expect(existsSync(join(root, 'node_modules/.cache/x'))).toBe(true);
     expect((await pharos('clean', '--dry-run')).stdout).toBe(
-      `keeping container ${(await docker.getContainer(containers.live).inspect()).Name.slice(1)}: its run (base-tools:sif, pid ${process.pid}) is still going\npharos clean: nothing of Pharos to remove\n`,
+      `keeping container ${(await docker.getContainer(containers.live).inspect()).Name.slice(1)}: its run (base-tools:sif, pid ${process.pid}) is still going\npharos clean: nothing of Pharos to remove`,
     );
   });
 });

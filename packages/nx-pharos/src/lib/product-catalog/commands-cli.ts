@@ -120,7 +120,7 @@ export function readProducts(root: string): ProductEntry[] {
     }
   };
   walk(dist);
-  return entries;
+  return entries.sort((a, b) => a.manifest.localeCompare(b.manifest));
 }
 
 /** What is at a product file's path: a file, a link into the store (with or without its blob), or nothing. */
