@@ -255,8 +255,14 @@ export async function infoCli(argv: readonly string[], cwd = process.cwd()): Pro
   try {
     found = findProducts(entries, asPath);
   } catch (err) {
-    // Not a product; if it names an overlay, the catalogue says which versions there are.
-    if (catalog && term.includes('/') && [...catalog.scripts.values()].some((s) => s.path?.name === term.split('/')[0])) findOverlay(catalog, term);
+    // Not a product; if it names an overlay (or nearly), the catalogue's error says which versions or names there are.
+    if (catalog && term.includes('/')) {
+      try {
+        findOverlay(catalog, term);
+      } catch (overlayErr) {
+        if (/did you mean|^no overlay \S+; the tree has|^name the version too/.test((overlayErr as Error).message)) throw overlayErr;
+      }
+    }
     throw err;
   }
   const infos = found.map((entry) => {
