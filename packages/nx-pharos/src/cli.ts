@@ -11,9 +11,15 @@ const USAGE = `usage: pharos <command>
                              confirm, pin it in the site's sources config and put it in the source cache; see --help
   run-in-dev-container [opts] [--] [command…]
                              run a command (or an interactive shell) in the dev container; see --help
-  list [--json] [filter…]    every overlay script of the tree: type, built or not (or stale), size, #WHATIS
-  info [--json] <name/version>
-                             one overlay: its header, #DEP closure, env, resources, sources, product and how to run it
+  list [--json] [--kind <kind>]… [project…]
+                             every product dist/ holds: project, kind, version, variants, suite, size, date, digest
+  avail [--json] [filter…]   what can be built: each recipe's versions (pinned or not), suites, tarball and variants;
+                             every overlay script and .def image, built or not (or stale)
+  info [--json] <product>    one product (manifest, product file, or project[/version]): its manifest, what it was
+                             built from, signatures, store blobs; an overlay's name/version: its script, #DEP, env
+  clean [--dry-run] [project…]
+                             remove what Pharos made here (products in dist/, ended runs' containers, pharos/ image
+                             tags); never another tool's files or images; store blobs are store-gc's; see --help
   exec -o <name/version>… [--base <project>] [--network] [--] [command…]
                              run a command (or a shell) on the base SIF with built overlays mounted; see --help
   submit [--wait] [--dry-run] <run-many|affected|run> [nx args…]
@@ -96,9 +102,12 @@ export async function main(argv: string[]): Promise<void> {
         return;
       }
       case 'list':
-      case 'info': {
-        const { listCli, infoCli } = await import('./lib/overlay/catalog-cli');
-        process.exitCode = await (command === 'list' ? listCli : infoCli)(rest);
+      case 'avail':
+      case 'info':
+      case 'clean': {
+        const commands = await import('./lib/product-catalog/commands-cli');
+        const cli = { list: commands.listCli, avail: commands.availCli, info: commands.infoCli, clean: commands.cleanCli }[command];
+        process.exitCode = await cli(rest);
         return;
       }
       case 'exec': {

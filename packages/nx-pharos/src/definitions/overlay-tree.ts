@@ -6,7 +6,7 @@ import { overlayKey, overlayPathClashes, parseOverlayPath, type OverlayPath } fr
 
 /**
  * Every overlay build script of the tree read together, and the #DEP graph resolved once over them: what inference
- * makes projects of and what `pharos list`/`info` show. Pure: the script paths and a reader in, facts out. A problem of
+ * makes projects of and what `pharos avail`/`info` show. Pure: the script paths and a reader in, facts out. A problem of
  * one script (its path, its header, one of its #DEP lines, a cycle it is in) is kept with that script, so the others
  * are still judged on their own lines.
  */

@@ -452,3 +452,21 @@ export async function runContainerCaptured(docker: Docker, spec: ContainerSpec, 
   const exitCode = await runContainer(docker, spec, { stdout: out.stream, stderr: err.stream });
   return { exitCode, stdout: out.text(), stderr: err.text() };
 }
+
+/** The containers, running or not, that carry `label` (`key=value`), with their names and labels. */
+export async function listLabelledContainers(docker: Docker, label: string): Promise<Array<{ id: string; name: string; labels: Record<string, string> }>> {
+  const listed = await docker.listContainers({ all: true, filters: { label: [label] } });
+  return listed.map((c) => ({ id: c.Id, name: (c.Names?.[0] ?? c.Id).replace(/^\//, ''), labels: c.Labels ?? {} }));
+}
+
+export async function removeContainer(docker: Docker, id: string): Promise<void> {
+  await docker.getContainer(id).remove({ force: true });
+}
+
+/**
+ * `docker image rm <ref>` without pruning parents: a tag is untagged (the image goes with its last tag, unless a
+ * container uses it); an ID removes an untagged image.
+ */
+export async function removeImage(docker: Docker, ref: string): Promise<void> {
+  await docker.getImage(ref).remove({ noprune: true });
+}

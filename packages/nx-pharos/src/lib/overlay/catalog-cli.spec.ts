@@ -5,17 +5,18 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sha256File } from '../../utils/digest';
 import { workspaceRootFrom } from '../../utils/paths';
-import { infoCli, listCli } from './catalog-cli';
+import { availCli } from '../product-catalog/commands-cli';
+import { infoCli } from './catalog-cli';
 
 /**
- * The real `pharos list` and `info` (bin/pharos.cjs) in a copy of the tree's overlay scripts, with a manifest and a
+ * The real `pharos avail` (its overlays) and `info` (bin/pharos.cjs) in a copy of the tree's overlay scripts, with a manifest and a
  * .sqf of its size in dist/ for htslib only (a sparse file: list and info never read the image). Two runs go through
  * the real entry (arguments, exit code, errors on stderr); the rest call the same functions in this process, faster.
  */
 const WORKSPACE = resolve(__dirname, '../../../../..');
 const PHAROS = join(WORKSPACE, 'packages/nx-pharos/bin/pharos.cjs');
 
-describe('pharos list and info', () => {
+describe('pharos avail and info of overlays', () => {
   let root: string;
   // Without NO_COLOR: under Nx (FORCE_COLOR set) Node would warn on stderr that it ignores it, and stderr is compared.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NO_COLOR'));
@@ -97,7 +98,7 @@ describe('pharos list and info', () => {
   });
 
   it('lists the scripts with what dist/ holds of them, from any folder of the workspace', async () => {
-    const list = await pharos('list');
+    const list = await pharos('avail');
     expect(list.exitCode).toBe(0);
     expect(list.stdout.split('\n').map((l) => l.split(/\s{2,}/).slice(0, 4))).toEqual([
       ['OVERLAY', 'TYPE', 'STATUS', 'SIZE'],
@@ -106,7 +107,7 @@ describe('pharos list and info', () => {
       ['site-shell/1.0', 'image', 'built', '1.0 MiB'],
       ['toy-genome/1.0', 'data', 'not built', '-'],
     ]);
-    const json = JSON.parse(await printed(listCli, '--json', 'sam'));
+    const json = JSON.parse(await printed(availCli, '--json', 'sam')).overlays;
     expect(json.map((r: { overlay: string; status: string }) => [r.overlay, r.status])).toEqual([['samtools/1.16.1', 'not built']]);
   });
 

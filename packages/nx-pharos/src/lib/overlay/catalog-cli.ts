@@ -7,28 +7,18 @@ import { readSifManifest, sifManifestPath, sifProductPaths, type SifManifest } f
 import { sha256File } from '../../utils/digest';
 import { PharosError } from '../../utils/errors';
 import { workspaceRootFrom } from '../../utils/paths';
-import { catalogRows, filterRows, findOverlay, formatCatalog, formatOverlayInfo, overlayInfo, type CatalogInput, type ProductState } from './catalog';
+import { findOverlay, formatOverlayInfo, overlayInfo, type CatalogInput, type ProductState } from './catalog';
 import { definitionBaseProject, formatImageInfo, imageInfo } from './catalog-image';
 
 /**
- * `pharos list` and `pharos info`: read the tree's overlay scripts and `.def` images and what dist/ holds of them, and
+ * The overlay catalogue of `pharos avail` and `pharos info <name/version>`: read the tree's overlay scripts and `.def` images and what dist/ holds of them, and
  * print what catalog.ts makes of it. Reads only: the files, the manifests and the .sqf and .sif sizes; nothing is
  * built or hashed but the scripts and definitions themselves.
  */
 
-export const LIST_USAGE = `usage: pharos list [--json] [filter…]
-
-Lists every overlay build script of the tree (containers/overlays/<name>/<version>.sh) and .def image (<version>.def),
-sorted by name then version, with its type (app, data, or image for a .def), whether dist/ holds it (built, stale,
-damaged, not built; invalid when the file has an error), the size of its .sqf (or .sif) and its #WHATIS (a .def's
-first line of %help). A filter keeps the overlays whose name/version contains it (sam, 1.16),
-or matches it whole with * and ? (samtools/*); with several, those that match all. See docs/overlays.md.
-
-options:
-  --json      the rows as JSON
-  -h, --help  this text`;
-
 export const INFO_USAGE = `usage: pharos info [--json] <name/version>
+
+(the overlay form of pharos info; see pharos info --help for products)
 
 Shows one overlay: its script, #WHATIS and #URL, type, #NETWORK, #DEP lines and every overlay mounted under it, #ENV
 values, build resources, #INTERACTIVE questions, #SRC sources, and when built its .sqf, digests, base SIF, the
@@ -125,26 +115,13 @@ function print(text: string): void {
   process.stdout.write(text);
 }
 
-export async function listCli(argv: readonly string[], cwd = process.cwd()): Promise<number> {
-  const args = parseCatalogArgs(argv, 'list');
-  if (args.help) {
-    print(`${LIST_USAGE}\n`);
-    return 0;
-  }
-  const rows = filterRows(catalogRows(await readCatalog(workspaceRootFrom(cwd))), args.terms);
-  if (args.json) print(`${JSON.stringify(rows, null, 2)}\n`);
-  else if (rows.length) print(formatCatalog(rows));
-  else process.stderr.write(`pharos: ${args.terms.length ? `no overlay matches ${args.terms.join(' ')}` : `no overlay scripts under ${OVERLAYS_ROOT}/`}\n`);
-  return 0;
-}
-
 export async function infoCli(argv: readonly string[], cwd = process.cwd()): Promise<number> {
   const args = parseCatalogArgs(argv, 'info');
   if (args.help) {
     print(`${INFO_USAGE}\n`);
     return 0;
   }
-  if (args.terms.length !== 1) throw new PharosError('name one overlay', { step: 'info', next: 'pharos info <name/version>; pharos list shows them' });
+  if (args.terms.length !== 1) throw new PharosError('name one overlay', { step: 'info', next: 'pharos info <name/version>; pharos avail shows them' });
   const catalog = await readCatalog(workspaceRootFrom(cwd));
   const file = findOverlay(catalog, args.terms[0]);
   if (catalog.scripts.get(file)?.path?.kind === 'def') {

@@ -73,7 +73,7 @@ function catalog(
 
 const script = (header: string) => `#!/usr/bin/bash\n${header}\ninstall() {\n  true\n}\n`;
 
-describe('pharos list: the rows', () => {
+describe('pharos avail (overlays): the rows', () => {
   it('lists every script, not built until dist/ has its manifest', () => {
     expect(catalogRows(catalog())).toEqual([
       {
@@ -170,7 +170,7 @@ describe('pharos list: the rows', () => {
   });
 });
 
-describe('pharos list: filters and the table', () => {
+describe('pharos avail (overlays): filters and the table', () => {
   const rows = catalogRows(catalog({ products: BUILT, scripts: { ...REAL, 'containers/overlays/htslib/1.9.sh': script('') } }));
 
   it('keeps what contains a term, or matches a wildcard whole; every term must match', () => {
@@ -218,9 +218,9 @@ describe('pharos info', () => {
     };
     expect(error('htslib/1.21')).toBe('pharos: info: no overlay htslib/1.21; the tree has htslib/1.9, htslib/1.16\n  next: pharos info htslib/1.16');
     expect(error('htslib')).toBe('pharos: info: name the version too: htslib/<version>; the tree has htslib/1.9, htslib/1.16\n  next: pharos info htslib/1.16');
-    expect(error('samtool/1.16.1')).toBe('pharos: info: no overlay named samtool; did you mean samtools?\n  next: pharos list samtools');
+    expect(error('samtool/1.16.1')).toBe('pharos: info: no overlay named samtool; did you mean samtools?\n  next: pharos avail samtools');
     expect(error('htslb/1.16')).toContain('did you mean htslib?');
-    expect(error('bwa/0.7.17')).toBe('pharos: info: no overlay named bwa in containers/overlays/ (the tree has htslib, samtools)\n  next: pharos list');
+    expect(error('bwa/0.7.17')).toBe('pharos: info: no overlay named bwa in containers/overlays/ (the tree has htslib, samtools)\n  next: pharos avail');
   });
 
   it("gathers the header, the #DEP closure, the product's manifest and the command to use it", () => {
@@ -351,7 +351,7 @@ function sifManifest(over: Partial<SifManifest> = {}): SifManifest {
   };
 }
 
-describe('.def images in pharos list and info', () => {
+describe('.def images in pharos avail and info', () => {
   const scripts = { ...REAL, [SITE_SHELL]: DEF };
   /** `fileBytes` null: no .sif beside the manifest. */
   const image = (m: SifManifest, fileBytes: number | null = m.bytes): Record<string, ProductState<SifManifest>> => ({

@@ -14,8 +14,8 @@ import { PharosError } from '../../utils/errors';
 import { compareVersions, sortVersions } from '../../utils/version-order';
 
 /**
- * `pharos list` and `pharos info`: what the tree's overlay scripts and `.def` images are and what dist/ holds of each,
- * as condatainer's `list` and `info` show installed overlays. The files are the catalogue (an overlay is what a script
+ * `pharos avail` (its overlays) and `pharos info <name/version>`: what the tree's overlay scripts and `.def` images are and what dist/ holds of each,
+ * as condatainer's `avail` and `info` show them. The files are the catalogue (an overlay is what a script
  * builds, built or not); dist/ says which are built, and whether what is built still matches the script (or
  * definition), its #DEP overlays and the base SIF. Pure: the tree as read (definitions/overlay-tree.ts) and what the
  * CLI found in dist/ in, rows and text out. Cheap by design: sizes and digests are compared as the manifests record
@@ -220,7 +220,7 @@ function alignColumns(lines: readonly string[][]): string[] {
   );
 }
 
-/** The table `pharos list` prints: one line per overlay, and under one that is not plainly built or not, why. */
+/** The overlay table `pharos avail` prints: one line per overlay, and under one that is not plainly built or not, why. */
 export function formatCatalog(rows: readonly CatalogRow[]): string {
   if (!rows.length) return '';
   const table = alignColumns([
@@ -264,8 +264,8 @@ export function findOverlay(input: Pick<CatalogInput, 'scripts'>, wanted: string
   const names = [...new Set(paths.map((p) => p.name))].sort();
   const lower = name.toLowerCase();
   const near = names.filter((n) => n.toLowerCase().includes(lower) || lower.includes(n.toLowerCase()) || editDistance(n.toLowerCase(), lower) <= 2);
-  if (near.length) return fail(`no overlay named ${name}; did you mean ${near.join(', ')}?`, `${PHAROS_COMMAND} list ${near[0]}`);
-  return fail(`no overlay named ${name} in containers/overlays/${names.length ? ` (the tree has ${names.join(', ')})` : ''}`, `${PHAROS_COMMAND} list`);
+  if (near.length) return fail(`no overlay named ${name}; did you mean ${near.join(', ')}?`, `${PHAROS_COMMAND} avail ${near[0]}`);
+  return fail(`no overlay named ${name} in containers/overlays/${names.length ? ` (the tree has ${names.join(', ')})` : ''}`, `${PHAROS_COMMAND} avail`);
 }
 
 function fail(message: string, next: string): never {
