@@ -27,7 +27,12 @@ export default async function debVerifyExecutor(options: DebVerifyOptions, conte
     const build = normalizeOptions(options, context, 'verify-deb');
     const { recipe, recipeFile, release, suite, label } = build;
     const verify = recipe.verify;
-    if (!verify) throw new PharosError(`${recipe.name} has no "verify:" section`, { file: recipeFile, step: label, next: 'add verify.checks to the recipe (docs/third-party.md)' });
+    if (!verify)
+      throw new PharosError(`${recipe.name} has no "verify:" section`, {
+        file: recipeFile,
+        step: label,
+        next: 'add verify.checks to the recipe (docs/third-party.md)',
+      });
     const packages = verify.packages ?? builtPackages(build.debsDir, context, build.debsProducer);
     const debFiles = await verifiedDebs(build.debsDir, packages, context, label, build.debsProducer);
     const { docker, base } = await suiteEngine(context, suite);
@@ -49,12 +54,15 @@ export default async function debVerifyExecutor(options: DebVerifyOptions, conte
     for (const v of verdicts) process.stdout.write(`pharos-check: ${v.failure ? 'FAIL' : 'ok  '} ${v.name}\n`);
     const failed = verdicts.filter((v) => v.failure);
     if (result.exitCode !== 0 || failed.length) {
-      throw new PharosError(failed.length ? `check failed: ${failed.map((v) => `"${v.name}": ${v.failure}`).join('; ')}` : `the install exited with code ${result.exitCode}`, {
-        file: recipeFile,
-        step: label,
-        tail: result.stderr.trim().split('\n').slice(-20),
-        next: `fix the package or the check under verify.checks of ${recipeFile}, then run nx run ${label} again`,
-      });
+      throw new PharosError(
+        failed.length ? `check failed: ${failed.map((v) => `"${v.name}": ${v.failure}`).join('; ')}` : `the install exited with code ${result.exitCode}`,
+        {
+          file: recipeFile,
+          step: label,
+          tail: result.stderr.trim().split('\n').slice(-20),
+          next: `fix the package or the check under verify.checks of ${recipeFile}, then run nx run ${label} again`,
+        },
+      );
     }
   });
 }

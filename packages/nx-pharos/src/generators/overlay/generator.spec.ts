@@ -42,7 +42,9 @@ describe('overlay generator', () => {
     await overlayGenerator(tree, { overlay: 'tool/1.0' });
     expect(parseBuildScript(tree.read('containers/overlays/tool/1.0.sh', 'utf8') as string, 'x').deps).toEqual([]);
     await expect(overlayGenerator(tree, { overlay: 'tool/1.0' })).rejects.toThrow('containers/overlays/tool/1.0.sh already exists');
-    await expect(overlayGenerator(tree, { overlay: 'tool/2.0', dep: ['tool/2.0'] })).rejects.toThrow(/no containers\/overlays\/tool\/2.0.sh|cannot depend on itself/);
+    await expect(overlayGenerator(tree, { overlay: 'tool/2.0', dep: ['tool/2.0'] })).rejects.toThrow(
+      /no containers\/overlays\/tool\/2.0.sh|cannot depend on itself/,
+    );
     tree.write('containers/overlays/site/1.0.def', 'Bootstrap: localimage\n');
     await expect(overlayGenerator(tree, { overlay: 'site/1.0' })).rejects.toThrow('containers/overlays/site/1.0.def already exists');
   });

@@ -50,12 +50,16 @@ export function upstreamVersion(debianVersion: string): string {
  * The recipe's source and packaging: a 3.0 (quilt) package's orig tarball and its .debian.tar.*; a native package's one
  * tarball, which carries debian/. Other formats (1.0's .diff.gz) are refused, naming the file.
  */
-export function recipeSourcesOf(dsc: Dsc, file: string): { source: { kind: string; file: string; sha256: string }; packaging?: { file: string; sha256: string } } {
+export function recipeSourcesOf(
+  dsc: Dsc,
+  file: string,
+): { source: { kind: string; file: string; sha256: string }; packaging?: { file: string; sha256: string } } {
   const pick = (re: RegExp) => dsc.files.find((f) => re.test(f.name));
   if (dsc.format === '3.0 (quilt)') {
     const orig = pick(/\.orig\.tar\.[a-z0-9]+$/);
     const debian = pick(/\.debian\.tar\.[a-z0-9]+$/);
-    if (!orig || !debian) throw new Error(`${file}: a 3.0 (quilt) package without an orig tarball and a .debian.tar (files: ${dsc.files.map((f) => f.name).join(', ')})`);
+    if (!orig || !debian)
+      throw new Error(`${file}: a 3.0 (quilt) package without an orig tarball and a .debian.tar (files: ${dsc.files.map((f) => f.name).join(', ')})`);
     return { source: { kind: 'debian-orig', file: orig.name, sha256: orig.sha256 }, packaging: { file: debian.name, sha256: debian.sha256 } };
   }
   if (dsc.format === '3.0 (native)') {

@@ -33,7 +33,7 @@ iQIzBAEBCAAdFiEE
 
 const fixtureDsc = (text = HELLO_DSC): DscReader & { asked: string[] } => {
   const asked: string[] = [];
-  return Object.assign(async (pkg: string, file: string) => (asked.push(`${pkg} ${file}`), { text, url: file }), { asked });
+  return Object.assign(async (pkg: string, file: string) => (asked.push(`${pkg} ${file}`), text), { asked });
 };
 
 describe('recipe generator', () => {
@@ -47,10 +47,18 @@ describe('recipe generator', () => {
     expect(recipe.defaultVersion).toBe('2.10');
     expect(recipe.deb.suites).toEqual(['trixie']);
     expect(recipe.versions['2.10'].sources).toEqual([
-      { file: 'hello_2.10.orig.tar.gz', sha256: '31e066137a962676e89f69d1b65382de95a7ef7d914b8cb956f41ea72e0f516b', location: { kind: 'debian-orig', package: 'hello' } },
+      {
+        file: 'hello_2.10.orig.tar.gz',
+        sha256: '31e066137a962676e89f69d1b65382de95a7ef7d914b8cb956f41ea72e0f516b',
+        location: { kind: 'debian-orig', package: 'hello' },
+      },
     ]);
     expect(recipe.versions['2.10'].packaging).toEqual([
-      { file: 'hello_2.10-3.debian.tar.xz', sha256: '60ee7a466808301fbaa7fea2490b5e7a6d86f598956fb3e79c71b3295dc1f249', location: { kind: 'debian-pool', package: 'hello' } },
+      {
+        file: 'hello_2.10-3.debian.tar.xz',
+        sha256: '60ee7a466808301fbaa7fea2490b5e7a6d86f598956fb3e79c71b3295dc1f249',
+        location: { kind: 'debian-pool', package: 'hello' },
+      },
     ]);
     expect(recipe.verify).toEqual({ checks: [{ name: 'hello works', command: 'hello', expectOutput: 'Hello, world!' }] });
     const project = inferSourceBuildProject('third-party/hello/recipe.yaml', recipe, false, ['bookworm', 'trixie']);
@@ -87,7 +95,10 @@ describe('recipe generator', () => {
 
 describe('.dsc', () => {
   it('gives a native package one source carrying debian/, and refuses a 1.0 format', () => {
-    const native = parseDsc('Format: 3.0 (native)\nSource: t\nBinary: t, t-doc\nVersion: 1.2\nChecksums-Sha256:\n ' + 'a'.repeat(64) + ' 10 t_1.2.tar.xz\n', 't.dsc');
+    const native = parseDsc(
+      'Format: 3.0 (native)\nSource: t\nBinary: t, t-doc\nVersion: 1.2\nChecksums-Sha256:\n ' + 'a'.repeat(64) + ' 10 t_1.2.tar.xz\n',
+      't.dsc',
+    );
     expect(native.binaries).toEqual(['t', 't-doc']);
     expect(recipeSourcesOf(native, 't.dsc')).toEqual({ source: { kind: 'debian-pool', file: 't_1.2.tar.xz', sha256: 'a'.repeat(64) } });
     const old = parseDsc('Format: 1.0\nSource: t\nBinary: t\nVersion: 1.2-1\nChecksums-Sha256:\n ' + 'a'.repeat(64) + ' 10 t_1.2-1.diff.gz\n', 't.dsc');

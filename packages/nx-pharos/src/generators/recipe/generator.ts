@@ -17,7 +17,7 @@ export interface RecipeGeneratorSchema {
 }
 
 /** Reads a source package's .dsc: from the archive's pool by default; a spec hands in a fixture. */
-export type DscReader = (pkg: string, file: string) => Promise<{ text: string; url: string }>;
+export type DscReader = (pkg: string, file: string) => Promise<string>;
 
 const TEMPLATES = join(__dirname, 'files');
 const NAME = /^[a-z0-9][a-z0-9+.-]*$/;
@@ -46,7 +46,11 @@ export function renderRecipe(data: RecipeTemplateData): string {
 }
 
 /** What the template needs, from the options and the .dsc; the default check is the installed version of the first binary. */
-export function recipeData(options: Required<Pick<RecipeGeneratorSchema, 'name' | 'debianPackage' | 'debianVersion'>> & RecipeGeneratorSchema, dsc: Dsc, dscFile: string): RecipeTemplateData {
+export function recipeData(
+  options: Required<Pick<RecipeGeneratorSchema, 'name' | 'debianPackage' | 'debianVersion'>> & RecipeGeneratorSchema,
+  dsc: Dsc,
+  dscFile: string,
+): RecipeTemplateData {
   const { source, packaging } = recipeSourcesOf(dsc, dscFile);
   const binary = dsc.binaries[0];
   return {
@@ -74,10 +78,11 @@ export const downloadDsc: DscReader = async (pkg, file) => {
   try {
     res = await fetch(url, { signal: AbortSignal.timeout(60_000) });
   } catch (err) {
-    throw new Error(`${file}: could not reach the Debian archive (${(err as Error).message}); the generator pins the recipe from it`);
+    throw new Error(`${file}: could not reach the Debian archive (${(err as Error).message}); the generator pins the recipe from it`, { cause: err });
   }
-  if (!res.ok) throw new Error(`${file}: HTTP ${res.status} from the Debian archive's pool; check the package and --debian-version (apt-cache showsrc <package>)`);
-  return { text: await res.text(), url: file };
+  if (!res.ok)
+    throw new Error(`${file}: HTTP ${res.status} from the Debian archive's pool; check the package and --debian-version (apt-cache showsrc <package>)`);
+  return res.text();
 };
 
 export async function recipeGenerator(tree: Tree, schema: RecipeGeneratorSchema, readDsc: DscReader = downloadDsc): Promise<void> {
@@ -85,14 +90,16 @@ export async function recipeGenerator(tree: Tree, schema: RecipeGeneratorSchema,
   if (!NAME.test(options.name)) throw new Error(`recipe name "${options.name}" must be lower case letters, digits, "+", "." or "-" (it is also the folder)`);
   if (!NAME.test(options.debianPackage)) throw new Error(`--debian-package "${options.debianPackage}" is not a Debian source package name`);
   if (!DEBIAN_VERSION.test(options.debianVersion ?? ''))
-    throw new Error(`--debian-version "${options.debianVersion ?? ''}" is not a Debian version such as 2.10-3 (apt-cache showsrc ${options.debianPackage} shows them)`);
+    throw new Error(
+      `--debian-version "${options.debianVersion ?? ''}" is not a Debian version such as 2.10-3 (apt-cache showsrc ${options.debianPackage} shows them)`,
+    );
   if (options.suite !== undefined && !SUITE.test(options.suite)) throw new Error(`--suite "${options.suite}" is not a suite name such as bookworm or trixie`);
-  if (options.expectOutput !== undefined && options.check === undefined) throw new Error('--expect-output goes with --check (the default check expects the Debian version)');
+  if (options.expectOutput !== undefined && options.check === undefined)
+    throw new Error('--expect-output goes with --check (the default check expects the Debian version)');
   const root = join(options.directory, options.name);
   if (tree.exists(root)) throw new Error(`${root} already exists; choose another name or remove it first`);
   const dscFile = `${options.debianPackage}_${options.debianVersion.replace(/^[0-9]+:/, '')}.dsc`;
-  const { text } = await readDsc(options.debianPackage, dscFile);
-  const dsc = parseDsc(text, dscFile);
+  const dsc = parseDsc(await readDsc(options.debianPackage, dscFile), dscFile);
   if (dsc.source !== options.debianPackage || dsc.version !== options.debianVersion)
     throw new Error(`${dscFile} is ${dsc.source} ${dsc.version}, not ${options.debianPackage} ${options.debianVersion}`);
   tree.write(join(root, 'recipe.yaml'), renderRecipe(recipeData(options, dsc, dscFile)));

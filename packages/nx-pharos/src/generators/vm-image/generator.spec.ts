@@ -42,7 +42,11 @@ describe('vm-image generator', () => {
     const tree = workspace();
     await vmImageGenerator(tree, { name: 'gpu-compute', from: 'hpc-compute' });
     const def = parseVmImageDefinition(tree.read('packer/gpu-compute/vm-image.yaml', 'utf8') as string, 'x');
-    expect(def).toMatchObject({ from: 'hpc-compute', template: '../cloud-base/cloud-base.pkr.hcl', provision: ['scripts/provision.sh', '../cloud-base/scripts/common.sh'] });
+    expect(def).toMatchObject({
+      from: 'hpc-compute',
+      template: '../cloud-base/cloud-base.pkr.hcl',
+      provision: ['scripts/provision.sh', '../cloud-base/scripts/common.sh'],
+    });
   });
 
   // The provision script with the real sh: its check passes on what it wrote and fails, naming it, on what is missing.
@@ -67,7 +71,9 @@ describe('vm-image generator', () => {
       '--from "base-tools" is not a VM image project (no packer/base-tools/vm-image.yaml); the VM images here: cloud-base, hpc-compute',
     );
     await expect(vmImageGenerator(tree, { name: 'Login', from: 'cloud-base' })).rejects.toThrow(/VM image name "Login" must be lower case/);
-    await expect(vmImageGenerator(tree, { name: 'x', from: 'cloud-base', packages: ['Bad Name'] })).rejects.toThrow('--packages "Bad Name" is not a Debian package name');
+    await expect(vmImageGenerator(tree, { name: 'x', from: 'cloud-base', packages: ['Bad Name'] })).rejects.toThrow(
+      '--packages "Bad Name" is not a Debian package name',
+    );
     await expect(vmImageGenerator(tree, { name: 'cloud-base', from: 'cloud-base' })).rejects.toThrow('packer/cloud-base already exists');
   });
 });

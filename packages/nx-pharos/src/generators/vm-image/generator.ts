@@ -34,7 +34,15 @@ export function vmImageData(name: string, from: string, fromDef: VmImageDefiniti
   const fromHere = (rel: string) => posix.relative(posix.join(PACKER, name), posix.join(fromRoot, rel));
   const sysprep = fromDef.provision.at(-1);
   if (!sysprep) throw new Error(`${fromRoot}/vm-image.yaml has no provision script; the new image needs its last one (the sysprep) to run last`);
-  return { name, from, suite: fromDef.suite, template: fromHere(fromDef.template), seed: fromHere(fromDef.seed), sysprep: fromHere(sysprep), packages: packages.join(' ') };
+  return {
+    name,
+    from,
+    suite: fromDef.suite,
+    template: fromHere(fromDef.template),
+    seed: fromHere(fromDef.seed),
+    sysprep: fromHere(sysprep),
+    packages: packages.join(' '),
+  };
 }
 
 /** The definition and the provision script, from data: pure, so the spec checks them without a workspace. */
@@ -45,7 +53,8 @@ export function renderVmImageFiles(data: VmImageTemplateData): Record<string, st
 
 export default async function vmImageGenerator(tree: Tree, schema: VmImageGeneratorSchema): Promise<void> {
   const packages = schema.packages ?? [];
-  if (!NAME.test(schema.name)) throw new Error(`VM image name "${schema.name}" must be lower case letters, digits or "-", starting with a letter (it is also a host name)`);
+  if (!NAME.test(schema.name))
+    throw new Error(`VM image name "${schema.name}" must be lower case letters, digits or "-", starting with a letter (it is also a host name)`);
   const bad = packages.find((p) => !DEBIAN_PACKAGE.test(p));
   if (bad !== undefined) throw new Error(`--packages "${bad}" is not a Debian package name`);
   const root = posix.join(PACKER, schema.name);
