@@ -2,7 +2,7 @@ import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { execa } from 'execa';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseVmImageDefinition } from '../../definitions/vm-image';
 import { inferVmImageProject } from '../../plugin/infer-vm-image';
@@ -17,6 +17,8 @@ function workspace() {
   tree.write('packer/cloud-base/vm-image.yaml', CLOUD_BASE);
   tree.write('packer/hpc-compute/vm-image.yaml', HPC_COMPUTE);
   tree.write('containers/base-tools/Dockerfile', 'FROM debian:trixie\n');
+  tree.write('packer/cloud-base/cloud-base.pkr.hcl', '');
+  tree.write('packer/cloud-base/scripts/common.sh', '');
   return tree;
 }
 
@@ -36,6 +38,8 @@ describe('vm-image generator', () => {
     expect(project.targets?.image?.dependsOn).toEqual(['validate', { projects: ['cloud-base'], target: 'image' }]);
     expect(project.targets?.test?.dependsOn).toEqual(['validate', 'image']);
     expect(tree.read('packer/login-node/scripts/provision.sh', 'utf8')).toContain("packages='tree'");
+    // Every path resolves from the new folder to a file of the tree (packer validate does not open provision scripts).
+    for (const rel of [def.template, ...def.provision]) expect(tree.exists(posix.join('packer/login-node', rel)), rel).toBe(true);
   });
 
   it('takes the paths of an image that is itself from another one', async () => {
