@@ -7,7 +7,7 @@ import { suiteEngine } from '../../lib/source-build/source-build';
 import { runExecutor } from '../../lib/team-store/install';
 import { builtPackages, verifiedDebs } from '../../products/debs';
 import { storeToMount } from '../../products/store-files';
-import { runContainerCaptured } from '../../tools/docker';
+import { outputCollector, runContainer } from '../../tools/docker';
 import { PharosError } from '../../utils/errors';
 import { checkEnv, judgeCheckOutput } from './check-results';
 
@@ -38,7 +38,10 @@ export default async function debVerifyExecutor(options: DebVerifyOptions, conte
     const { docker, base } = await suiteEngine(context, suite);
     process.stdout.write(`pharos: verifying the .debs of ${recipe.name} ${release} in a clean debian:${suite} with the checks of ${recipeFile}\n`);
     const run = containerScript(DEB_CHECKS_SCRIPT, debFiles, [INSTALL_DEBS_SCRIPT]);
-    const result = await runContainerCaptured(
+    // stdout carries the results for judging; stderr is shown as it comes.
+    const results = outputCollector();
+    const shown = outputCollector(process.stderr);
+    const exitCode = await runContainer(
       docker,
       {
         image: base.id,
@@ -48,18 +51,18 @@ export default async function debVerifyExecutor(options: DebVerifyOptions, conte
         labels: { 'org.pharos.verify': label },
         aptCache: true,
       },
-      process.stderr,
+      { stdout: results.stream, stderr: shown.stream },
     );
-    const verdicts = judgeCheckOutput(verify.checks, result.stdout);
+    const verdicts = judgeCheckOutput(verify.checks, results.text());
     for (const v of verdicts) process.stdout.write(`pharos-check: ${v.failure ? 'FAIL' : 'ok  '} ${v.name}\n`);
     const failed = verdicts.filter((v) => v.failure);
-    if (result.exitCode !== 0 || failed.length) {
+    if (exitCode !== 0 || failed.length) {
       throw new PharosError(
-        failed.length ? `check failed: ${failed.map((v) => `"${v.name}": ${v.failure}`).join('; ')}` : `the install exited with code ${result.exitCode}`,
+        failed.length ? `check failed: ${failed.map((v) => `"${v.name}": ${v.failure}`).join('; ')}` : `the install exited with code ${exitCode}`,
         {
           file: recipeFile,
           step: label,
-          tail: result.stderr.trim().split('\n').slice(-20),
+          tail: shown.text().trim().split('\n').slice(-20),
           next: `fix the package or the check under verify.checks of ${recipeFile}, then run nx run ${label} again`,
         },
       );
