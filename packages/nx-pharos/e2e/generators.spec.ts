@@ -33,6 +33,7 @@ describe('generators', () => {
     expect(run.exitCode, run.output.slice(-4000)).toBe(0);
     // The groups (verify-deb, verify, test) are nx:noop and print nothing.
     expect([...run.tasks.keys()].filter((t) => t.startsWith('hello:')).sort()).toEqual(['hello:deb-trixie', 'hello:fetch', 'hello:verify-deb-trixie']);
+    expect(run.tasks.get('hello:deb-trixie')).toBe('ran');
     expect(run.output).toContain('pharos-check: ok   hello works');
     // A wrong expectation fails the test, naming the recipe and the check; only the verification runs again.
     const recipe = join(ws, 'third-party/hello/recipe.yaml');
