@@ -1,4 +1,5 @@
 import { PharosError } from '../utils/errors';
+import type { ImageCheck } from './image-check';
 import { DEBIAN_NAME, keyPath, parseYamlFile, STRINGS, SUITE_NAME, type KeyPath, type Shape } from './validate';
 
 /**
@@ -116,6 +117,16 @@ export interface SourceRecipe {
   versions: Record<string, RecipeVersion>;
   variants: Record<string, BuildVariant>;
   deb: DebRecipe;
+  /**
+   * A package without a verify executor of its own is proven by these: its .debs installed with apt in a clean
+   * container of the suite (`packages`, default every package the build made), then each check's command run there.
+   */
+  verify?: DebVerify;
+}
+
+export interface DebVerify {
+  packages?: string[];
+  checks: ImageCheck[];
 }
 
 const DEB_BUILDS: DebBuildKind[] = ['dpkg-buildpackage', 'make-package-deb'];
@@ -208,6 +219,29 @@ const RECIPE_YAML: Shape = {
         note: NOTE,
       },
     },
+    verify: {
+      kind: 'map',
+      required: ['checks'],
+      fields: {
+        packages: { kind: 'list', of: DEBIAN_NAME, nonEmpty: true, expect: 'name at least one package' },
+        checks: {
+          kind: 'list',
+          nonEmpty: true,
+          expect: 'list at least one check',
+          of: {
+            kind: 'map',
+            required: ['command'],
+            fields: {
+              name: { kind: 'string' },
+              command: { kind: 'string' },
+              expectOutput: { kind: 'string', fromNumber: true },
+              expectOutputContains: { kind: 'list', of: { kind: 'string' }, orSingle: true },
+              expectExitCode: { kind: 'number', integer: true, min: 0, max: 255 },
+            },
+          },
+        },
+      },
+    },
   },
 };
 
@@ -227,6 +261,7 @@ interface RawRecipe {
   versions: Record<string, { sources: RawSource[]; packaging?: RawSource[]; patches?: string[]; configureFlags?: string[]; requires?: ToolRequirement[] }>;
   variants?: Record<string, Partial<Omit<BuildVariant, 'name'>>>;
   deb?: Partial<DebRecipe>;
+  verify?: DebVerify;
 }
 
 export function parseSourceRecipe(text: string, file: string): SourceRecipe {
@@ -269,6 +304,7 @@ export function parseSourceRecipe(text: string, file: string): SourceRecipe {
       ...(deb.buildFrom?.length ? { buildFrom: deb.buildFrom.map(({ suite, packages }) => ({ suite, packages })) } : {}),
       ...(deb.unprivileged ? { unprivileged: true } : {}),
     },
+    ...(data.verify ? { verify: data.verify } : {}),
   };
 }
 

@@ -9,6 +9,8 @@ import { executorInputs, PLUGIN, projectName } from './target-inputs';
 
 /** The executor that proves a package's products with a running service, per recipe name. */
 const VERIFY_EXECUTORS: Record<string, string> = { slurm: 'slurm-verify', beegfs: 'beegfs-verify', apptainer: 'apptainer-verify' };
+/** Any other recipe with a `verify:` section: its .debs installed and its own checks run (.debs only, no tarball). */
+const DEB_VERIFY = 'deb-verify';
 /** A recipe folder with this template builds the relocatable tarball too. */
 export const TARBALL_TEMPLATE = 'tarball/module.lua.hbs';
 
@@ -36,7 +38,8 @@ export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe
   const suite = defaultSuite(built);
   const suiteImage = (s: string) => ({ projects: [`debian-${s}`], target: 'image' });
   const suiteImageInputs = { dependentTasksOutputFiles: '**/image.json' };
-  const verifyExecutor = VERIFY_EXECUTORS[recipe.name];
+  const verifyExecutor = VERIFY_EXECUTORS[recipe.name] ?? (recipe.verify ? DEB_VERIFY : undefined);
+  const verifiesTarball = withTarball && verifyExecutor !== DEB_VERIFY;
   const release = '{options.release}';
 
   const debTargets = Object.fromEntries(
@@ -72,7 +75,13 @@ export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe
   };
   // Only a package with a verify executor of its own gets verify targets.
   const verifyTargets = (executor: string): Record<string, TargetConfiguration> => {
-    const verifyInputs = (manifest: string) => [{ dependentTasksOutputFiles: `**/${manifest}` }, suiteImageInputs, ...executorInputs(executor)];
+    // deb-verify's checks are the recipe's `verify:` section.
+    const verifyInputs = (manifest: string) => [
+      { dependentTasksOutputFiles: `**/${manifest}` },
+      suiteImageInputs,
+      ...(executor === DEB_VERIFY ? ['{projectRoot}/recipe.yaml'] : []),
+      ...executorInputs(executor),
+    ];
     return {
       ...Object.fromEntries(
         built.map((s): [string, TargetConfiguration] => [
@@ -88,7 +97,7 @@ export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe
         ]),
       ),
       'verify-deb': noop(built.map((s) => forward(`verify-${debTarget(s)}`))),
-      ...(withTarball
+      ...(verifiesTarball
         ? {
             'verify-tarball': {
               executor: `${PLUGIN}:${executor}`,
@@ -100,7 +109,7 @@ export function inferSourceBuildProject(recipeFile: string, recipe: SourceRecipe
             },
           }
         : {}),
-      verify: noop([forward('verify-deb'), ...(withTarball ? [forward('verify-tarball')] : [])]),
+      verify: noop([forward('verify-deb'), ...(verifiesTarball ? [forward('verify-tarball')] : [])]),
     };
   };
   return {

@@ -53,6 +53,11 @@ export function debsAbsence(debsDir: string, workspace: { root: string }, produc
   return 'absent' in manifest ? manifest.absent : undefined;
 }
 
+/** The packages a suite's debs.json lists, in its order; none when it records an absence. */
+export function builtPackages(debsDir: string, workspace: { root: string }, producer: string): string[] {
+  return readDebsManifest(debsDir, workspace, producer).debs.map((d) => d.package);
+}
+
 /** The deb target that makes a suite's packages: the one producer of debsDir(root, release, suite). */
 export function debTarget(suite: string): string {
   return `deb-${suite}`;
