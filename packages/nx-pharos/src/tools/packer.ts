@@ -1,5 +1,6 @@
 import { execa, type ResultPromise } from 'execa';
-import { mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { onInterrupt } from '../utils/cleanup';
 import { qemuInProcessGroup } from './qemu';
@@ -143,10 +144,10 @@ export interface PackerBuildResult {
 const QEMU_WATCH_MS = 2000;
 
 export async function packerBuild(build: PackerBuild): Promise<PackerBuildResult> {
-  // Packer 1.6 leaves its cd_files staging (packer_to_cdrom*) in TMPDIR and packer_cache/ in the working directory:
-  // both go to the build's own folder, which the caller removes.
-  const tmp = join(build.dir, 'tmp');
-  mkdirSync(tmp, { recursive: true });
+  // Packer 1.6 leaves its cd_files staging (packer_to_cdrom*) in TMPDIR, so it gets a folder of its own, removed
+  // below. Not inside the build's folder: Packer puts its plugins' Unix sockets in TMPDIR, and under a deep workspace
+  // their path passed the 108-byte limit (`bind: invalid argument`). packer_cache/ goes to the build's folder.
+  const tmp = mkdtempSync(join(tmpdir(), 'packer-'));
   const child: ResultPromise = execa('packer', ['build', '-force', '-color=false', '-timestamp-ui', ...packerVarArgs(build.vars), '.'], {
     cwd: build.dir,
     reject: false,
@@ -206,6 +207,7 @@ export async function packerBuild(build: PackerBuild): Promise<PackerBuildResult
     killGroup('SIGKILL');
     await release();
     await groupGone(child.pid as number, 15_000);
+    rmSync(tmp, { recursive: true, force: true });
   }
 }
 
