@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseError } from '../testing/parse-error';
-import { hasPinnedSource, parseSourceRecipe, recipeVariants, recipeVersion, tarballComponents } from './source-recipe';
+import { componentConfigureFlags, hasPinnedSource, parseSourceRecipe, recipeVariants, recipeVersion, tarballComponents } from './source-recipe';
 
 const FILE = 'third-party/x/recipe.yaml';
 const SHA = 'a'.repeat(64);
@@ -206,6 +206,8 @@ tarball:
           sha256: ${SHA}
       buildPackages: [libpmix-dev]
       configureFlags: [--with-slurm, --with-pmix=external]
+      suiteConfigureFlags:
+        bookworm: [--without-prrte]
     - name: extra
       version: "1.0"
       sources:
@@ -220,9 +222,12 @@ tarball:
       sources: [{ file: 'openmpi_5.0.7.orig.tar.xz', sha256: SHA, location: { kind: 'debian-orig', package: 'openmpi' }, note: undefined }],
       buildPackages: ['libpmix-dev'],
       configureFlags: ['--with-slurm', '--with-pmix=external'],
+      suiteConfigureFlags: { bookworm: ['--without-prrte'] },
     };
     expect(r.components[0]).toEqual(openmpi);
-    expect(r.components[1]).toMatchObject({ name: 'extra', version: '1.0', buildPackages: [], configureFlags: [] });
+    expect(r.components[1]).toMatchObject({ name: 'extra', version: '1.0', buildPackages: [], configureFlags: [], suiteConfigureFlags: {} });
+    expect(componentConfigureFlags(r.components[0], 'bookworm')).toEqual(['--with-slurm', '--with-pmix=external', '--without-prrte']);
+    expect(componentConfigureFlags(r.components[0], 'trixie')).toEqual(['--with-slurm', '--with-pmix=external']);
     expect(r.components[1].sources[0]).toMatchObject({ file: 'extra-1.0.tar.gz', sha256: undefined });
     // The default build and gpu keep every component; minimal leaves Open MPI out.
     expect(tarballComponents(r, []).map((c) => c.name)).toEqual(['openmpi', 'extra']);

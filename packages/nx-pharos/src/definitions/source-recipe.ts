@@ -119,6 +119,11 @@ export interface TarballComponent {
   sources: PinnedSource[];
   buildPackages: string[];
   configureFlags: string[];
+  /**
+   * More flags on one suite, after `configureFlags`: where a suite's packages lack what a part of the component needs
+   * (bookworm's PMIx 4.2.2 is older than the 4.2.4 Open MPI's bundled PRRTE requires: `--without-prrte` there).
+   */
+  suiteConfigureFlags: Record<string, string[]>;
 }
 
 export interface SourceRecipe {
@@ -219,6 +224,7 @@ const RECIPE_YAML: Shape = {
               sources: { kind: 'list', of: SOURCE, nonEmpty: true, expect: 'list at least one source' },
               buildPackages: { kind: 'list', of: DEBIAN_NAME },
               configureFlags: STRINGS,
+              suiteConfigureFlags: { kind: 'dict', of: STRINGS },
               note: NOTE,
             },
           },
@@ -273,7 +279,16 @@ interface RawRecipe {
   defaultVersion?: string;
   versions: Record<string, { sources: RawSource[]; packaging?: RawSource[]; patches?: string[]; configureFlags?: string[]; requires?: ToolRequirement[] }>;
   variants?: Record<string, Partial<Omit<BuildVariant, 'name'>>>;
-  tarball?: { components?: Array<{ name: string; version: string; sources: RawSource[]; buildPackages?: string[]; configureFlags?: string[] }> };
+  tarball?: {
+    components?: Array<{
+      name: string;
+      version: string;
+      sources: RawSource[];
+      buildPackages?: string[];
+      configureFlags?: string[];
+      suiteConfigureFlags?: Record<string, string[]>;
+    }>;
+  };
   deb?: Partial<DebRecipe>;
 }
 
@@ -307,6 +322,7 @@ export function parseSourceRecipe(text: string, file: string): SourceRecipe {
     sources: c.sources.map((src, j) => pinnedSource(src, keyPath(keyPath('tarball.components', i), 'sources'), j, fail)),
     buildPackages: c.buildPackages ?? [],
     configureFlags: c.configureFlags ?? [],
+    suiteConfigureFlags: c.suiteConfigureFlags ?? {},
   }));
   const componentNames = components.map((c) => c.name);
   const twiceComponent = componentNames.find((n, i) => componentNames.indexOf(n) !== i);
@@ -381,6 +397,11 @@ export function recipeVersion(recipe: SourceRecipe, version: string | number | u
 export function tarballComponents(recipe: SourceRecipe, variants: readonly BuildVariant[]): TarballComponent[] {
   const left = new Set(variants.flatMap((v) => v.withoutComponents));
   return recipe.components.filter((c) => !left.has(c.name));
+}
+
+/** A component's configure flags on a suite: its own, then the suite's. */
+export function componentConfigureFlags(component: TarballComponent, suite: string): string[] {
+  return [...component.configureFlags, ...(component.suiteConfigureFlags[suite] ?? [])];
 }
 
 /** The variants asked for, in the recipe's order, or an error that lists the ones it defines. */

@@ -2,6 +2,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { componentConfigureFlags } from '../../definitions/source-recipe';
 import { normalizeOptions, type SourceBuild, type SourceBuildOptions } from '../../lib/source-build/normalize-options';
 import { GPG_SIGNING, signTarball } from '../../lib/source-build/sign-tarball';
 import { fetchComponentSource, fetchRecipeSource, runLoggedBuild, suiteEngine } from '../../lib/source-build/source-build';
@@ -83,7 +84,7 @@ async function buildTarball(build: SourceBuild, templates: string, tmp: string, 
     calls: [RELOCATE_SCRIPT, COMPONENT_BUILD_SCRIPT],
     args: tarballBuildArgs(
       configureFlags,
-      components.map(({ component: c, source: s }) => ({ name: c.name, tarball: `/src/${s.file}`, configureFlags: c.configureFlags })),
+      components.map(({ component: c, source: s }) => ({ name: c.name, tarball: `/src/${s.file}`, configureFlags: componentConfigureFlags(c, suite) })),
     ),
     env: tarballBuildEnv({
       name: recipe.name,
@@ -129,7 +130,7 @@ async function buildTarball(build: SourceBuild, templates: string, tmp: string, 
       name: c.name,
       version: c.version,
       source: { file: s.file, sha256: s.sha256 },
-      configureFlags: c.configureFlags,
+      configureFlags: componentConfigureFlags(c, suite),
     })),
     compiler: facts.compiler,
     modules: { layout, files: modules },
