@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseError } from '../testing/parse-error';
-import { componentConfigureFlags, hasPinnedSource, parseSourceRecipe, recipeVariants, recipeVersion, tarballComponents } from './source-recipe';
+import { componentsNotOn, hasPinnedSource, parseSourceRecipe, recipeVariants, recipeVersion, tarballComponents } from './source-recipe';
 
 const FILE = 'third-party/x/recipe.yaml';
 const SHA = 'a'.repeat(64);
@@ -206,8 +206,7 @@ tarball:
           sha256: ${SHA}
       buildPackages: [libpmix-dev]
       configureFlags: [--with-slurm, --with-pmix=external]
-      suiteConfigureFlags:
-        bookworm: [--without-prrte]
+      suites: [trixie]
     - name: extra
       version: "1.0"
       sources:
@@ -222,17 +221,20 @@ tarball:
       sources: [{ file: 'openmpi_5.0.7.orig.tar.xz', sha256: SHA, location: { kind: 'debian-orig', package: 'openmpi' }, note: undefined }],
       buildPackages: ['libpmix-dev'],
       configureFlags: ['--with-slurm', '--with-pmix=external'],
-      suiteConfigureFlags: { bookworm: ['--without-prrte'] },
+      suites: ['trixie'],
     };
     expect(r.components[0]).toEqual(openmpi);
-    expect(r.components[1]).toMatchObject({ name: 'extra', version: '1.0', buildPackages: [], configureFlags: [], suiteConfigureFlags: {} });
-    expect(componentConfigureFlags(r.components[0], 'bookworm')).toEqual(['--with-slurm', '--with-pmix=external', '--without-prrte']);
-    expect(componentConfigureFlags(r.components[0], 'trixie')).toEqual(['--with-slurm', '--with-pmix=external']);
+    expect(r.components[1]).toMatchObject({ name: 'extra', version: '1.0', buildPackages: [], configureFlags: [] });
+    expect(r.components[1].suites).toBeUndefined();
     expect(r.components[1].sources[0]).toMatchObject({ file: 'extra-1.0.tar.gz', sha256: undefined });
-    // The default build and gpu keep every component; minimal leaves Open MPI out.
-    expect(tarballComponents(r, []).map((c) => c.name)).toEqual(['openmpi', 'extra']);
-    expect(tarballComponents(r, recipeVariants(r, ['gpu'], FILE)).map((c) => c.name)).toEqual(['openmpi', 'extra']);
-    expect(tarballComponents(r, recipeVariants(r, ['minimal', 'gpu'], FILE)).map((c) => c.name)).toEqual(['extra']);
+    // The default build and gpu keep every component; minimal leaves Open MPI out, and so does a suite it is not for.
+    expect(tarballComponents(r, [], 'trixie').map((c) => c.name)).toEqual(['openmpi', 'extra']);
+    expect(tarballComponents(r, recipeVariants(r, ['gpu'], FILE), 'trixie').map((c) => c.name)).toEqual(['openmpi', 'extra']);
+    expect(tarballComponents(r, recipeVariants(r, ['minimal', 'gpu'], FILE), 'trixie').map((c) => c.name)).toEqual(['extra']);
+    expect(tarballComponents(r, [], 'bookworm').map((c) => c.name)).toEqual(['extra']);
+    expect(componentsNotOn(r, 'bookworm').map((c) => c.name)).toEqual(['openmpi']);
+    expect(componentsNotOn(r, 'trixie')).toEqual([]);
+    expect(errorOf(text.replace('suites: [trixie]', 'suites: []')).message).toBe('"tarball.components[0].suites" must name at least one suite');
     expect(parseSourceRecipe(RECIPE, FILE).components).toEqual([]);
 
     const unknown = errorOf(text.replace('withoutComponents: [openmpi]', 'withoutComponents: [mpich]'));

@@ -120,10 +120,10 @@ export interface TarballComponent {
   buildPackages: string[];
   configureFlags: string[];
   /**
-   * More flags on one suite, after `configureFlags`: where a suite's packages lack what a part of the component needs
-   * (bookworm's PMIx 4.2.2 is older than the 4.2.4 Open MPI's bundled PRRTE requires: `--without-prrte` there).
+   * The suites whose packages it builds against; undefined means every suite. Open MPI 5.0.7 does not compile against
+   * bookworm's PMIx 4.2.2, so Slurm's tarball for bookworm goes without it, and says so.
    */
-  suiteConfigureFlags: Record<string, string[]>;
+  suites?: string[];
 }
 
 export interface SourceRecipe {
@@ -224,7 +224,7 @@ const RECIPE_YAML: Shape = {
               sources: { kind: 'list', of: SOURCE, nonEmpty: true, expect: 'list at least one source' },
               buildPackages: { kind: 'list', of: DEBIAN_NAME },
               configureFlags: STRINGS,
-              suiteConfigureFlags: { kind: 'dict', of: STRINGS },
+              suites: { kind: 'list', of: SUITE_NAME, nonEmpty: true, expect: 'name at least one suite' },
               note: NOTE,
             },
           },
@@ -286,7 +286,7 @@ interface RawRecipe {
       sources: RawSource[];
       buildPackages?: string[];
       configureFlags?: string[];
-      suiteConfigureFlags?: Record<string, string[]>;
+      suites?: string[];
     }>;
   };
   deb?: Partial<DebRecipe>;
@@ -322,7 +322,7 @@ export function parseSourceRecipe(text: string, file: string): SourceRecipe {
     sources: c.sources.map((src, j) => pinnedSource(src, keyPath(keyPath('tarball.components', i), 'sources'), j, fail)),
     buildPackages: c.buildPackages ?? [],
     configureFlags: c.configureFlags ?? [],
-    suiteConfigureFlags: c.suiteConfigureFlags ?? {},
+    ...(c.suites ? { suites: c.suites } : {}),
   }));
   const componentNames = components.map((c) => c.name);
   const twiceComponent = componentNames.find((n, i) => componentNames.indexOf(n) !== i);
@@ -393,15 +393,15 @@ export function recipeVersion(recipe: SourceRecipe, version: string | number | u
   return found;
 }
 
-/** The tarball components the chosen variants keep, in the recipe's order. */
-export function tarballComponents(recipe: SourceRecipe, variants: readonly BuildVariant[]): TarballComponent[] {
+/** The tarball components the chosen variants keep and the suite builds, in the recipe's order. */
+export function tarballComponents(recipe: SourceRecipe, variants: readonly BuildVariant[], suite: string): TarballComponent[] {
   const left = new Set(variants.flatMap((v) => v.withoutComponents));
-  return recipe.components.filter((c) => !left.has(c.name));
+  return recipe.components.filter((c) => !left.has(c.name) && (!c.suites || c.suites.includes(suite)));
 }
 
-/** A component's configure flags on a suite: its own, then the suite's. */
-export function componentConfigureFlags(component: TarballComponent, suite: string): string[] {
-  return [...component.configureFlags, ...(component.suiteConfigureFlags[suite] ?? [])];
+/** The components the recipe does not build on this suite (said aloud: the tarball goes without them). */
+export function componentsNotOn(recipe: SourceRecipe, suite: string): TarballComponent[] {
+  return recipe.components.filter((c) => c.suites && !c.suites.includes(suite));
 }
 
 /** The variants asked for, in the recipe's order, or an error that lists the ones it defines. */

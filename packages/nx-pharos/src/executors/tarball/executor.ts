@@ -2,7 +2,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { componentConfigureFlags } from '../../definitions/source-recipe';
+import { componentsNotOn } from '../../definitions/source-recipe';
 import { normalizeOptions, type SourceBuild, type SourceBuildOptions } from '../../lib/source-build/normalize-options';
 import { GPG_SIGNING, signTarball } from '../../lib/source-build/sign-tarball';
 import { fetchComponentSource, fetchRecipeSource, runLoggedBuild, suiteEngine } from '../../lib/source-build/source-build';
@@ -61,6 +61,9 @@ export default async function tarballExecutor(options: TarballOptions, context: 
 async function buildTarball(build: SourceBuild, templates: string, tmp: string, context: ExecutorContext, signing?: SigningMaterial): Promise<void> {
   const { recipe, release, suite, variants, variantNames, label } = build;
   const source = await fetchRecipeSource(build);
+  for (const c of componentsNotOn(recipe, suite)) {
+    process.stdout.write(`pharos: WITHOUT ${c.name} ${c.version} on ${suite}: ${build.recipeFile} builds it for ${c.suites?.join(', ')} only\n`);
+  }
   // Every source before the container starts: a missing one fails with the same message as the main source's.
   const components = [];
   for (const component of build.components) components.push({ component, source: await fetchComponentSource(build, component) });
@@ -84,7 +87,7 @@ async function buildTarball(build: SourceBuild, templates: string, tmp: string, 
     calls: [RELOCATE_SCRIPT, COMPONENT_BUILD_SCRIPT],
     args: tarballBuildArgs(
       configureFlags,
-      components.map(({ component: c, source: s }) => ({ name: c.name, tarball: `/src/${s.file}`, configureFlags: componentConfigureFlags(c, suite) })),
+      components.map(({ component: c, source: s }) => ({ name: c.name, tarball: `/src/${s.file}`, configureFlags: c.configureFlags })),
     ),
     env: tarballBuildEnv({
       name: recipe.name,
@@ -130,7 +133,7 @@ async function buildTarball(build: SourceBuild, templates: string, tmp: string, 
       name: c.name,
       version: c.version,
       source: { file: s.file, sha256: s.sha256 },
-      configureFlags: componentConfigureFlags(c, suite),
+      configureFlags: c.configureFlags,
     })),
     compiler: facts.compiler,
     modules: { layout, files: modules },

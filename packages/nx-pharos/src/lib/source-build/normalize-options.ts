@@ -124,7 +124,7 @@ export function normalizeOptions(options: SourceBuildOptions, context: ExecutorC
     release,
     variants,
     variantNames: variants.map((v) => v.name),
-    components: tarballComponents(recipe, variants).map((c) => ({ ...c, sources: withSitePins(c.sources, pins) })),
+    components: tarballComponents(recipe, variants, suite).map((c) => ({ ...c, sources: withSitePins(c.sources, pins) })),
     hierarchy: options.hierarchy ?? false,
     suite,
     jobs: options.jobs ?? availableParallelism(),
