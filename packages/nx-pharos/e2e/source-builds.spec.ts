@@ -52,6 +52,14 @@ describe('source builds (fixture package)', () => {
     const good = tarball(mirror, 'hello-1.0');
     const broken = tarball(mirror, 'hello-1.2', (tree) => writeFileSync(join(tree, 'hello.c'), 'int main(void) { return undefined_symbol; }\n'));
     const next = tarball(mirror, 'hello-1.3');
+    // A tarball component (as Open MPI is Slurm's): the same program under another name, installed in lib/greet/, so
+    // its RUNPATH comes from relocate.sh's pass over folders other than bin, sbin, lib and lib/<name>.
+    const greet = tarball(mirror, 'greet-2.0', (tree) =>
+      writeFileSync(
+        join(tree, 'Makefile'),
+        readFileSync(join(tree, 'Makefile'), 'utf8').replace('$(prefix)/bin/pharos-fixture-hello', '$(prefix)/lib/greet/pharos-fixture-greet'),
+      ),
+    );
     writeFileSync(join(mirror, 'hello-1.1.tar.gz'), 'a tampered tarball\n');
     const source = (file: string, sha256: string) => `      - kind: url\n        url: https://upstream.invalid/${file}\n        sha256: ${sha256}\n`;
     mkdirSync(join(ws, 'third-party/hello'), { recursive: true });
@@ -77,6 +85,14 @@ describe('source builds (fixture package)', () => {
         'variants:',
         '  minimal:',
         '    configureFlags: [--without-extras]',
+        '    withoutComponents: [greet]',
+        'tarball:',
+        '  components:',
+        '    - name: greet',
+        '      version: "2.0"',
+        '      sources:',
+        source(greet.file, greet.sha256).trimEnd().replace(/^ {6}/gm, '        '),
+        '      configureFlags: [--with-component]',
         // One suite keeps the run short: `deb` builds every suite the recipe names.
         'deb:',
         '  suites: [trixie]',
@@ -91,6 +107,7 @@ describe('source builds (fixture package)', () => {
       join(templates, 'module.lua.hbs'),
       '-- hello {{version}} for {{toolchain}} ({{arch}})\nprepend_path("PATH", pathJoin(os.getenv("HELLO_PREFIX") or "/opt/hello/view", "bin"))\n',
     );
+    writeFileSync(join(templates, 'greet.lua.hbs'), '-- greet {{version}} beside hello {{mainVersion}}, built with {{compiler}}\n');
     writeFileSync(join(templates, 'assets/install.sh'), '#!/bin/sh\necho site install\n');
     writeFileSync(join(templates, 'variants/minimal/minimal.conf'), 'extras=no\n');
     keys = mkdtempSync(join(tmpdir(), 'pharos-e2e-gpg-'));
@@ -106,10 +123,10 @@ describe('source builds (fixture package)', () => {
   const trixie = () => readImageManifest(join(realProduct('containers/debian-trixie'), 'image.json'), WORKSPACE).id;
   const tarballDir = (version: string) => join(ws, `dist/third-party/hello/${version}/tarball-trixie`);
   /** Unpacks a tarball under another prefix in a clean trixie container, offline, and runs the program from there. */
-  const runRelocated = (version: string, file: string) =>
+  const runRelocated = (version: string, file: string, program = 'bin/pharos-fixture-hello') =>
     runContainerCaptured(docker, {
       image: trixie(),
-      cmd: ['sh', '-c', `mkdir -p /srv/elsewhere && tar -C /srv/elsewhere -xzf /t/${file} && /srv/elsewhere/view/bin/pharos-fixture-hello`],
+      cmd: ['sh', '-c', `mkdir -p /srv/elsewhere && tar -C /srv/elsewhere -xzf /t/${file} && /srv/elsewhere/view/${program}`],
       binds: [`${tarballDir(version)}:/t:ro`],
       network: 'none',
     });
@@ -145,8 +162,11 @@ describe('source builds (fixture package)', () => {
       version: '1.0',
       toolchain: 'trixie',
       variants: [],
-      file: 'hello-1.0-trixie-x86_64-software.tar.gz',
+      file: 'hello-1.0-trixie-greet2.0-x86_64-software.tar.gz',
       configureFlags: ['--with-greeting'],
+      components: [{ name: 'greet', version: '2.0', source: { file: 'greet-2.0.tar.gz' }, configureFlags: ['--with-component'] }],
+      compiler: { name: 'gcc' },
+      modules: { layout: 'flat', files: ['modules/hello/1.0.lua', 'modules/greet/2.0.lua'] },
     });
     expect(manifest.bundled).toContainEqual({ soname: 'libyaml-0.so.2', package: 'libyaml-0-2' });
     expect(manifest.sha256).toBe(
@@ -159,6 +179,8 @@ describe('source builds (fixture package)', () => {
       'view/bin/pharos-fixture-hello',
       'view/lib/libyaml-0.so.2',
       'modules/hello/1.0.lua',
+      'view/lib/greet/pharos-fixture-greet',
+      'modules/greet/2.0.lua',
       'data/hello_assets/install.sh',
       'data/hello_assets/build.env',
     ]) {
@@ -169,6 +191,12 @@ describe('source builds (fixture package)', () => {
     expect(ran.stdout).toContain('hello from a fixture source package');
     expect(ran.stdout).toMatch(/libyaml 0\.2\.\d/);
     expect(ran.stdout).toContain('configured with: --prefix=/opt/hello/view --sysconfdir=/etc/hello --with-greeting');
+    // The component, built after it into the same view with its own flags, finds the bundled libyaml from lib/greet/.
+    const component = await runRelocated('1.0', manifest.file, 'lib/greet/pharos-fixture-greet');
+    expect(component.exitCode, component.stderr).toBe(0);
+    expect(component.stdout).toContain('configured with: --prefix=/opt/hello/view --with-component');
+    const module = (await execa('tar', ['-xzOf', join(tarballDir('1.0'), manifest.file), 'modules/greet/2.0.lua'])).stdout;
+    expect(module).toMatch(/^-- greet 2\.0 beside hello 1\.0, built with gcc\/\d+\.\d+\.\d+$/);
   });
 
   it('rebuilds only the tarball for a configure-flag change, and fetch, deb and tarball for a new version', async () => {
@@ -184,7 +212,7 @@ describe('source builds (fixture package)', () => {
     const version = await nx(['run', 'hello:build'], ws, env);
     expect(version.exitCode, version.output.slice(-3000)).toBe(0);
     expect(builtTasks(version.tasks)).toEqual(['hello:deb-trixie', 'hello:fetch', 'hello:tarball']);
-    expect(filesIn(tarballDir('1.3'))).toContain('hello-1.3-trixie-x86_64-software.tar.gz');
+    expect(filesIn(tarballDir('1.3'))).toContain('hello-1.3-trixie-greet2.0-x86_64-software.tar.gz');
     // Back to 1.0: everything comes from the cache.
     writeFileSync(recipeFile, readFileSync(recipeFile, 'utf8').replace('defaultVersion: "1.3"', 'defaultVersion: "1.0"'));
     const back = await nx(['run', 'hello:build'], ws, env);
@@ -213,15 +241,18 @@ describe('source builds (fixture package)', () => {
     const manifest = JSON.parse(readFileSync(join(tarballDir('1.0'), 'tarball.json'), 'utf8'));
     expect(manifest).toMatchObject({
       variants: ['minimal'],
+      components: [],
       configureFlags: ['--with-greeting', '--with-colour', '--without-extras'],
       signature: { file: `${file}.asc`, publicKey: `${file}.pub.asc` },
     });
     const listing = (await execa('tar', ['-tzf', join(tarballDir('1.0'), file)])).stdout;
     expect(listing).toContain('data/hello_assets/minimal.conf');
+    // The variant leaves the component out: neither its files nor its module.
+    expect(listing).not.toContain('greet');
     // The default product comes back from the cache.
     const plain = await nx(['run', 'hello:tarball'], ws, env);
     expect(ranTasks(plain.tasks)).toEqual([]);
-    expect(filesIn(tarballDir('1.0'))).toContain('hello-1.0-trixie-x86_64-software.tar.gz');
+    expect(filesIn(tarballDir('1.0'))).toContain('hello-1.0-trixie-greet2.0-x86_64-software.tar.gz');
   });
 
   it('reports a failing tarball compile with its log, and leaves nothing behind on Ctrl-C', async () => {

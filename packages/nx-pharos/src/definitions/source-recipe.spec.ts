@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseError } from '../testing/parse-error';
-import { hasPinnedSource, parseSourceRecipe, recipeVariants, recipeVersion } from './source-recipe';
+import { componentsNotOn, hasPinnedSource, parseSourceRecipe, recipeVariants, recipeVersion, tarballComponents } from './source-recipe';
 
 const FILE = 'third-party/x/recipe.yaml';
 const SHA = 'a'.repeat(64);
@@ -64,8 +64,8 @@ describe('recipe.yaml', () => {
 `;
     const r = parseSourceRecipe(text, FILE);
     expect(recipeVariants(r, ['minimal', 'gpu'], FILE)).toEqual([
-      { name: 'gpu', configureFlags: ['--with-nvml'], buildPackages: ['libnvidia-ml-dev'], aptComponents: ['contrib', 'non-free'] },
-      { name: 'minimal', configureFlags: ['--disable-sview'], buildPackages: [], aptComponents: [] },
+      { name: 'gpu', configureFlags: ['--with-nvml'], buildPackages: ['libnvidia-ml-dev'], aptComponents: ['contrib', 'non-free'], withoutComponents: [] },
+      { name: 'minimal', configureFlags: ['--disable-sview'], buildPackages: [], aptComponents: [], withoutComponents: [] },
     ]);
     expect(recipeVariants(r, [], FILE)).toEqual([]);
     expect(() => recipeVariants(r, ['rocm'], FILE)).toThrow('x has no build variant "rocm" (known: gpu, minimal)');
@@ -187,5 +187,66 @@ describe('recipe.yaml', () => {
     const r = parseSourceRecipe(RECIPE, FILE);
     expect(hasPinnedSource(r.versions['1.0'].sources)).toBe(true);
     expect(hasPinnedSource(r.versions['1.0'].sources.slice(1))).toBe(false);
+  });
+
+  it('reads the tarball components, which the variants that leave them out drop, or names the bad key', () => {
+    const text = `${RECIPE}variants:
+  gpu:
+    configureFlags: [--with-nvml]
+  minimal:
+    withoutComponents: [openmpi]
+tarball:
+  components:
+    - name: openmpi
+      version: 5.0.7
+      sources:
+        - kind: debian-orig
+          package: openmpi
+          file: openmpi_5.0.7.orig.tar.xz
+          sha256: ${SHA}
+      buildPackages: [libpmix-dev]
+      configureFlags: [--with-slurm, --with-pmix=external]
+      suites: [trixie]
+    - name: extra
+      version: "1.0"
+      sources:
+        - kind: url
+          url: file:///srv/extra-1.0.tar.gz
+          sha256: unpinned
+`;
+    const r = parseSourceRecipe(text, FILE);
+    const openmpi = {
+      name: 'openmpi',
+      version: '5.0.7',
+      sources: [{ file: 'openmpi_5.0.7.orig.tar.xz', sha256: SHA, location: { kind: 'debian-orig', package: 'openmpi' }, note: undefined }],
+      buildPackages: ['libpmix-dev'],
+      configureFlags: ['--with-slurm', '--with-pmix=external'],
+      suites: ['trixie'],
+    };
+    expect(r.components[0]).toEqual(openmpi);
+    expect(r.components[1]).toMatchObject({ name: 'extra', version: '1.0', buildPackages: [], configureFlags: [] });
+    expect(r.components[1].suites).toBeUndefined();
+    expect(r.components[1].sources[0]).toMatchObject({ file: 'extra-1.0.tar.gz', sha256: undefined });
+    // The default build and gpu keep every component; minimal leaves Open MPI out, and so does a suite it is not for.
+    expect(tarballComponents(r, [], 'trixie').map((c) => c.name)).toEqual(['openmpi', 'extra']);
+    expect(tarballComponents(r, recipeVariants(r, ['gpu'], FILE), 'trixie').map((c) => c.name)).toEqual(['openmpi', 'extra']);
+    expect(tarballComponents(r, recipeVariants(r, ['minimal', 'gpu'], FILE), 'trixie').map((c) => c.name)).toEqual(['extra']);
+    expect(tarballComponents(r, [], 'bookworm').map((c) => c.name)).toEqual(['extra']);
+    expect(componentsNotOn(r, 'bookworm').map((c) => c.name)).toEqual(['openmpi']);
+    expect(componentsNotOn(r, 'trixie')).toEqual([]);
+    expect(errorOf(text.replace('suites: [trixie]', 'suites: []')).message).toBe('"tarball.components[0].suites" must name at least one suite');
+    expect(parseSourceRecipe(RECIPE, FILE).components).toEqual([]);
+
+    const unknown = errorOf(text.replace('withoutComponents: [openmpi]', 'withoutComponents: [mpich]'));
+    expect(unknown.message).toBe('variant minimal leaves out "mpich", which is not a tarball component (known: openmpi, extra)');
+    expect(unknown.details.line).toBe(23);
+    expect(errorOf(text.replace('name: extra', 'name: openmpi')).message).toBe('"tarball.components" names openmpi twice');
+    expect(errorOf(text.replace('name: extra', 'name: Extra MPI')).message).toContain('"tarball.components[1].name" must be a lower-case name');
+    const noSource = errorOf(text.replace(/ {6}sources:\n {8}- kind: url[^]*$/, '      sources: []\n'));
+    expect(noSource.message).toBe('"tarball.components[1].sources" must list at least one source');
+    expect(errorOf(text.replace('      buildPackages:', '      packages:')).message).toContain('unknown key "tarball.components[0].packages"');
+    expect(errorOf(text.replace('          package: openmpi\n', '')).message).toBe(
+      '"tarball.components[0].sources[0]" is a debian-orig source and needs "package" and "file"',
+    );
   });
 });

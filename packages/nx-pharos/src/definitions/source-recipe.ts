@@ -104,6 +104,27 @@ export interface BuildVariant {
   configureFlags: string[];
   buildPackages: string[];
   aptComponents: string[];
+  /** Components of the tarball this variant leaves out (slurm-factory's `--minimal` has no Open MPI). */
+  withoutComponents: string[];
+}
+
+/**
+ * Another package built into the same relocatable view after the main one (slurm-factory ships Open MPI beside
+ * Slurm), in the same container, against the same build dependencies: its own version, pinned sources (fetched like
+ * the main source: cache, mirrors, site pins), packages beyond the main source's debian/control, and configure flags.
+ * It shapes the tarball only: fetch and deb never read it.
+ */
+export interface TarballComponent {
+  name: string;
+  version: string;
+  sources: PinnedSource[];
+  buildPackages: string[];
+  configureFlags: string[];
+  /**
+   * The suites whose packages it builds against; undefined means every suite. Open MPI 5.0.7 does not compile against
+   * bookworm's PMIx 4.2.2, so Slurm's tarball for bookworm goes without it, and says so.
+   */
+  suites?: string[];
 }
 
 export interface SourceRecipe {
@@ -116,6 +137,8 @@ export interface SourceRecipe {
   defaultVersion: string;
   versions: Record<string, RecipeVersion>;
   variants: Record<string, BuildVariant>;
+  /** Built into the tarball in this order, unless a chosen variant leaves them out. */
+  components: TarballComponent[];
   deb: DebRecipe;
   /**
    * A package without a verify executor of its own is proven by these: its .debs installed with apt in a clean
@@ -147,6 +170,8 @@ const SOURCE: Shape = {
 };
 
 const TEXT: Shape = { kind: 'string', fromNumber: true };
+/** A component's name is a module folder and part of the tarball's file name. */
+const COMPONENT_NAME: Shape = { kind: 'string', pattern: /^[a-z][a-z0-9+-]*$/, expect: 'be a lower-case name such as openmpi' };
 /** Inside the recipe's folder: a patch is part of the recipe, and of its cache key. */
 const PATCH_PATH: Shape = { kind: 'string', pattern: /^(?!\/)(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9._/+-]+$/, expect: "be a path inside the recipe's folder" };
 
@@ -187,7 +212,35 @@ const RECIPE_YAML: Shape = {
       kind: 'dict',
       of: {
         kind: 'map',
-        fields: { configureFlags: STRINGS, buildPackages: { kind: 'list', of: DEBIAN_NAME }, aptComponents: { kind: 'list', of: DEBIAN_NAME }, note: NOTE },
+        fields: {
+          configureFlags: STRINGS,
+          buildPackages: { kind: 'list', of: DEBIAN_NAME },
+          aptComponents: { kind: 'list', of: DEBIAN_NAME },
+          withoutComponents: { kind: 'list', of: COMPONENT_NAME },
+          note: NOTE,
+        },
+      },
+    },
+    tarball: {
+      kind: 'map',
+      fields: {
+        components: {
+          kind: 'list',
+          of: {
+            kind: 'map',
+            required: ['name', 'version', 'sources'],
+            fields: {
+              name: COMPONENT_NAME,
+              version: TEXT,
+              sources: { kind: 'list', of: SOURCE, nonEmpty: true, expect: 'list at least one source' },
+              buildPackages: { kind: 'list', of: DEBIAN_NAME },
+              configureFlags: STRINGS,
+              suites: { kind: 'list', of: SUITE_NAME, nonEmpty: true, expect: 'name at least one suite' },
+              note: NOTE,
+            },
+          },
+        },
+        note: NOTE,
       },
     },
     deb: {
@@ -260,6 +313,16 @@ interface RawRecipe {
   defaultVersion?: string;
   versions: Record<string, { sources: RawSource[]; packaging?: RawSource[]; patches?: string[]; configureFlags?: string[]; requires?: ToolRequirement[] }>;
   variants?: Record<string, Partial<Omit<BuildVariant, 'name'>>>;
+  tarball?: {
+    components?: Array<{
+      name: string;
+      version: string;
+      sources: RawSource[];
+      buildPackages?: string[];
+      configureFlags?: string[];
+      suites?: string[];
+    }>;
+  };
   deb?: Partial<DebRecipe>;
   verify?: DebVerify;
 }
@@ -279,9 +342,35 @@ export function parseSourceRecipe(text: string, file: string): SourceRecipe {
   const variants = Object.fromEntries(
     Object.entries(data.variants ?? {}).map(([name, v]) => [
       name,
-      { name, configureFlags: v.configureFlags ?? [], buildPackages: v.buildPackages ?? [], aptComponents: v.aptComponents ?? [] },
+      {
+        name,
+        configureFlags: v.configureFlags ?? [],
+        buildPackages: v.buildPackages ?? [],
+        aptComponents: v.aptComponents ?? [],
+        withoutComponents: v.withoutComponents ?? [],
+      },
     ]),
   );
+  const components = (data.tarball?.components ?? []).map((c, i) => ({
+    name: c.name,
+    version: c.version,
+    sources: c.sources.map((src, j) => pinnedSource(src, keyPath(keyPath('tarball.components', i), 'sources'), j, fail)),
+    buildPackages: c.buildPackages ?? [],
+    configureFlags: c.configureFlags ?? [],
+    ...(c.suites ? { suites: c.suites } : {}),
+  }));
+  const componentNames = components.map((c) => c.name);
+  const twiceComponent = componentNames.find((n, i) => componentNames.indexOf(n) !== i);
+  if (twiceComponent) fail(keyPath('tarball.components', componentNames.lastIndexOf(twiceComponent)), `"tarball.components" names ${twiceComponent} twice`);
+  for (const v of Object.values(variants)) {
+    const unknown = v.withoutComponents.find((n) => !componentNames.includes(n));
+    if (unknown !== undefined) {
+      fail(
+        keyPath(keyPath('variants', v.name), 'withoutComponents'),
+        `variant ${v.name} leaves out "${unknown}", which is not a tarball component (known: ${componentNames.join(', ') || 'none'})`,
+      );
+    }
+  }
   const deb = data.deb ?? {};
   const build = deb.build ?? 'dpkg-buildpackage';
   if (deb.versionVariable !== undefined && build !== 'make-package-deb') fail('deb.versionVariable', '"deb.versionVariable" is for make-package-deb builds');
@@ -295,6 +384,7 @@ export function parseSourceRecipe(text: string, file: string): SourceRecipe {
     defaultVersion,
     versions,
     variants,
+    components,
     deb: {
       build,
       ...(deb.versionVariable ? { versionVariable: deb.versionVariable } : {}),
@@ -339,6 +429,17 @@ export function recipeVersion(recipe: SourceRecipe, version: string | number | u
   return found;
 }
 
+/** The tarball components the chosen variants keep and the suite builds, in the recipe's order. */
+export function tarballComponents(recipe: SourceRecipe, variants: readonly BuildVariant[], suite: string): TarballComponent[] {
+  const left = new Set(variants.flatMap((v) => v.withoutComponents));
+  return recipe.components.filter((c) => !left.has(c.name) && (!c.suites || c.suites.includes(suite)));
+}
+
+/** The components the recipe does not build on this suite (said aloud: the tarball goes without them). */
+export function componentsNotOn(recipe: SourceRecipe, suite: string): TarballComponent[] {
+  return recipe.components.filter((c) => c.suites && !c.suites.includes(suite));
+}
+
 /** The variants asked for, in the recipe's order, or an error that lists the ones it defines. */
 export function recipeVariants(recipe: SourceRecipe, wanted: string[], recipeFile: string): BuildVariant[] {
   for (const name of wanted) {
@@ -346,7 +447,7 @@ export function recipeVariants(recipe: SourceRecipe, wanted: string[], recipeFil
       const known = Object.keys(recipe.variants);
       throw new PharosError(`${recipe.name} has no build variant "${name}" (${known.length ? `known: ${known.join(', ')}` : 'the recipe defines none'})`, {
         file: recipeFile,
-        next: `add variants.${name} (configureFlags, buildPackages, aptComponents) to ${recipeFile}`,
+        next: `add variants.${name} (configureFlags, buildPackages, aptComponents, withoutComponents) to ${recipeFile}`,
       });
     }
   }

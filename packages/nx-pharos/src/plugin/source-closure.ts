@@ -21,9 +21,12 @@ export function moduleClosure(entry: string, read: (path: string) => string | un
 
 const IMPORT = /(?:\bfrom\s+|\bimport\s*\(\s*|\brequire\s*\(\s*|^\s*import\s+)['"](\.{1,2}\/[^'"]+)['"]/gm;
 
-const SCRIPT = /\bjoin\(\s*__dirname\s*,\s*['"]([^'"]+\.sh)['"]\s*\)/g;
+const SCRIPT = /\bjoin\(\s*__dirname\s*,\s*['"]([^'"]+\.(?:sh|c))['"]\s*\)/g;
 
-/** The shell scripts a module runs: by convention a file beside it, named as `join(__dirname, '<name>.sh')`. */
+/**
+ * The shell scripts a module runs (and C sources it compiles in a container): by convention a file beside it, named as
+ * `join(__dirname, '<name>.sh')`.
+ */
 export function scriptsBeside(text: string): string[] {
   return [...text.matchAll(SCRIPT)].map((m) => m[1]);
 }

@@ -14,6 +14,20 @@ export interface BundledLibrary {
 
 export const TARBALL_MANIFEST = 'tarball.json';
 
+/** A package built into the same view after the main one (Open MPI beside Slurm), as recipe.yaml's tarball.components. */
+export interface TarballComponentRecord {
+  name: string;
+  version: string;
+  source: { file: string; sha256: string };
+  configureFlags: string[];
+}
+
+/**
+ * How the Lmod modules are laid out: `flat` (modules/<name>/<version>.lua for each package) or `hierarchy`
+ * (slurm-factory's --enable-hierarchy: Core/, Compiler/<compiler>/<version>/, MPI/<compiler>/<version>/<mpi>/<version>/).
+ */
+export type ModuleLayout = 'flat' | 'hierarchy';
+
 export interface TarballManifest {
   schema: 1;
   project: string;
@@ -25,6 +39,11 @@ export interface TarballManifest {
    */
   toolchain: string;
   variants: string[];
+  /** What is built into the view beside the main package; empty when none is (the minimal variant). */
+  components: TarballComponentRecord[];
+  /** The compiler the tree was built with (the suite's gcc): the Compiler level of the module hierarchy. */
+  compiler: { name: string; version: string };
+  modules: { layout: ModuleLayout; files: string[] };
   arch: string;
   file: string;
   sha256: string;
@@ -37,16 +56,34 @@ export interface TarballManifest {
 }
 
 /** What a tarball was built as: its name, the module template's variables and build.env all come from these. */
-export type TarballFacts = Pick<TarballManifest, 'name' | 'version' | 'toolchain' | 'variants' | 'arch'>;
+export type TarballFacts = Pick<TarballManifest, 'name' | 'version' | 'toolchain' | 'variants' | 'arch'> & {
+  components: Array<Pick<TarballComponentRecord, 'name' | 'version'>>;
+  compiler: TarballManifest['compiler'];
+  layout: ModuleLayout;
+};
 
-/** slurm-factory's name, with the variants after the suite: slurm-24.11.5-trixie-gpu-x86_64-software.tar.gz. */
-export function tarballName(name: string, version: string, suite: string, arch: string, variants: string[] = []): string {
-  return `${[name, version, suite, ...variants, arch].join('-')}-software.tar.gz`;
+/**
+ * slurm-factory's name, with the variants after the suite, then each component with its version, then `hierarchy`
+ * for that module layout: slurm-24.11.5-trixie-openmpi5.0.7-x86_64-software.tar.gz,
+ * slurm-24.11.5-trixie-minimal-x86_64-software.tar.gz (no component).
+ */
+export function tarballName(
+  name: string,
+  version: string,
+  suite: string,
+  arch: string,
+  variants: string[] = [],
+  components: Array<{ name: string; version: string }> = [],
+  layout: ModuleLayout = 'flat',
+): string {
+  const parts = [name, version, suite, ...variants, ...components.map((c) => `${c.name}${c.version}`), ...(layout === 'hierarchy' ? ['hierarchy'] : []), arch];
+  return `${parts.join('-')}-software.tar.gz`;
 }
 
 /** Sourced by the site install script: what this tree was built as. */
 export function buildEnv(m: TarballFacts): string {
-  return `NAME=${m.name}\nVERSION=${m.version}\nTOOLCHAIN=${m.toolchain}\nVARIANTS='${m.variants.join(' ')}'\nARCH=${m.arch}\n`;
+  const components = m.components.map((c) => `${c.name}/${c.version}`).join(' ');
+  return `NAME=${m.name}\nVERSION=${m.version}\nTOOLCHAIN=${m.toolchain}\nVARIANTS='${m.variants.join(' ')}'\nCOMPONENTS='${components}'\nMODULE_LAYOUT=${m.layout}\nARCH=${m.arch}\n`;
 }
 
 /**

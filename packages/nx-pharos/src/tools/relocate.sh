@@ -21,6 +21,16 @@ relocate_dir "$view/bin" "\$ORIGIN/../lib/$name:\$ORIGIN/../lib"
 relocate_dir "$view/sbin" "\$ORIGIN/../lib/$name:\$ORIGIN/../lib"
 relocate_dir "$view/lib" "\$ORIGIN:\$ORIGIN/$name"
 relocate_dir "$view/lib/$name" "\$ORIGIN:\$ORIGIN/.."
+# Anywhere else (a component's plugins, e.g. lib/openmpi, lib/pmix): lib and lib/NAME found from the file's depth.
+# Objects patchelf cannot give a RUNPATH (relocatable .o files) are left as they are.
+find "$view" -type f | while read -r f; do
+  d=$(dirname "$f")
+  case $d in "$view/bin" | "$view/sbin" | "$view/lib" | "$view/lib/$name") continue ;; esac
+  is_elf "$f" || continue
+  patchelf --print-rpath "$f" >/dev/null 2>&1 || continue
+  up=$(printf '%s\n' "${d#"$view"/}" | sed 's|[^/][^/]*|..|g')
+  patchelf --set-rpath "\$ORIGIN/$up/lib:\$ORIGIN/$up/lib/$name" "$f"
+done
 find "$view" -type f \( -perm -u+x -o -name '*.so*' \) | while read -r f; do
   is_elf "$f" || continue
   ldd "$f" 2>/dev/null | sed -n 's/^[[:space:]]*\([^ ]*\) => \(\/[^ ]*\) .*/\1 \2/p'

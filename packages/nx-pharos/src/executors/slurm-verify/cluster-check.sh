@@ -108,3 +108,25 @@ wait_done "$a"
 wait_done "$b"
 [ "$(tr '\n' ' ' < "$work/jobs/chain.out")" = "A B " ] || fail "the afterok chain wrote '$(cat "$work/jobs/chain.out")'"
 ok "afterok chain: B ran after A succeeded"
+
+# With PHAROS_MPI_PROGRAM (an MPI program built with the product's own mpicc): two ranks under srun's PMIx must each
+# report, pass a message to the other around a ring, and reduce their ranks; PHAROS_MPI_LIBRARY is the start of the
+# library version rank 0 must report (e.g. "Open MPI v5.0.7").
+if [ -n "${PHAROS_MPI_PROGRAM:-}" ]; then
+    plugins=$(timeout 10 srun --mpi=list 2>&1) || true
+    echo "$plugins" | grep -qw pmix || fail "srun --mpi=list offers no pmix: $(echo "$plugins" | tr '\n' ' ')"
+    overcommit=
+    [ "$cpus" -ge 2 ] || overcommit=--overcommit
+    # shellcheck disable=SC2086 # overcommit is one flag or none
+    out=$(timeout 120 srun --mpi=pmix -N1 -n 2 $overcommit "$PHAROS_MPI_PROGRAM" 2>&1) || fail "srun --mpi=pmix -n 2 $PHAROS_MPI_PROGRAM failed: $out"
+    echo "$out" | sed 's/^/    /'
+    for r in 0 1; do
+        o=$((1 - r))
+        echo "$out" | grep -q "^pharos-mpi: rank $r of 2 on " || fail "MPI rank $r did not report (srun printed: $out)"
+        echo "$out" | grep -qxF "pharos-mpi: rank $r received \"hello from rank $o of 2\" from rank $o" || fail "MPI rank $r did not receive rank $o's message"
+    done
+    echo "$out" | grep -qx 'pharos-mpi: sum of ranks 1' || fail "MPI_Allreduce of the ranks did not give 1"
+    library=$(echo "$out" | sed -n 's/^pharos-mpi: library //p')
+    case $library in "${PHAROS_MPI_LIBRARY:-}"*) ;; *) fail "the ranks ran with '$library', not ${PHAROS_MPI_LIBRARY:-}" ;; esac
+    ok "srun --mpi=pmix -n 2 $(basename "$PHAROS_MPI_PROGRAM"): both ranks reported and passed a message around the ring ($library)"
+fi

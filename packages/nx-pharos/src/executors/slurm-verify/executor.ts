@@ -22,11 +22,22 @@ export const CLUSTER_PACKAGES = ['slurm-smd', 'slurm-smd-client', 'slurm-smd-slu
 export const CLUSTER_CHECK_SCRIPT = join(__dirname, 'cluster-check.sh');
 export const DEB_CHECK_SCRIPT = join(__dirname, 'deb-check.sh');
 export const TARBALL_CHECK_SCRIPT = join(__dirname, 'tarball-check.sh');
+/** The MPI program tarball-check.sh compiles with the tarball's mpicc and runs under srun --mpi=pmix. */
+export const MPI_RING_SOURCE = join(__dirname, 'mpi-ring.c');
 
-/** tarball-check.sh's arguments and environment for a tarball's manifest. */
-export function tarballCheck(manifest: Pick<TarballManifest, 'file' | 'variants' | 'signature'>): Pick<Check, 'args' | 'env'> {
+/** tarball-check.sh's arguments and environment for a tarball's manifest (a manifest from before components lists none). */
+export function tarballCheck(
+  manifest: Pick<TarballManifest, 'file' | 'variants' | 'signature'> & Partial<Pick<TarballManifest, 'components' | 'modules'>>,
+): Pick<Check, 'args' | 'env'> {
   const s = manifest.signature;
-  return { args: [manifest.file, ...(s ? [s.file, s.publicKey, s.fingerprint] : [])], env: { VARIANTS: manifest.variants.join(' ') } };
+  return {
+    args: [manifest.file, ...(s ? [s.file, s.publicKey, s.fingerprint] : [])],
+    env: {
+      VARIANTS: manifest.variants.join(' '),
+      COMPONENTS: (manifest.components ?? []).map((c) => `${c.name}/${c.version}`).join(' '),
+      MODULE_LAYOUT: manifest.modules?.layout ?? 'flat',
+    },
+  };
 }
 
 /**
@@ -55,7 +66,7 @@ export default async function slurmVerifyExecutor(options: SlurmVerifyOptions, c
           image: base.id,
           script: TARBALL_CHECK_SCRIPT,
           ...tarballCheck(tarball),
-          calls: [GPG_VERIFY_SCRIPT, CLUSTER_CHECK_SCRIPT],
+          calls: [GPG_VERIFY_SCRIPT, CLUSTER_CHECK_SCRIPT, MPI_RING_SOURCE],
           product: `${build.tarballDir}:/tarball:ro`,
         },
         label,

@@ -2,10 +2,21 @@ import type { ExecutorContext } from '@nx/devkit';
 import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { componentsNotOn } from '../../definitions/source-recipe';
 import { normalizeOptions, type SourceBuild, type SourceBuildOptions } from '../../lib/source-build/normalize-options';
 import { GPG_SIGNING, signTarball } from '../../lib/source-build/sign-tarball';
-import { fetchRecipeSource, runLoggedBuild, suiteEngine } from '../../lib/source-build/source-build';
-import { layOutTree, packTree, parseBundled, TARBALL_BUILD_SCRIPT, tarballBuildEnv, tarballFile } from '../../lib/source-build/tarball-build';
+import { fetchComponentSource, fetchRecipeSource, runLoggedBuild, suiteEngine } from '../../lib/source-build/source-build';
+import {
+  COMPONENT_BUILD_SCRIPT,
+  layOutTree,
+  packTree,
+  parseBundled,
+  parseCompiler,
+  TARBALL_BUILD_SCRIPT,
+  tarballBuildArgs,
+  tarballBuildEnv,
+  tarballFile,
+} from '../../lib/source-build/tarball-build';
 import { runExecutor } from '../../lib/team-store/install';
 import { hashAndStore } from '../../products/store-files';
 import { TARBALL_MANIFEST, type TarballFacts, type TarballManifest } from '../../products/tarball';
@@ -50,8 +61,15 @@ export default async function tarballExecutor(options: TarballOptions, context: 
 async function buildTarball(build: SourceBuild, templates: string, tmp: string, context: ExecutorContext, signing?: SigningMaterial): Promise<void> {
   const { recipe, release, suite, variants, variantNames, label } = build;
   const source = await fetchRecipeSource(build);
+  for (const c of componentsNotOn(recipe, suite)) {
+    process.stdout.write(`pharos: WITHOUT ${c.name} ${c.version} on ${suite}: ${build.recipeFile} builds it for ${c.suites?.join(', ')} only\n`);
+  }
+  // Every source before the container starts: a missing one fails with the same message as the main source's.
+  const components = [];
+  for (const component of build.components) components.push({ component, source: await fetchComponentSource(build, component) });
   const { docker, base } = await suiteEngine(context, suite);
   const configureFlags = [...build.version.configureFlags, ...variants.flatMap((v) => v.configureFlags)];
+  const layout = build.hierarchy ? 'hierarchy' : 'flat';
   const stage = join(tmp, 'stage');
   await mkdir(stage, { recursive: true });
   // What a clean system of the target already has: everything else the tree needs is bundled.
@@ -59,32 +77,46 @@ async function buildTarball(build: SourceBuild, templates: string, tmp: string, 
   if (ldconfig.exitCode !== 0) throw new PharosError(`ldconfig -p failed in debian:${suite}: ${ldconfig.stderr.trim()}`, { step: label });
   await writeFile(join(stage, 'present-sonames'), `${parseLdconfig(ldconfig.stdout).join('\n')}\n`);
 
-  const { output } = await runLoggedBuild(docker, context, {
+  const { output, shownLog } = await runLoggedBuild(docker, context, {
     what: `tarball-${[release, suite, ...variantNames].join('-')}`,
-    announce: `relocatable build of ${recipe.name} ${release}${variantNames.length ? ` (${variantNames.join(', ')})` : ''} on debian:${suite}`,
+    announce: `relocatable build of ${[`${recipe.name} ${release}`, ...components.map(({ component: c }) => `${c.name} ${c.version}`)].join(' + ')}${
+      variantNames.length ? ` (${variantNames.join(', ')})` : ''
+    } on debian:${suite}`,
     image: base.id,
     script: TARBALL_BUILD_SCRIPT,
-    calls: [RELOCATE_SCRIPT],
-    args: configureFlags,
+    calls: [RELOCATE_SCRIPT, COMPONENT_BUILD_SCRIPT],
+    args: tarballBuildArgs(
+      configureFlags,
+      components.map(({ component: c, source: s }) => ({ name: c.name, tarball: `/src/${s.file}`, configureFlags: c.configureFlags })),
+    ),
     env: tarballBuildEnv({
       name: recipe.name,
       tarball: `/src/${source.file}`,
       stage: '/stage',
-      buildPackages: variants.flatMap((v) => v.buildPackages),
+      buildPackages: [...new Set([...variants.flatMap((v) => v.buildPackages), ...components.flatMap(({ component: c }) => c.buildPackages)])],
       aptComponents: [...new Set(variants.flatMap((v) => v.aptComponents))],
       jobs: build.jobs,
       presentSonames: '/stage/present-sonames',
       uid: build.uid,
       gid: build.gid,
     }),
-    binds: [`${source.path}:/src/${source.file}:ro`, `${stage}:/stage`],
+    binds: [`${source.path}:/src/${source.file}:ro`, ...components.map(({ source: s }) => `${s.path}:/src/${s.file}:ro`), `${stage}:/stage`],
     labels: { 'org.pharos.tarball': label },
     label,
   });
   const bundled = parseBundled(output);
   const arch = readFileSync(join(stage, 'arch'), 'utf8').trim();
-  const facts: TarballFacts = { name: recipe.name, version: release, toolchain: suite, variants: variantNames, arch };
-  const tree = await layOutTree(stage, templates, facts);
+  const facts: TarballFacts = {
+    name: recipe.name,
+    version: release,
+    toolchain: suite,
+    variants: variantNames,
+    components: components.map(({ component: c }) => ({ name: c.name, version: c.version })),
+    compiler: parseCompiler(output, shownLog),
+    layout,
+    arch,
+  };
+  const { tree, modules } = await layOutTree(stage, templates, facts);
   const file = tarballFile(facts);
   process.stdout.write(`pharos: packing ${file} (${bundled.length} bundled librar${bundled.length === 1 ? 'y' : 'ies'})\n`);
   await packTree(tree, join(tmp, file));
@@ -93,7 +125,19 @@ async function buildTarball(build: SourceBuild, templates: string, tmp: string, 
   const manifest: TarballManifest = {
     schema: 1,
     project: build.project,
-    ...facts,
+    name: facts.name,
+    version: facts.version,
+    toolchain: facts.toolchain,
+    variants: facts.variants,
+    components: components.map(({ component: c, source: s }) => ({
+      name: c.name,
+      version: c.version,
+      source: { file: s.file, sha256: s.sha256 },
+      configureFlags: c.configureFlags,
+    })),
+    compiler: facts.compiler,
+    modules: { layout, files: modules },
+    arch: facts.arch,
     file,
     // After signing: the signature is of the plain file, and the store keeps its bytes as they are.
     ...(await hashAndStore(join(tmp, file), { workspaceRoot: context.root })),

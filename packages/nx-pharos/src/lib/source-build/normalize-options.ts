@@ -6,10 +6,12 @@ import {
   parseSourceRecipe,
   recipeVariants,
   recipeVersion,
+  tarballComponents,
   type BuildVariant,
   type PinnedSource,
   type RecipeVersion,
   type SourceRecipe,
+  type TarballComponent,
 } from '../../definitions/source-recipe';
 import { debTarget } from '../../products/debs';
 import { debsDir, releaseDir, tarballDir } from '../../products/paths';
@@ -29,6 +31,8 @@ export interface SourceBuildOptions {
   /** The recipe's `gpu` and `minimal` variants (tarball builds). */
   gpu?: boolean;
   minimal?: boolean;
+  /** Lay the tarball's Lmod modules out as Core/Compiler/MPI (slurm-factory's --enable-hierarchy). */
+  hierarchy?: boolean;
   jobs?: number;
   /** The executor's own product folder (fetch: the version's folder, deb: the suite's .debs, tarball: its tree). */
   outputPath?: string;
@@ -62,6 +66,10 @@ export interface SourceBuild {
   release: string;
   variants: BuildVariant[];
   variantNames: string[];
+  /** The tarball components the variants keep, their sources with the site's pins. */
+  components: TarballComponent[];
+  /** The tarball's module layout is slurm-factory's Core/Compiler/MPI hierarchy, not flat. */
+  hierarchy: boolean;
   suite: string;
   jobs: number;
   /** Owner of what the containers write (the caller on the host). */
@@ -116,6 +124,8 @@ export function normalizeOptions(options: SourceBuildOptions, context: ExecutorC
     release,
     variants,
     variantNames: variants.map((v) => v.name),
+    components: tarballComponents(recipe, variants, suite).map((c) => ({ ...c, sources: withSitePins(c.sources, pins) })),
+    hierarchy: options.hierarchy ?? false,
     suite,
     jobs: options.jobs ?? availableParallelism(),
     uid: process.getuid?.() ?? 0,

@@ -6,6 +6,7 @@ import { assertDaemon, dockerClient, runContainer } from '../../tools/docker';
 import { suiteImage, type SuiteImage } from '../../tools/suite-image';
 import { fetchSource, type FetchedSource } from '../../tools/source-fetch';
 import { buildFailure, buildLog, buildLogFile } from '../../utils/build-log';
+import type { TarballComponent } from '../../definitions/source-recipe';
 import type { SourceBuild } from './normalize-options';
 import { containerScript } from './scripts';
 
@@ -27,6 +28,21 @@ export function fetchRecipeSource({
   return fetchSource({
     what: `${recipe.name} ${version.version}`,
     sources,
+    mirrors,
+    recipeFile,
+    debianMirror: optionalDebianMirror(),
+    log: (t) => process.stdout.write(`pharos: ${t}`),
+  });
+}
+
+/** A tarball component's source, verified, through the same cache, mirrors and pins as the main source. */
+export function fetchComponentSource(
+  { recipe, recipeFile, mirrors }: Pick<SourceBuild, 'recipe' | 'recipeFile' | 'mirrors'>,
+  component: TarballComponent,
+): Promise<FetchedSource> {
+  return fetchSource({
+    what: `${recipe.name} tarball component ${component.name} ${component.version}`,
+    sources: component.sources,
     mirrors,
     recipeFile,
     debianMirror: optionalDebianMirror(),
