@@ -30,6 +30,9 @@ const tarball = entry('dist/third-party/slurm/24.11.5/tarball-trixie/tarball.jso
   source: { file: 's.orig.tar.gz', sha256: H('5') },
   builtOn: 'sha256:base',
   configureFlags: [],
+  components: [{ name: 'openmpi', version: '5.0.7', source: { file: 'o.orig.tar.xz', sha256: H('6') }, configureFlags: ['--with-slurm'] }],
+  compiler: { name: 'gcc', version: '14.2.0' },
+  modules: { layout: 'flat', files: [] },
   bundled: [{ soname: 'libmunge.so.2', package: 'libmunge2' }],
   signature: { file: 't.tar.gz.asc', publicKey: 't.pub.asc', fingerprint: 'ABCDEF0123456789' },
 });
@@ -41,6 +44,8 @@ describe('pharos info', () => {
     expect(builtFrom('tarball', tarball.manifestData)).toEqual([
       `source: s.orig.tar.gz sha256 ${H('5')}`,
       'built on image sha256:base',
+      `component openmpi 5.0.7: o.orig.tar.xz sha256 ${H('6')}, configure flags: --with-slurm`,
+      'modules: flat layout, compiler gcc 14.2.0',
       'bundled libraries: libmunge.so.2 (libmunge2)',
     ]);
   });

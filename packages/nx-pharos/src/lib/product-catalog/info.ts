@@ -79,6 +79,12 @@ export function builtFrom(kind: string, m: Json): string[] {
               .join(', ')}`,
         ),
         ...(m.configureFlags?.length ? [`configure flags: ${m.configureFlags.join(' ')}`] : []),
+        // A tarball's components (Open MPI beside Slurm) are built into the same view from sources of their own.
+        ...(m.components ?? []).map(
+          (c: Json) =>
+            `component ${c.name} ${c.version}: ${c.source?.file} sha256 ${c.source?.sha256}${c.configureFlags?.length ? `, configure flags: ${c.configureFlags.join(' ')}` : ''}`,
+        ),
+        ...(m.modules?.layout ? [`modules: ${m.modules.layout} layout${m.compiler ? `, compiler ${m.compiler.name} ${m.compiler.version}` : ''}`] : []),
         ...(m.bundled?.length ? [`bundled libraries: ${m.bundled.map((b: Json) => `${b.soname} (${b.package})`).join(', ')}`] : []),
       ];
     case 'source':
