@@ -54,7 +54,7 @@ export const INFO_USAGE = `usage: pharos info [--json] <product>
 
 One product: its manifest, what it was built from, its signatures (present or absent), its files and whether each
 link's blob is in the store. <product> is a manifest, a product file or folder under dist/, or a project with an
-optional /<version> or /<suite> (slurm/24.11.5; every product that matches). An overlay's name/version (or project
+optional /<version> and /<suite> (slurm/24.11.5/trixie; every product that matches). An overlay's name/version (or project
 name) shows the overlay catalogue's view: its script, #DEP closure, env and how to run it (docs/overlays.md).
 
 options:

@@ -69,6 +69,8 @@ describe('pharos info', () => {
     expect(findProducts(all, 'dist/third-party/slurm/24.11.5/trixie/')).toEqual([debs]);
     expect(findProducts(all, 'dist/third-party/slurm')).toEqual([tarball, debs]);
     expect(findProducts(all, 'slurm/trixie')).toEqual([tarball, debs]);
+    expect(findProducts(all, 'slurm/24.11.5/trixie')).toEqual([tarball, debs]);
+    expect(() => findProducts(all, 'slurm/24.11.5/bookworm')).toThrow(/no product slurm\/24.11.5\/bookworm/);
     expect(findProducts(all, 'openmpi')).toEqual([sif]);
     expect(() => findProducts(all, 'slurm/99')).toThrow('no product slurm/99 in dist/');
     try {

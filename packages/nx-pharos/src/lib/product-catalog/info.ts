@@ -206,8 +206,9 @@ export function findProducts(entries: readonly ProductEntry[], term: string): Pr
     (e) => e.manifest === path || e.files.some((f) => f.path === path) || e.outputs.includes(path) || e.manifest.startsWith(`${path}/`),
   );
   if (byPath.length) return byPath;
-  const [project, qualifier] = path.split('/', 2);
-  const found = entries.filter((e) => e.project === project && (!qualifier || e.version === qualifier || e.suite === qualifier));
+  // project[/version][/suite], in either order: each further part narrows the products.
+  const [project, ...qualifiers] = path.split('/');
+  const found = entries.filter((e) => e.project === project && qualifiers.every((q) => e.version === q || e.suite === q));
   if (found.length) return found;
   const projects = [...new Set(entries.map((e) => e.project))].sort();
   throw new PharosError(`no product ${term} in dist/`, {
