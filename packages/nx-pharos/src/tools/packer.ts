@@ -1,10 +1,11 @@
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { onInterrupt } from '../utils/cleanup';
 import { qemuInProcessGroup } from './qemu';
 import { PharosError } from '../utils/errors';
+import { commandOutput } from '../utils/command-output';
 
 /**
  * The one module that owns how Packer is called. Templates are plain HCL2 that Debian's Packer 1.6.6 and current
@@ -49,7 +50,7 @@ packer {
 }
 
 export async function packerVersion(): Promise<string> {
-  const r = await execa('packer', ['version'], { reject: false, env: PACKER_ENV });
+  const r = await commandOutput('packer', ['version'], PACKER_ENV);
   const version = r.exitCode === 0 ? parsePackerVersion(r.stdout) : undefined;
   if (!version) {
     throw new PharosError(`packer is not usable: ${(r.stderr || r.stdout || String(r.exitCode)).trim().split('\n')[0]}`, {
@@ -91,6 +92,7 @@ export function packerVarArgs(vars: Record<string, string | number | boolean | s
 
 /** `packer validate` of a staged template directory; a problem becomes an error naming the template file and line. */
 export async function packerValidate(dir: string, vars: Record<string, string | number | boolean | string[]>, shownFile: (f: string) => string): Promise<void> {
+  const { execa } = await import('execa');
   const r = await execa('packer', ['validate', ...packerVarArgs(vars), '.'], {
     cwd: dir,
     reject: false,
@@ -111,6 +113,7 @@ export async function packerValidate(dir: string, vars: Record<string, string | 
 
 /** `packer fmt` of one template file (`check`: `-check -diff`, writing nothing). It never touches build outputs. */
 export async function packerFmt(template: string, check: boolean): Promise<{ ok: boolean; output: string }> {
+  const { execa } = await import('execa');
   const r = await execa('packer', ['fmt', ...(check ? ['-check', '-diff'] : []), template], {
     cwd: dirname(template),
     reject: false,
@@ -148,6 +151,7 @@ export async function packerBuild(build: PackerBuild): Promise<PackerBuildResult
   // below. Not inside the build's folder: Packer puts its plugins' Unix sockets in TMPDIR, and under a deep workspace
   // their path passed the 108-byte limit (`bind: invalid argument`). packer_cache/ goes to the build's folder.
   const tmp = mkdtempSync(join(tmpdir(), 'packer-'));
+  const { execa } = await import('execa');
   const child: ResultPromise = execa('packer', ['build', '-force', '-color=false', '-timestamp-ui', ...packerVarArgs(build.vars), '.'], {
     cwd: build.dir,
     reject: false,

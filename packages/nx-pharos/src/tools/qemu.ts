@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import { constants, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { release, tmpdir } from 'node:os';
@@ -8,6 +7,7 @@ import { writeAtomically } from '../utils/atomic-file';
 import { onInterrupt } from '../utils/cleanup';
 import { pharosCacheDir } from '../utils/paths';
 import { ownedName } from '../utils/leftovers';
+import { commandOutput } from '../utils/command-output';
 
 /**
  * The one module that owns how QEMU is called: its version, and which accelerator really works here. KVM is used
@@ -18,7 +18,7 @@ export type Accelerator = 'kvm' | 'tcg';
 export const ACCEL_ENV = 'PHAROS_QEMU_ACCEL';
 
 export async function qemuVersion(): Promise<string> {
-  const r = await execa('qemu-system-x86_64', ['--version'], { reject: false });
+  const r = await commandOutput('qemu-system-x86_64', ['--version']);
   return /version (\S+)/.exec(r.stdout)?.[1] ?? 'unknown';
 }
 
@@ -52,6 +52,7 @@ export async function detectAccelerator(disk: string, log: (t: string) => void, 
   const dir = join(tmpdir(), ownedName('pharos-kvm-probe'));
   await mkdir(dir);
   const serial = join(dir, 'serial.log');
+  const { execa } = await import('execa');
   const vm = execa(
     'qemu-system-x86_64',
     [
@@ -152,7 +153,8 @@ export interface RunningVm {
 }
 
 /** Starts a VM in the background; it is stopped on Ctrl-C, and by `stop()`. */
-export function startVm(vm: VmSpec): RunningVm {
+export async function startVm(vm: VmSpec): Promise<RunningVm> {
+  const { execa } = await import('execa');
   const child = execa('qemu-system-x86_64', vmArgs(vm), { reject: false, stdin: 'ignore', all: true });
   let exited = false;
   void child.then(() => (exited = true));
@@ -170,6 +172,7 @@ export function startVm(vm: VmSpec): RunningVm {
 
 /** A seed ISO (NoCloud, label cidata) from user-data and meta-data, with xorriso. */
 export async function makeSeedIso(dir: string, iso: string): Promise<void> {
+  const { execa } = await import('execa');
   await execa('xorriso', [
     '-as',
     'genisoimage',

@@ -57,7 +57,7 @@ export async function bootCluster(c: ClusterBoot, vms: RunningVm[]): Promise<Ssh
     const sshPort = await freePort();
     targets.push({ port: sshPort, user: 'admin', privateKey: c.key.privateKey });
     vms.push(
-      startVm({
+      await startVm({
         name: node.name,
         disk: c.disks[i],
         seedIso: iso,
