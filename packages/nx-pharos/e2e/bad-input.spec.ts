@@ -198,7 +198,7 @@ const CASES: BadInput[] = [
     name: 'recipe.yaml: an unknown key',
     file: RECIPE,
     edit: swap('defaultVersion:', 'defaultVersoin:'),
-    says: (line) => unknownKey(RECIPE, line('defaultVersoin'), 'defaultVersoin', 'name, optional, defaultVersion, versions, variants, deb'),
+    says: (line) => unknownKey(RECIPE, line('defaultVersoin'), 'defaultVersoin', 'name, optional, defaultVersion, versions, variants, tarball, deb, verify'),
   },
   {
     name: 'recipe.yaml: a sha256 one digit short',
@@ -229,14 +229,15 @@ const CASES: BadInput[] = [
   {
     name: 'recipe.yaml: a tool requirement without its minimum',
     file: RECIPE,
-    edit: swap('    configureFlags: []\n', '    configureFlags: []\n    requires:\n      - { command: cargo, for: mgmtd }\n'),
+    edit: swap('    configureFlags: [--with-pmix]\n', '    configureFlags: [--with-pmix]\n    requires:\n      - { command: cargo, for: mgmtd }\n'),
     says: (line) => [`pharos: ${RECIPE}:${line('{ command: cargo')}: "versions.24.11.5.requires[0]" lacks "minimum"`],
   },
   {
     name: 'recipe.yaml: an unknown key in a variant',
     file: RECIPE,
     edit: swap('configureFlags: [--with-nvml]', 'configureFlag: [--with-nvml]'),
-    says: (line) => unknownKey(RECIPE, line('configureFlag:'), 'variants.gpu.configureFlag', 'configureFlags, buildPackages, aptComponents, note'),
+    says: (line) =>
+      unknownKey(RECIPE, line('configureFlag:'), 'variants.gpu.configureFlag', 'configureFlags, buildPackages, aptComponents, withoutComponents, note'),
   },
   {
     name: 'recipe.yaml: a defaultVersion that is not one of the versions',
