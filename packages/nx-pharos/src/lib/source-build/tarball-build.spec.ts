@@ -73,7 +73,9 @@ async function build(aptComponents: string[] = [], buildPackages: string[] = [],
     uid: 1,
     gid: 2,
   });
-  const components = withComponent ? [{ name: 'extra', tarball: join(dir, 'extra-2.tar.gz'), configureFlags: ['--with-slurm', '--with-x=a b', '--with-pmix=/usr/lib/{multiarch}/pmix2'] }] : [];
+  const components = withComponent
+    ? [{ name: 'extra', tarball: join(dir, 'extra-2.tar.gz'), configureFlags: ['--with-slurm', '--with-x=a b', '--with-pmix=/usr/lib/{multiarch}/pmix2'] }]
+    : [];
   const run = await runStubbed(
     TARBALL_BUILD_SCRIPT,
     tarballBuildArgs(['--without-x', '--with-greeting=hello world'], components),
@@ -127,7 +129,9 @@ describe('relocatable tarball build', () => {
     const run = await build([], [], true);
     expect(run.exitCode, run.stderr).toBe(0);
     // Its own flags, with spaces kept; the same prefix, and no sysconfdir of the main package's.
-    expect(readFileSync(join(run.dir, 'component-configured'), 'utf8')).toBe('configure --prefix=/opt/slurm/view --with-slurm --with-x=a b --with-pmix=/usr/lib/x86_64-linux-gnu/pmix2\n');
+    expect(readFileSync(join(run.dir, 'component-configured'), 'utf8')).toBe(
+      'configure --prefix=/opt/slurm/view --with-slurm --with-x=a b --with-pmix=/usr/lib/x86_64-linux-gnu/pmix2\n',
+    );
     expect(readFileSync(join(run.dir, 'configured'), 'utf8')).toBe(
       'configure --prefix=/opt/slurm/view --sysconfdir=/etc/slurm --without-x --with-greeting=hello world\n',
     );
