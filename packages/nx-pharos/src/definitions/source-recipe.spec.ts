@@ -240,7 +240,18 @@ tarball:
     const unknown = errorOf(text.replace('withoutComponents: [openmpi]', 'withoutComponents: [mpich]'));
     expect(unknown.message).toBe('variant minimal leaves out "mpich", which is not a tarball component (known: openmpi, extra)');
     expect(unknown.details.line).toBe(23);
-    expect(errorOf(text.replace('name: extra', 'name: openmpi')).message).toBe('"tarball.components" names openmpi twice');
+    expect(errorOf(text.replace('name: extra', 'name: openmpi')).message).toBe(
+      '"tarball.components" names openmpi twice for the same suite (give each entry of openmpi its own "suites")',
+    );
+    // A version per suite: bookworm builds the other openmpi, so it goes without none.
+    const perSuite = parseSourceRecipe(
+      text.replace('name: extra', 'name: openmpi').replace(/(url: file:\/\/\/srv\/extra-1.0.tar.gz\n.*\n)/, '$1      suites: [bookworm]\n'),
+      FILE,
+    );
+    expect(tarballComponents(perSuite, [], 'bookworm').map((c) => `${c.name} ${c.version}`)).toEqual(['openmpi 1.0']);
+    expect(tarballComponents(perSuite, [], 'trixie').map((c) => `${c.name} ${c.version}`)).toEqual(['openmpi 5.0.7']);
+    expect(componentsNotOn(perSuite, 'bookworm')).toEqual([]);
+    expect(tarballComponents(perSuite, recipeVariants(perSuite, ['minimal'], FILE), 'bookworm')).toEqual([]);
     expect(errorOf(text.replace('name: extra', 'name: Extra MPI')).message).toContain('"tarball.components[1].name" must be a lower-case name');
     const noSource = errorOf(text.replace(/ {6}sources:\n {8}- kind: url[^]*$/, '      sources: []\n'));
     expect(noSource.message).toBe('"tarball.components[1].sources" must list at least one source');

@@ -359,9 +359,17 @@ export function parseSourceRecipe(text: string, file: string): SourceRecipe {
     configureFlags: c.configureFlags ?? [],
     ...(c.suites ? { suites: c.suites } : {}),
   }));
-  const componentNames = components.map((c) => c.name);
-  const twiceComponent = componentNames.find((n, i) => componentNames.indexOf(n) !== i);
-  if (twiceComponent) fail(keyPath('tarball.components', componentNames.lastIndexOf(twiceComponent)), `"tarball.components" names ${twiceComponent} twice`);
+  const componentNames = [...new Set(components.map((c) => c.name))];
+  // One name may have a version per suite (Open MPI 5 on trixie, 4.1 on bookworm), never two on the same suite.
+  const overlap = (a: { suites?: string[] }, b: { suites?: string[] }) => !a.suites || !b.suites || a.suites.some((s) => b.suites?.includes(s));
+  const twiceComponent = components.findIndex((c, i) => components.slice(0, i).some((d) => d.name === c.name && overlap(c, d)));
+  if (twiceComponent >= 0) {
+    const name = components[twiceComponent].name;
+    fail(
+      keyPath('tarball.components', twiceComponent),
+      `"tarball.components" names ${name} twice for the same suite (give each entry of ${name} its own "suites")`,
+    );
+  }
   for (const v of Object.values(variants)) {
     const unknown = v.withoutComponents.find((n) => !componentNames.includes(n));
     if (unknown !== undefined) {
@@ -435,9 +443,10 @@ export function tarballComponents(recipe: SourceRecipe, variants: readonly Build
   return recipe.components.filter((c) => !left.has(c.name) && (!c.suites || c.suites.includes(suite)));
 }
 
-/** The components the recipe does not build on this suite (said aloud: the tarball goes without them). */
+/** The components the recipe does not build on this suite, in no version (said aloud: the tarball goes without them). */
 export function componentsNotOn(recipe: SourceRecipe, suite: string): TarballComponent[] {
-  return recipe.components.filter((c) => c.suites && !c.suites.includes(suite));
+  const built = new Set(recipe.components.filter((c) => !c.suites || c.suites.includes(suite)).map((c) => c.name));
+  return recipe.components.filter((c) => !built.has(c.name) && c.suites && !c.suites.includes(suite));
 }
 
 /** The variants asked for, in the recipe's order, or an error that lists the ones it defines. */

@@ -51,7 +51,7 @@ async function build(aptComponents: string[] = [], buildPackages: string[] = [],
     patchelf: '',
     chown: '',
     uname: 'echo x86_64',
-    gcc: 'echo 14.2.0',
+    gcc: 'case "$1" in -print-multiarch) echo x86_64-linux-gnu ;; *) echo 14.2.0 ;; esac',
     dpkg: 'echo "libyaml-0-2:amd64: $3"',
     ldd: ['yaml-0.so.2', 'lz4.so.1', 'nvidia-ml.so.1'].map((l) => `printf '\\tlib${l} => ${dir}/libs/lib${l} (0x1)\\n'`).join('\n'),
     // The main package's install puts an ELF file in sbin; the component's (run from extra-2/) one in lib/extra/.
@@ -73,7 +73,9 @@ async function build(aptComponents: string[] = [], buildPackages: string[] = [],
     uid: 1,
     gid: 2,
   });
-  const components = withComponent ? [{ name: 'extra', tarball: join(dir, 'extra-2.tar.gz'), configureFlags: ['--with-slurm', '--with-x=a b'] }] : [];
+  const components = withComponent
+    ? [{ name: 'extra', tarball: join(dir, 'extra-2.tar.gz'), configureFlags: ['--with-slurm', '--with-x=a b', '--with-pmix=/usr/lib/{multiarch}/pmix2'] }]
+    : [];
   const run = await runStubbed(
     TARBALL_BUILD_SCRIPT,
     tarballBuildArgs(['--without-x', '--with-greeting=hello world'], components),
@@ -127,7 +129,9 @@ describe('relocatable tarball build', () => {
     const run = await build([], [], true);
     expect(run.exitCode, run.stderr).toBe(0);
     // Its own flags, with spaces kept; the same prefix, and no sysconfdir of the main package's.
-    expect(readFileSync(join(run.dir, 'component-configured'), 'utf8')).toBe('configure --prefix=/opt/slurm/view --with-slurm --with-x=a b\n');
+    expect(readFileSync(join(run.dir, 'component-configured'), 'utf8')).toBe(
+      'configure --prefix=/opt/slurm/view --with-slurm --with-x=a b --with-pmix=/usr/lib/x86_64-linux-gnu/pmix2\n',
+    );
     expect(readFileSync(join(run.dir, 'configured'), 'utf8')).toBe(
       'configure --prefix=/opt/slurm/view --sysconfdir=/etc/slurm --without-x --with-greeting=hello world\n',
     );
