@@ -101,6 +101,12 @@ export function orphansToReap(containers: LabelledContainer[], self: ContainerOw
   });
 }
 
+/** The containers, running or not, that runs of this workspace (`self.workspace`) started, with their labels. */
+export async function workspaceContainers(docker: Docker, self: Pick<ContainerOwner, 'workspace'>): Promise<LabelledContainer[]> {
+  const listed = await docker.listContainers({ all: true, filters: { label: [`${OWNER_LABEL.workspace}=${self.workspace}`] } });
+  return listed.map((c) => ({ id: c.Id, name: (c.Names?.[0] ?? c.Id).replace(/^\//, ''), labels: c.Labels ?? {} }));
+}
+
 export function reapedMessage(orphan: Orphan): string {
   return `pharos: removed container ${orphan.name} (${orphan.id.slice(0, 12)}), left behind by ${orphan.task} whose run (pid ${orphan.pid}) has ended`;
 }
@@ -110,11 +116,7 @@ export function reapedMessage(orphan: Orphan): string {
  * already removing, or a daemon that does not answer, is left for the next run (the work that follows reports the latter).
  */
 export async function reapOrphans(docker: Docker, self: ContainerOwner, log: (line: string) => void): Promise<Orphan[]> {
-  const listed = await docker.listContainers({ all: true, filters: { label: [`${OWNER_LABEL.workspace}=${self.workspace}`] } }).catch(() => []);
-  const orphans = orphansToReap(
-    listed.map((c) => ({ id: c.Id, name: (c.Names?.[0] ?? c.Id).replace(/^\//, ''), labels: c.Labels ?? {} })),
-    self,
-  );
+  const orphans = orphansToReap(await workspaceContainers(docker, self).catch(() => []), self);
   const removed: Orphan[] = [];
   for (const orphan of orphans) {
     const gone = await docker

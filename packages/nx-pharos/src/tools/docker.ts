@@ -453,12 +453,6 @@ export async function runContainerCaptured(docker: Docker, spec: ContainerSpec, 
   return { exitCode, stdout: out.text(), stderr: err.text() };
 }
 
-/** The containers, running or not, that carry `label` (`key=value`), with their names and labels. */
-export async function listLabelledContainers(docker: Docker, label: string): Promise<Array<{ id: string; name: string; labels: Record<string, string> }>> {
-  const listed = await docker.listContainers({ all: true, filters: { label: [label] } });
-  return listed.map((c) => ({ id: c.Id, name: (c.Names?.[0] ?? c.Id).replace(/^\//, ''), labels: c.Labels ?? {} }));
-}
-
 export async function removeContainer(docker: Docker, id: string): Promise<void> {
   await docker.getContainer(id).remove({ force: true });
 }

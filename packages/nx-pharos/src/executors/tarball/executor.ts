@@ -78,7 +78,7 @@ async function buildTarball(build: SourceBuild, templates: string, tmp: string, 
   await writeFile(join(stage, 'present-sonames'), `${parseLdconfig(ldconfig.stdout).join('\n')}\n`);
 
   const { output, shownLog } = await runLoggedBuild(docker, context, {
-    what: `tarball-${[release, suite, ...variantNames].join('-')}`,
+    what: `tarball-${[release, suite, ...variantNames, ...(build.hierarchy ? ['hierarchy'] : [])].join('-')}`,
     announce: `relocatable build of ${[`${recipe.name} ${release}`, ...components.map(({ component: c }) => `${c.name} ${c.version}`)].join(' + ')}${
       variantNames.length ? ` (${variantNames.join(', ')})` : ''
     } on debian:${suite}`,

@@ -6,8 +6,8 @@ import { parseBaseImageDefinition } from '../../definitions/base-image';
 import { isBeingWritten, mayBeManifest, recogniseManifest, type ProductEntry } from '../../products/product-manifests';
 import { DIST } from '../../products/paths';
 import { parseBlobLink } from '../../products/store';
-import { currentOwner, OWNER_LABEL } from '../../tools/container-owner';
-import { assertDaemon, dockerClient, inspectImage, listLabelledContainers, removeContainer, removeImage } from '../../tools/docker';
+import { currentOwner, OWNER_LABEL, workspaceContainers } from '../../tools/container-owner';
+import { assertDaemon, dockerClient, inspectImage, removeContainer, removeImage } from '../../tools/docker';
 import { configuredPins, withSitePins } from '../../tools/source-fetch';
 import { PharosError } from '../../utils/errors';
 import { workspaceId } from '../../utils/leftovers';
@@ -365,7 +365,7 @@ export async function cleanCli(argv: readonly string[], cwd = process.cwd()): Pr
     (err: PharosError) => (process.stderr.write(`${err.format()}\n  (containers and images are left as they are)\n`), false),
   );
   const self = { ...currentOwner(), workspace: workspaceId(root) };
-  const containers = daemon ? await listLabelledContainers(docker, `${OWNER_LABEL.workspace}=${self.workspace}`) : [];
+  const containers = daemon ? await workspaceContainers(docker, self) : [];
   const unknown = args.terms.filter((p) => !known.has(p) && !containers.some((c) => (c.labels[OWNER_LABEL.task] ?? '').startsWith(`${p}:`)));
   if (unknown.length) process.stderr.write(`pharos: clean: nothing of ${unknown.join(', ')} in ${DIST}/ or among this workspace's containers\n`);
   const scoped = entries.filter((e) => !args.terms.length || args.terms.includes(e.project));
